@@ -1,0 +1,18 @@
+/**
+ * rtcmesh for Node.js: the whole API, with node-datachannel as the default WebRTC backend.
+ */
+import { nodeDataChannelBackend } from './transport/backends/node-datachannel.js';
+import { PeerConnection } from './transport/peer-connection.js';
+
+PeerConnection.setDefaultBackend(nodeDataChannelBackend);
+
+export * from './transport/index.js';
+export { nodeDataChannelBackend };
+
+/**
+ * Releases the default backend's threads. Call once at shutdown, after every connection is closed
+ * (node-datachannel crashes if a connection is still open or a callback is still running).
+ */
+export function cleanup(): void {
+  PeerConnection.getDefaultBackend()?.cleanup?.();
+}

@@ -1,0 +1,87 @@
+/**
+ * What one queued packet costs beyond its payload (the queue slot and its record): counted so a
+ * flood of empty packets is bounded as surely as a flood of large ones.
+ */
+export const PER_PACKET_OVERHEAD_BYTES = 64;
+
+// Compacting only once the consumed head is this long keeps shift() amortised O(1).
+const COMPACT_AFTER = 1024;
+
+/**
+ * A FIFO bounded in bytes, whose items become readable only when `commit()` says so: items
+ * arrive from the engine at any moment, and the poll contract shows them only after `poll()`.
+ */
+export class BoundedQueue<T> {
+  private items: T[] = [];
+  private costs: number[] = [];
+  private head = 0;
+  private visibleEnd = 0;
+  private queuedBytes = 0;
+
+  /** @param limitBytes the most the queued items may cost together, overhead included. */
+  constructor(public limitBytes: number) {}
+
+  /** Appends an item of `size` payload bytes; false (nothing queued) when it would pass the limit. */
+  push(item: T, size: number): boolean {
+    const cost = size + PER_PACKET_OVERHEAD_BYTES;
+    if (this.queuedBytes + cost > this.limitBytes) return false;
+    this.items.push(item);
+    this.costs.push(cost);
+    this.queuedBytes += cost;
+    return true;
+  }
+
+  /** Makes every item pushed so far readable. */
+  commit(): void {
+    this.visibleEnd = this.items.length;
+  }
+
+  /** The oldest readable item, removed; undefined when none is readable. */
+  shift(): T | undefined {
+    if (this.head >= this.visibleEnd) return undefined;
+    const item = this.items[this.head]!;
+    this.queuedBytes -= this.costs[this.head]!;
+    this.head++;
+    if (this.head === this.items.length) {
+      this.items.length = 0;
+      this.costs.length = 0;
+      this.head = 0;
+      this.visibleEnd = 0;
+    } else if (this.head >= COMPACT_AFTER && this.head * 2 >= this.items.length) {
+      this.items.splice(0, this.head);
+      this.costs.splice(0, this.head);
+      this.visibleEnd -= this.head;
+      this.head = 0;
+    }
+    return item;
+  }
+
+  /** The oldest readable item, left in place. */
+  peek(): T | undefined {
+    return this.head < this.visibleEnd ? this.items[this.head] : undefined;
+  }
+
+  /** How many items are readable. */
+  get readableCount(): number {
+    return this.visibleEnd - this.head;
+  }
+
+  /** How many items are queued, readable or not. */
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  /** What the queued items cost, overhead included. */
+  get bytes(): number {
+    return this.queuedBytes;
+  }
+
+  /** Drops every item. */
+  clear(): void {
+    this.items = [];
+    this.costs = [];
+    this.head = 0;
+    this.visibleEnd = 0;
+    this.queuedBytes = 0;
+  }
+}

@@ -1,0 +1,451 @@
+import { EventEmitter } from 'eventemitter3';
+import type { Backend, BackendChannel, BackendChannelInit, BackendConfig, BackendConnection } from './backend.js';
+import { DataChannel, type DataChannelOwner } from './data-channel.js';
+import { RtcError } from './errors.js';
+import { type IceServerConfig, parseIceServers } from './ice-servers.js';
+import { checkCandidate, checkSessionDescription, mediaIds } from './signaling-text.js';
+import { ConnectionState, GatheringState, SignalingState } from './states.js';
+
+/** The configuration of {@link PeerConnection.initialize}: Godot's dictionary, plus rtcmesh's limits. */
+export interface PeerConnectionConfig {
+  /** STUN and TURN servers, in Godot's and the W3C's shape. Default: none (host candidates only). */
+  iceServers?: readonly IceServerConfig[];
+  /** `relay` uses TURN relays only. Default `all`. */
+  iceTransportPolicy?: 'all' | 'relay';
+  /** Local UDP ports ICE may use, inclusive. Default: any. */
+  portRange?: { begin: number; end: number };
+  /** The local address ICE gathers on (`127.0.0.1` keeps a test on loopback). Default: every interface. */
+  bindAddress?: string;
+  /** The largest message this side accepts, announced to the remote. Default 262144 (256 KiB). */
+  maxMessageSize?: number;
+  /** Bytes each channel may hold received and unread; past it, arrivals are dropped and counted. Default 4 MiB. */
+  receiveLimitBytes?: number;
+  /** Channels the remote may open in-band; further ones are closed at once. Default 64. */
+  maxReceivedChannels?: number;
+  /** Candidates held while no remote description is set; more throw ERR_OUT_OF_MEMORY. Default 64. */
+  maxHeldCandidates?: number;
+}
+
+/** Options of {@link PeerConnection.createDataChannel}, as Godot's `create_data_channel` takes them. */
+export interface DataChannelOptions {
+  /** Both sides create the channel with the same `id` instead of announcing it in-band. Needs `id`. */
+  negotiated?: boolean;
+  /** SCTP stream id, 0 to 1023; only with `negotiated`. */
+  id?: number;
+  /** Milliseconds a message may be retransmitted; excludes `maxRetransmits`. */
+  maxPacketLifeTime?: number;
+  /** Times a message may be retransmitted; excludes `maxPacketLifeTime`. */
+  maxRetransmits?: number;
+  /** Deliver in order. Default true. */
+  ordered?: boolean;
+  /** Subprotocol name, told to the remote. */
+  protocol?: string;
+}
+
+/** The events of a {@link PeerConnection}, Godot's signals; delivered only inside `poll()`. */
+export interface PeerConnectionEvents {
+  /** Godot `session_description_created`: pass it to `setLocalDescription` and to the remote. */
+  sessionDescriptionCreated: (type: 'offer' | 'answer', sdp: string) => void;
+  /** Godot `ice_candidate_created`: send it to the remote's `addIceCandidate`. */
+  iceCandidateCreated: (media: string, index: number, name: string) => void;
+  /** Godot `data_channel_received`: the remote opened an in-band channel. */
+  dataChannelReceived: (channel: DataChannel) => void;
+}
+
+type EngineEvent =
+  | { kind: 'description'; type: 'offer' | 'answer'; sdp: string }
+  | { kind: 'candidate'; mid: string; candidate: string }
+  | { kind: 'connection'; state: ConnectionState }
+  | { kind: 'gathering'; state: GatheringState }
+  | { kind: 'signaling'; state: SignalingState }
+  | { kind: 'channel'; channel: BackendChannel };
+
+const DEFAULTS = {
+  maxMessageSize: 262144,
+  receiveLimitBytes: 4 * 1024 * 1024,
+  maxReceivedChannels: 64,
+  maxHeldCandidates: 64,
+};
+/** Highest SCTP stream id a channel may take: libdatachannel's default stream count is 1024. */
+export const MAX_CHANNEL_ID = 1023;
+const MAX_LABEL_LENGTH = 1024;
+const MAX_RELIABILITY_VALUE = 65535;
+
+let defaultBackend: Backend | undefined;
+
+/**
+ * One connection to one remote: Godot's `WebRTCPeerConnection`. Everything the engine reports
+ * is queued and delivered, in arrival order, inside `poll()`; state getters answer as of the last
+ * `poll()`; after `close()` nothing is emitted.
+ */
+export class PeerConnection extends EventEmitter<PeerConnectionEvents> implements DataChannelOwner {
+  /** Godot `set_default_extension`: the engine every new PeerConnection runs on. */
+  static setDefaultBackend(backend: Backend): void {
+    defaultBackend = backend;
+  }
+
+  /** The engine new PeerConnections run on, or undefined before any was set. */
+  static getDefaultBackend(): Backend | undefined {
+    return defaultBackend;
+  }
+
+  private readonly backend: Backend;
+  private config: BackendConfig & Required<Pick<PeerConnectionConfig, 'receiveLimitBytes' | 'maxReceivedChannels' | 'maxHeldCandidates'>>;
+  private engine: BackendConnection | undefined;
+  // Bumped on each new engine connection, so late callbacks of an older one are ignored.
+  private generation = 0;
+  private closed = false;
+  private readonly pendingEvents: EngineEvent[] = [];
+  private readonly channels = new Set<DataChannel>();
+  private receivedChannelCount = 0;
+  private readonly usedIds = new Set<number>();
+  private createdDescription: { type: 'offer' | 'answer'; sdp: string } | undefined;
+  private localMids: string[] = [];
+  private offered = false;
+  private remoteMids: string[] | undefined;
+  private heldCandidates: Array<[mid: string, index: number, candidate: string]> = [];
+  private connectionState = ConnectionState.New;
+  private gatheringState = GatheringState.New;
+  private signalingState = SignalingState.Stable;
+
+  /** @param backend the engine to run on; default: the one `setDefaultBackend` chose. */
+  constructor(backend?: Backend) {
+    super();
+    const chosen = backend ?? defaultBackend;
+    if (!chosen) {
+      throw new RtcError('ERR_UNCONFIGURED', 'no WebRTC backend: import "rtcmesh" (Node.js) or call PeerConnection.setDefaultBackend().');
+    }
+    this.backend = chosen;
+    this.config = normalizeConfig({});
+  }
+
+  /**
+   * Godot `initialize`: sets the configuration and starts afresh (state New), closing any
+   * connection this object had.
+   * @throws RtcError ERR_INVALID_PARAMETER for a configuration that cannot work.
+   */
+  initialize(config: PeerConnectionConfig = {}): void {
+    const normalized = normalizeConfig(config);
+    this.close();
+    this.config = normalized;
+    this.closed = false;
+    this.connectionState = ConnectionState.New;
+    this.gatheringState = GatheringState.New;
+    this.signalingState = SignalingState.Stable;
+  }
+
+  /**
+   * Godot `create_data_channel`. Keep no reference if you like: the connection keeps its channels
+   * until they close.
+   * @throws RtcError ERR_UNAVAILABLE once negotiation has started; ERR_INVALID_PARAMETER for options
+   * Godot rejects; ERR_ALREADY_IN_USE for a negotiated id already taken.
+   */
+  createDataChannel(label: string, options: DataChannelOptions = {}): DataChannel {
+    this.checkOpen();
+    if (this.offered || this.remoteMids) {
+      throw new RtcError('ERR_UNAVAILABLE', 'negotiation has started: create every channel before createOffer() or setRemoteDescription().');
+    }
+    const init = checkChannelOptions(label, options);
+    if (init.id !== undefined && this.usedIds.has(init.id)) {
+      throw new RtcError('ERR_ALREADY_IN_USE', `channel id ${init.id} is taken on this connection: pick another id.`);
+    }
+    const engineChannel = this.ensureEngine().createDataChannel(label, init);
+    if (init.id !== undefined) this.usedIds.add(init.id);
+    return this.adoptChannel(engineChannel);
+  }
+
+  /**
+   * Godot `create_offer`: the offer arrives as `sessionDescriptionCreated('offer', sdp)` on poll.
+   * @throws RtcError ERR_UNCONFIGURED with no channel to negotiate; ERR_UNAVAILABLE once negotiation started.
+   */
+  createOffer(): void {
+    this.checkOpen();
+    if (this.channels.size === 0) {
+      throw new RtcError('ERR_UNCONFIGURED', 'an offer needs something to negotiate: call createDataChannel() first.');
+    }
+    if (this.offered || this.remoteMids) {
+      throw new RtcError('ERR_UNAVAILABLE', 'this connection has already offered or answered: initialize() to start again.');
+    }
+    this.offered = true;
+    this.ensureEngine().createOffer();
+  }
+
+  /**
+   * Godot `set_local_description`: applies the description `sessionDescriptionCreated` gave.
+   * @throws RtcError ERR_INVALID_PARAMETER for any other description.
+   */
+  setLocalDescription(type: 'offer' | 'answer', sdp: string): void {
+    this.checkOpen();
+    const created = this.createdDescription;
+    if (!created || created.type !== type || created.sdp !== sdp) {
+      throw new RtcError(
+        'ERR_INVALID_PARAMETER',
+        'pass setLocalDescription() exactly the type and SDP that sessionDescriptionCreated emitted.',
+      );
+    }
+    this.ensureEngine().setLocalDescription(type, sdp);
+  }
+
+  /**
+   * Godot `set_remote_description`: an offer makes this side answer, through
+   * `sessionDescriptionCreated('answer', sdp)` on poll.
+   * @throws RtcError ERR_INVALID_PARAMETER for malformed text or a description the engine refuses;
+   * ERR_ALREADY_EXISTS for a second remote description; ERR_UNCONFIGURED for an answer to no offer.
+   */
+  setRemoteDescription(type: 'offer' | 'answer', sdp: string): void {
+    this.checkOpen();
+    checkSessionDescription(type, sdp);
+    if (this.remoteMids) {
+      throw new RtcError('ERR_ALREADY_EXISTS', 'the remote description is already set: rtcmesh does not renegotiate; initialize() to start again.');
+    }
+    if (type === 'answer' && !this.offered) {
+      throw new RtcError('ERR_UNCONFIGURED', 'an answer needs an offer from this side: call createOffer() first.');
+    }
+    if (type === 'offer' && this.offered) {
+      throw new RtcError('ERR_UNAVAILABLE', 'this side has offered already; both sides offering (glare) is not supported.');
+    }
+    try {
+      this.ensureEngine().setRemoteDescription(type, sdp);
+    } catch (error) {
+      throw new RtcError('ERR_INVALID_PARAMETER', `the engine refused the remote description: ${messageOf(error)}`);
+    }
+    this.remoteMids = mediaIds(sdp);
+    for (const [mid, index, candidate] of this.heldCandidates.splice(0)) {
+      try {
+        this.applyCandidate(mid, index, candidate);
+      } catch {
+        // A bad held candidate is dropped: it was the remote's, and the caller has moved on.
+      }
+    }
+  }
+
+  /**
+   * Godot `add_ice_candidate`: a candidate the remote sent. Held until the remote description is set.
+   * @throws RtcError ERR_INVALID_PARAMETER for malformed text; ERR_OUT_OF_MEMORY past the held limit.
+   */
+  addIceCandidate(media: string, index: number, name: string): void {
+    this.checkOpen();
+    checkCandidate(media, index, name);
+    if (!this.remoteMids) {
+      if (this.heldCandidates.length >= this.config.maxHeldCandidates) {
+        throw new RtcError('ERR_OUT_OF_MEMORY', `over ${this.config.maxHeldCandidates} candidates before the remote description: set it first.`);
+      }
+      this.heldCandidates.push([media, index, name]);
+      return;
+    }
+    this.applyCandidate(media, index, name);
+  }
+
+  /** Godot `poll`: delivers what the engine reported since the last poll, in order. */
+  poll(): void {
+    if (this.closed) return;
+    for (const channel of this.channels) channel.poll();
+    const generation = this.generation;
+    let event: EngineEvent | undefined;
+    while (!this.closed && generation === this.generation && (event = this.pendingEvents.shift())) {
+      this.deliver(event);
+    }
+  }
+
+  /** Godot `close`: closes the connection and its channels; drops what is queued; emits nothing after. */
+  close(): void {
+    if (this.engine) {
+      for (const channel of this.channels) channel.connectionClosed();
+      this.engine.close();
+      this.engine = undefined;
+    }
+    this.generation++;
+    this.closed = true;
+    this.pendingEvents.length = 0;
+    this.channels.clear();
+    this.usedIds.clear();
+    this.receivedChannelCount = 0;
+    this.heldCandidates = [];
+    this.createdDescription = undefined;
+    this.localMids = [];
+    this.offered = false;
+    this.remoteMids = undefined;
+    this.connectionState = ConnectionState.Closed;
+    this.signalingState = SignalingState.Closed;
+  }
+
+  /** Godot `get_connection_state`, as of the last poll. */
+  getConnectionState(): ConnectionState {
+    return this.connectionState;
+  }
+
+  /** Godot `get_gathering_state`, as of the last poll. */
+  getGatheringState(): GatheringState {
+    return this.gatheringState;
+  }
+
+  /** Godot `get_signaling_state`, as of the last poll. */
+  getSignalingState(): SignalingState {
+    return this.signalingState;
+  }
+
+  /** @internal A channel closed: the connection stops polling it. */
+  channelClosed(channel: DataChannel): void {
+    this.channels.delete(channel);
+  }
+
+  private deliver(event: EngineEvent): void {
+    switch (event.kind) {
+      case 'description':
+        this.createdDescription = { type: event.type, sdp: event.sdp };
+        this.localMids = mediaIds(event.sdp);
+        this.emit('sessionDescriptionCreated', event.type, event.sdp);
+        break;
+      case 'candidate': {
+        const index = Math.max(0, this.localMids.indexOf(event.mid));
+        // The W3C form, without "a=": what browsers and Godot's JavaScript build accept.
+        this.emit('iceCandidateCreated', event.mid, index, event.candidate.replace(/^a=/, ''));
+        break;
+      }
+      case 'connection':
+        this.connectionState = event.state;
+        break;
+      case 'gathering':
+        this.gatheringState = event.state;
+        break;
+      case 'signaling':
+        this.signalingState = event.state;
+        break;
+      case 'channel': {
+        const channel = this.adoptChannel(event.channel);
+        channel.poll();
+        this.emit('dataChannelReceived', channel);
+        break;
+      }
+    }
+  }
+
+  private applyCandidate(media: string, index: number, name: string): void {
+    const mid = media !== '' ? media : (this.remoteMids?.[index] ?? String(index));
+    try {
+      this.ensureEngine().addRemoteCandidate(mid, name);
+    } catch (error) {
+      throw new RtcError('ERR_INVALID_PARAMETER', `the engine refused the candidate: ${messageOf(error)}`);
+    }
+  }
+
+  private adoptChannel(engineChannel: BackendChannel): DataChannel {
+    const channel = new DataChannel(engineChannel, this, this.config.receiveLimitBytes, this.config.maxMessageSize);
+    this.channels.add(channel);
+    return channel;
+  }
+
+  private ensureEngine(): BackendConnection {
+    if (this.engine) return this.engine;
+    const generation = this.generation;
+    const queue = (event: EngineEvent): void => {
+      if (generation === this.generation) this.pendingEvents.push(event);
+    };
+    this.engine = this.backend.createConnection(this.config, {
+      localDescription: (type, sdp) => queue({ kind: 'description', type, sdp }),
+      localCandidate: (mid, candidate) => queue({ kind: 'candidate', mid, candidate }),
+      connectionState: (state) => queue({ kind: 'connection', state }),
+      gatheringState: (state) => queue({ kind: 'gathering', state }),
+      signalingState: (state) => queue({ kind: 'signaling', state }),
+      dataChannel: (channel) => {
+        if (generation !== this.generation) return;
+        // The remote chooses how many channels it opens: past the limit they are refused.
+        if (++this.receivedChannelCount > this.config.maxReceivedChannels) channel.close();
+        else queue({ kind: 'channel', channel });
+      },
+    });
+    return this.engine;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) {
+      throw new RtcError('ERR_UNCONFIGURED', 'this connection is closed: call initialize() to start a new one.');
+    }
+  }
+}
+
+function normalizeConfig(config: PeerConnectionConfig): PeerConnection['config'] {
+  if (config === null || typeof config !== 'object') {
+    throw new RtcError('ERR_INVALID_PARAMETER', 'initialize() takes a configuration object.');
+  }
+  const policy = config.iceTransportPolicy ?? 'all';
+  if (policy !== 'all' && policy !== 'relay') {
+    throw new RtcError('ERR_INVALID_PARAMETER', 'iceTransportPolicy is "all" or "relay".');
+  }
+  const normalized: PeerConnection['config'] = {
+    iceServers: parseIceServers(config.iceServers ?? []),
+    iceTransportPolicy: policy,
+    maxMessageSize: positiveInteger('maxMessageSize', config.maxMessageSize, DEFAULTS.maxMessageSize),
+    receiveLimitBytes: positiveInteger('receiveLimitBytes', config.receiveLimitBytes, DEFAULTS.receiveLimitBytes),
+    maxReceivedChannels: positiveInteger('maxReceivedChannels', config.maxReceivedChannels, DEFAULTS.maxReceivedChannels),
+    maxHeldCandidates: positiveInteger('maxHeldCandidates', config.maxHeldCandidates, DEFAULTS.maxHeldCandidates),
+  };
+  if (config.bindAddress !== undefined) {
+    if (typeof config.bindAddress !== 'string' || config.bindAddress.length === 0) {
+      throw new RtcError('ERR_INVALID_PARAMETER', 'bindAddress is an IP address such as "127.0.0.1".');
+    }
+    normalized.bindAddress = config.bindAddress;
+  }
+  if (config.portRange !== undefined) {
+    const { begin, end } = config.portRange;
+    if (!isPort(begin) || !isPort(end) || begin > end) {
+      throw new RtcError('ERR_INVALID_PARAMETER', 'portRange is {begin, end}: ports 1 to 65535 with begin <= end.');
+    }
+    normalized.portRange = { begin, end };
+  }
+  return normalized;
+}
+
+function checkChannelOptions(label: string, options: DataChannelOptions): BackendChannelInit {
+  if (typeof label !== 'string' || label.length > MAX_LABEL_LENGTH) {
+    throw new RtcError('ERR_INVALID_PARAMETER', `a channel label is a string of at most ${MAX_LABEL_LENGTH} characters.`);
+  }
+  if (options === null || typeof options !== 'object') {
+    throw new RtcError('ERR_INVALID_PARAMETER', 'channel options are an object: {negotiated, id, ordered, ...}.');
+  }
+  const { negotiated = false, id, maxPacketLifeTime, maxRetransmits, ordered = true, protocol = '' } = options;
+  if (negotiated && id === undefined) {
+    throw new RtcError('ERR_INVALID_PARAMETER', 'a negotiated channel needs an `id`, the same on both sides.');
+  }
+  if (id !== undefined && !negotiated) {
+    throw new RtcError('ERR_INVALID_PARAMETER', 'an `id` is only for a negotiated channel: add `negotiated: true` or drop the id.');
+  }
+  if (id !== undefined && (!Number.isInteger(id) || id < 0 || id > MAX_CHANNEL_ID)) {
+    throw new RtcError('ERR_INVALID_PARAMETER', `a channel id is an integer 0 to ${MAX_CHANNEL_ID}.`);
+  }
+  if (maxPacketLifeTime !== undefined && maxRetransmits !== undefined) {
+    throw new RtcError('ERR_INVALID_PARAMETER', 'maxPacketLifeTime and maxRetransmits exclude each other: set one.');
+  }
+  for (const [name, value] of [['maxPacketLifeTime', maxPacketLifeTime], ['maxRetransmits', maxRetransmits]] as const) {
+    if (value !== undefined && (!Number.isInteger(value) || value < 0 || value > MAX_RELIABILITY_VALUE)) {
+      throw new RtcError('ERR_INVALID_PARAMETER', `${name} is an integer 0 to ${MAX_RELIABILITY_VALUE}.`);
+    }
+  }
+  if (typeof ordered !== 'boolean' || typeof negotiated !== 'boolean') {
+    throw new RtcError('ERR_INVALID_PARAMETER', '`ordered` and `negotiated` are booleans.');
+  }
+  if (typeof protocol !== 'string' || protocol.length > MAX_LABEL_LENGTH) {
+    throw new RtcError('ERR_INVALID_PARAMETER', `a channel protocol is a string of at most ${MAX_LABEL_LENGTH} characters.`);
+  }
+  const init: BackendChannelInit = { ordered, negotiated, protocol };
+  if (id !== undefined) init.id = id;
+  if (maxPacketLifeTime !== undefined) init.maxPacketLifeTime = maxPacketLifeTime;
+  if (maxRetransmits !== undefined) init.maxRetransmits = maxRetransmits;
+  return init;
+}
+
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new RtcError('ERR_INVALID_PARAMETER', `${name} is a positive integer.`);
+  }
+  return value;
+}
+
+function isPort(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 65535;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
