@@ -7,6 +7,7 @@ import { PeerConnection } from './transport/peer-connection.js';
 PeerConnection.setDefaultBackend(nodeDataChannelBackend);
 
 export * from './transport/index.js';
+export * from './mesh/index.js';
 export { nodeDataChannelBackend };
 
 /**

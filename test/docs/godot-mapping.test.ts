@@ -24,20 +24,27 @@ function rows(): Row[] {
 function declarations(): string {
   const require = createRequire(import.meta.url);
   const root = require.resolve('rtcmesh/package.json').replace(/package\.json$/, '');
-  return ['peer-connection', 'data-channel'].map((file) => readFileSync(`${root}dist/types/transport/${file}.d.ts`, 'utf8')).join('\n');
+  return ['transport/peer-connection', 'transport/data-channel', 'mesh/multiplayer-peer', 'mesh/webrtc-multiplayer-peer']
+    .map((file) => readFileSync(`${root}dist/types/${file}.d.ts`, 'utf8'))
+    .join('\n');
 }
 
 describe('docs/godot-mapping.md', () => {
   const table = rows();
 
-  it('lists every Godot name of WebRTCPeerConnection and WebRTCDataChannel', () => {
-    expect(table.length).toBeGreaterThanOrEqual(50);
-    for (const name of ['create_offer', 'session_description_created', 'write_mode', 'STATE_CLOSING', 'set_default_extension']) {
+  it('lists every Godot name of WebRTCPeerConnection, WebRTCDataChannel, MultiplayerPeer and WebRTCMultiplayerPeer', () => {
+    expect(table.length).toBeGreaterThanOrEqual(85);
+    for (const name of ['create_offer', 'session_description_created', 'write_mode', 'STATE_CLOSING', 'set_default_extension', 'add_peer', 'peer_connected', 'get_packet_mode']) {
       expect(table.some((row) => row.godot.includes(name)), name).toBe(true);
     }
   });
 
   it.each(table.map((row) => [row.rtcmesh, row] as const))('%s exists on the built package', (_name, row) => {
+    if (row.kind === 'constant') {
+      const [, name, value] = /^(\w+) = (\d+)$/.exec(row.rtcmesh)!;
+      expect(pkg[name!]).toBe(Number(value));
+      return;
+    }
     if (row.kind === 'enum') {
       const [, enumName, member, value] = /^(\w+)\.(\w+) = (\d+)$/.exec(row.rtcmesh)!;
       expect((pkg[enumName!] as Record<string, number>)[member!]).toBe(Number(value));
@@ -54,7 +61,7 @@ describe('docs/godot-mapping.md', () => {
         expect(cls[member], row.rtcmesh).toBeTypeOf('function');
         break;
       case 'property':
-        expect(declarations()).toMatch(new RegExp(`^\\s+${member}: `, 'm'));
+        expect(declarations()).toMatch(new RegExp(`^\\s+(?:get )?${member}(?:: |\\(\\))`, 'm'));
         break;
       case 'signal':
         expect(declarations()).toMatch(new RegExp(`^\\s+${member}: \\(`, 'm'));

@@ -1,0 +1,124 @@
+import { TransferMode } from './transfer.js';
+
+/**
+ * The framing of a message on a user channel (docs/wire-format.md):
+ *   message := header record+
+ *   header  := (nothing)                      on a Reliable channel
+ *            | sentAt:u32be                   on an Unreliable channel
+ *            | sentAt:u32be sequence:u32be    on an UnreliableOrdered channel
+ *   record  := length:varint bytes[length]    one packet, 0 bytes or more
+ * `sentAt` is the sender's clock in milliseconds, modulo 2^32; `sequence` counts messages.
+ */
+
+/** Payload of one unreliable message: what fits one datagram, so a loss costs only its own batch. */
+export const SCTP_PAYLOAD_BUDGET = 1150;
+/** Payload of one reliable batch: large enough to amortise a message, small enough not to stall a channel. */
+export const RELIABLE_BATCH_BUDGET = 16384;
+/** A record length is at most three varint bytes: 2^21 - 1 exceeds any message size. */
+const MAX_VARINT_BYTES = 3;
+/** The most framing a single packet costs: the largest header and length. */
+export const MAX_FRAMING_BYTES = 8 + MAX_VARINT_BYTES;
+const VARINT_MORE = 0x80;
+const VARINT_BITS = 0x7f;
+
+/** Header bytes of a message in this mode. */
+export function headerSize(mode: TransferMode): number {
+  return mode === TransferMode.Reliable ? 0 : mode === TransferMode.Unreliable ? 4 : 8;
+}
+
+/** Bytes of a record's length prefix. */
+export function lengthPrefixSize(length: number): number {
+  return length < 0x80 ? 1 : length < 0x4000 ? 2 : 3;
+}
+
+/** Bytes of a record holding `length` payload bytes. */
+export function recordSize(length: number): number {
+  return lengthPrefixSize(length) + length;
+}
+
+/** Writes one message holding `packets[start..end)`; `size` is the header plus every record's size. */
+export function encodeMessage(
+  mode: TransferMode,
+  sentAt: number,
+  sequence: number,
+  packets: readonly Uint8Array[],
+  start: number,
+  end: number,
+  size: number,
+): Uint8Array {
+  const message = new Uint8Array(size);
+  let offset = 0;
+  if (mode !== TransferMode.Reliable) {
+    const view = new DataView(message.buffer);
+    view.setUint32(0, sentAt >>> 0);
+    offset = 4;
+    if (mode === TransferMode.UnreliableOrdered) {
+      view.setUint32(4, sequence >>> 0);
+      offset = 8;
+    }
+  }
+  for (let n = start; n < end; n++) {
+    const packet = packets[n]!;
+    let length = packet.byteLength;
+    while (length >= VARINT_MORE) {
+      message[offset++] = (length & VARINT_BITS) | VARINT_MORE;
+      length >>>= 7;
+    }
+    message[offset++] = length;
+    message.set(packet, offset);
+    offset += packet.byteLength;
+  }
+  return message;
+}
+
+/** The header of a received message. */
+export interface MessageHeader {
+  sentAt: number;
+  sequence: number;
+}
+
+/** Reads a message's header; false when the message is too short for it. */
+export function readHeader(mode: TransferMode, message: Uint8Array, into: MessageHeader): boolean {
+  const size = headerSize(mode);
+  if (message.byteLength < size) return false;
+  if (size === 0) return true;
+  const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
+  into.sentAt = view.getUint32(0);
+  into.sequence = size === 8 ? view.getUint32(4) : 0;
+  return true;
+}
+
+/**
+ * Splits a message's records into views on its bytes (no copies), appended to `into`. False,
+ * with `into` unchanged, when the records do not tile the message exactly or there are none.
+ */
+export function readRecords(message: Uint8Array, offset: number, into: Uint8Array[]): boolean {
+  const first = into.length;
+  const end = message.byteLength;
+  while (offset < end) {
+    let length = 0;
+    let shift = 0;
+    let byte: number;
+    do {
+      if (offset >= end || shift >= 7 * MAX_VARINT_BYTES) {
+        into.length = first;
+        return false;
+      }
+      byte = message[offset++]!;
+      length |= (byte & VARINT_BITS) << shift;
+      shift += 7;
+    } while (byte & VARINT_MORE);
+    if (length > end - offset) {
+      into.length = first;
+      return false;
+    }
+    into.push(message.subarray(offset, offset + length));
+    offset += length;
+  }
+  return into.length > first;
+}
+
+/** Whether sequence `a` comes after `b`, in serial-number arithmetic (RFC 1982) on 32 bits. */
+export function sequenceAfter(a: number, b: number): boolean {
+  return ((a - b) | 0) > 0;
+}

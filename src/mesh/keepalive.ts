@@ -1,0 +1,84 @@
+/**
+ * rtcmesh's system channel (negotiated id 0): keepalive pings and their answers, from which
+ * each side learns the round-trip time and the remote's clock offset (docs/wire-format.md).
+ *   ping := 1:u8 stamp:f64be                  stamp: the pinger's clock, milliseconds
+ *   pong := 2:u8 stamp:f64be remoteTime:f64be  the ping's stamp echoed, and the ponger's clock
+ */
+
+const PING = 1;
+const PONG = 2;
+/** Exact sizes: anything else on the system channel is malformed. */
+export const PING_BYTES = 9;
+export const PONG_BYTES = 17;
+/** Clock samples kept: the offset comes from the one with the shortest round trip among them. */
+const CLOCK_SAMPLES = 8;
+/** Weight of a new sample in the smoothed round-trip time, as TCP's SRTT (RFC 6298) uses. */
+const RTT_SMOOTHING = 0.125;
+
+/** Milliseconds on a monotonic clock anchored at the Unix epoch. */
+export function clockMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** A ping carrying `stamp`. */
+export function encodePing(stamp: number): Uint8Array {
+  const message = new Uint8Array(PING_BYTES);
+  const view = new DataView(message.buffer);
+  view.setUint8(0, PING);
+  view.setFloat64(1, stamp);
+  return message;
+}
+
+/** The answer to a ping stamped `stamp`, carrying this side's clock. */
+export function encodePong(stamp: number, localTime: number): Uint8Array {
+  const message = new Uint8Array(PONG_BYTES);
+  const view = new DataView(message.buffer);
+  view.setUint8(0, PONG);
+  view.setFloat64(1, stamp);
+  view.setFloat64(9, localTime);
+  return message;
+}
+
+/** A decoded system message, or null when malformed. */
+export type SystemMessage = { kind: 'ping'; stamp: number } | { kind: 'pong'; stamp: number; remoteTime: number } | null;
+
+/** Decodes a system message; null for anything malformed. */
+export function decodeSystemMessage(message: Uint8Array): SystemMessage {
+  const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
+  if (message.byteLength === PING_BYTES && view.getUint8(0) === PING) {
+    const stamp = view.getFloat64(1);
+    return Number.isFinite(stamp) ? { kind: 'ping', stamp } : null;
+  }
+  if (message.byteLength === PONG_BYTES && view.getUint8(0) === PONG) {
+    const stamp = view.getFloat64(1);
+    const remoteTime = view.getFloat64(9);
+    return Number.isFinite(stamp) && Number.isFinite(remoteTime) ? { kind: 'pong', stamp, remoteTime } : null;
+  }
+  return null;
+}
+
+/** Round-trip time and clock offset, estimated from answered pings. */
+export class ClockEstimator {
+  /** Smoothed round-trip time in milliseconds; NaN before the first answer. */
+  rttMs = Number.NaN;
+  /** The remote clock minus the local clock, in milliseconds; NaN before the first answer. */
+  offsetMs = Number.NaN;
+  private readonly samples: Array<{ rtt: number; offset: number }> = [];
+
+  /**
+   * Takes an answer to a ping sent at `stamp` (local clock), answered at `remoteTime` (remote
+   * clock), received at `now` (local clock). False for an answer that cannot be (from the future).
+   */
+  addSample(stamp: number, remoteTime: number, now: number): boolean {
+    const rtt = now - stamp;
+    if (rtt < 0 || rtt > 60_000) return false;
+    this.rttMs = Number.isNaN(this.rttMs) ? rtt : this.rttMs + RTT_SMOOTHING * (rtt - this.rttMs);
+    this.samples.push({ rtt, offset: remoteTime - (stamp + now) / 2 });
+    if (this.samples.length > CLOCK_SAMPLES) this.samples.shift();
+    // The shortest round trip has the least room for an asymmetric path to skew the offset.
+    let best = this.samples[0]!;
+    for (const sample of this.samples) if (sample.rtt < best.rtt) best = sample;
+    this.offsetMs = best.offset;
+    return true;
+  }
+}

@@ -1,0 +1,60 @@
+import { RtcError } from '../transport/index.js';
+
+/** The options of a {@link WebRTCMultiplayerPeer}: rtcmesh's limits and timings, beyond Godot's. */
+export interface MeshOptions {
+  /** Coalesce the packets put in one tick for a peer and channel, sent at `poll()` or `flush()`. Default true. */
+  batching?: boolean;
+  /** Milliseconds between keepalive pings to each peer. Default 250. */
+  keepaliveIntervalMs?: number;
+  /** A peer from which nothing arrives for this long is dropped. Default 3000. */
+  keepaliveTimeoutMs?: number;
+  /** Unreliable packets for a peer silent this long are dropped at once rather than queued. Default 1000. */
+  silenceThresholdMs?: number;
+  /** A connection that ICE reports Disconnected may recover for this long before the peer is dropped. Default 3000. */
+  disconnectGraceMs?: number;
+  /** Bytes each channel of each peer may hold received and unread; past it, packets are dropped. Default 4 MiB. */
+  receiveLimitBytes?: number;
+  /** An unreliable send is dropped while its channel's send buffer holds more than this. Default 256 KiB. */
+  unreliableBufferLimitBytes?: number;
+  /** A reliable send is refused once this much is buffered for the peer's channel. Default 8 MiB. */
+  reliableBufferLimitBytes?: number;
+}
+
+/** Every option, resolved. */
+export type MeshLimits = Required<MeshOptions>;
+
+const DEFAULT_LIMITS: MeshLimits = {
+  batching: true,
+  keepaliveIntervalMs: 250,
+  keepaliveTimeoutMs: 3000,
+  silenceThresholdMs: 1000,
+  disconnectGraceMs: 3000,
+  receiveLimitBytes: 4 * 1024 * 1024,
+  unreliableBufferLimitBytes: 256 * 1024,
+  reliableBufferLimitBytes: 8 * 1024 * 1024,
+};
+
+/**
+ * The shortest lifetime an unreliable channel gets, in milliseconds: Godot's default lifetime of
+ * 1 ms would judge every packet stale, since the network alone takes longer.
+ */
+export const UNRELIABLE_LIFETIME_FLOOR_MS = 250;
+
+/** Resolves and checks options; throws RtcError ERR_INVALID_PARAMETER naming the bad one. */
+export function resolveMeshOptions(options: MeshOptions): MeshLimits {
+  if (options === null || typeof options !== 'object') {
+    throw new RtcError('ERR_INVALID_PARAMETER', 'WebRTCMultiplayerPeer options are an object.');
+  }
+  const limits = { ...DEFAULT_LIMITS };
+  for (const key of Object.keys(DEFAULT_LIMITS) as Array<keyof MeshLimits>) {
+    const value = options[key];
+    if (value === undefined) continue;
+    if (key === 'batching') {
+      if (typeof value !== 'boolean') throw new RtcError('ERR_INVALID_PARAMETER', 'batching is a boolean.');
+    } else if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+      throw new RtcError('ERR_INVALID_PARAMETER', `${key} is a positive number.`);
+    }
+    (limits as Record<string, unknown>)[key] = value;
+  }
+  return limits;
+}

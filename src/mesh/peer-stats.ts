@@ -1,0 +1,67 @@
+import type { TransferMode } from './transfer.js';
+
+/** Why a packet was dropped; each is counted per peer in {@link PeerStats}. */
+export type DropReason =
+  /** Arrived while the receive queue was full. */
+  | 'receiveQueueFull'
+  /** Arrived with framing that does not parse. */
+  | 'malformed'
+  /** Unreliable, and older than the channel's lifetime when it arrived. */
+  | 'stale'
+  /** UnreliableOrdered, and older than a packet already delivered. */
+  | 'outOfOrder'
+  /** Unreliable, put while the channel's send buffer was over its threshold. */
+  | 'sendBufferFull'
+  /** Reliable, refused because the peer's send buffer was at its limit. */
+  | 'reliableLimit'
+  /** Unreliable, put while the peer's keepalive had gone silent. */
+  | 'silentPeer'
+  /** Put for a peer that had gone when it was sent. */
+  | 'peerGone';
+
+/** Every drop reason, for iterating and for zeroed counters. */
+export const DROP_REASONS: readonly DropReason[] = [
+  'receiveQueueFull',
+  'malformed',
+  'stale',
+  'outOfOrder',
+  'sendBufferFull',
+  'reliableLimit',
+  'silentPeer',
+  'peerGone',
+];
+
+/** Traffic of one channel with one peer. */
+export interface ChannelStats {
+  /** The transfer channel packets on it report (0 for the three defaults). */
+  transferChannel: number;
+  mode: TransferMode;
+  /** Its SCTP stream id. */
+  sctpId: number;
+  packetsSent: number;
+  bytesSent: number;
+  packetsReceived: number;
+  bytesReceived: number;
+  /** Packets on this channel dropped, for any reason, in either direction. */
+  packetsDropped: number;
+}
+
+/** What rtcmesh knows of one peer: `WebRTCMultiplayerPeer.getPeerStats(id)`. */
+export interface PeerStats {
+  peerId: number;
+  connected: boolean;
+  /** Smoothed round-trip time from the keepalive, in milliseconds; NaN before the first answer. */
+  rttMs: number;
+  /** The peer's clock minus ours, in milliseconds; NaN before the first answer. */
+  clockOffsetMs: number;
+  /** Milliseconds since anything arrived from the peer. */
+  silentForMs: number;
+  channels: ChannelStats[];
+  /** Dropped packets by reason. */
+  dropped: Record<DropReason, number>;
+  /** Bytes put for the peer and not yet on the wire: in rtcmesh's batches and the engine's buffers. */
+  bufferedBytes: number;
+  /** SCTP messages sent and received on user channels: fewer than packets when batching. */
+  messagesSent: number;
+  messagesReceived: number;
+}

@@ -1,0 +1,324 @@
+import { BoundedQueue } from '../transport/bounded-queue.js';
+import { ChannelState, ConnectionState, type DataChannel, type PeerConnection } from '../transport/index.js';
+import {
+  type ChannelSpec,
+  SYSTEM_CHANNEL_ID,
+  SYSTEM_CHANNEL_OPTIONS,
+  channelOptions,
+} from './channel-layout.js';
+import {
+  type MessageHeader,
+  RELIABLE_BATCH_BUDGET,
+  SCTP_PAYLOAD_BUDGET,
+  encodeMessage,
+  headerSize,
+  readHeader,
+  readRecords,
+  recordSize,
+  sequenceAfter,
+} from './framing.js';
+import { ClockEstimator, decodeSystemMessage, encodePing, encodePong } from './keepalive.js';
+import type { MeshLimits } from './mesh-options.js';
+import { type ChannelStats, DROP_REASONS, type DropReason, type PeerStats } from './peer-stats.js';
+import { TransferMode } from './transfer.js';
+
+/** The most a 32-bit send stamp can say: ages are judged modulo 2^32 milliseconds. */
+const STAMP_MODULO = 2 ** 32;
+
+/** The state of one channel with one peer: what waits to be sent and what waits to be read. */
+interface ChannelLane {
+  spec: ChannelSpec;
+  dataChannel: DataChannel;
+  pending: Uint8Array[];
+  pendingBytes: number;
+  nextSequence: number;
+  lastSequence: number | undefined;
+  incoming: BoundedQueue<Uint8Array>;
+  stats: ChannelStats;
+}
+
+/**
+ * One remote peer of a WebRTCMultiplayerPeer: its connection, its channels in the negotiated
+ * layout, the keepalive, and the per-channel queues in both directions.
+ */
+export class RemotePeer {
+  connected = false;
+  /** When the connection was last seen Disconnected, while it stays so; for the grace period. */
+  disconnectedSince: number | undefined;
+  readonly lanes: ChannelLane[];
+  readonly system: DataChannel;
+  readonly clock = new ClockEstimator();
+  /** Packets readable across every lane. */
+  available = 0;
+  /**
+   * A reliable packet had to be dropped for want of room: the stream promised to the game is
+   * broken, so the peer must go rather than carry on with a gap.
+   */
+  reliableOverflow = false;
+  private lastHeardAt: number;
+  private lastPingAt = Number.NEGATIVE_INFINITY;
+  private readonly dropped = Object.fromEntries(DROP_REASONS.map((reason) => [reason, 0])) as Record<DropReason, number>;
+  private messagesSent = 0;
+  private messagesReceived = 0;
+  private readonly header: MessageHeader = { sentAt: 0, sequence: 0 };
+  private readonly records: Uint8Array[] = [];
+
+  constructor(
+    readonly id: number,
+    readonly connection: PeerConnection,
+    layout: readonly ChannelSpec[],
+    private readonly lifetimeMs: number,
+    private readonly limits: MeshLimits,
+    now: number,
+  ) {
+    this.lastHeardAt = now;
+    this.system = connection.createDataChannel('system', SYSTEM_CHANNEL_OPTIONS);
+    this.lanes = layout.map((spec) => ({
+      spec,
+      dataChannel: connection.createDataChannel(spec.label, channelOptions(spec.sctpId, spec.mode)),
+      pending: [],
+      pendingBytes: 0,
+      nextSequence: 0,
+      lastSequence: undefined,
+      incoming: new BoundedQueue<Uint8Array>(limits.receiveLimitBytes),
+      stats: {
+        transferChannel: spec.transferChannel,
+        mode: spec.mode,
+        sctpId: spec.sctpId,
+        packetsSent: 0,
+        bytesSent: 0,
+        packetsReceived: 0,
+        bytesReceived: 0,
+        packetsDropped: 0,
+      },
+    }));
+  }
+
+  /** Whether the connection is up and every channel, the system channel included, is open. */
+  isReady(): boolean {
+    return (
+      this.connection.getConnectionState() === ConnectionState.Connected &&
+      this.system.getReadyState() === ChannelState.Open &&
+      this.lanes.every((lane) => lane.dataChannel.getReadyState() === ChannelState.Open)
+    );
+  }
+
+  /** Whether a channel has closed: the peer cannot be used any more. */
+  hasClosedChannel(): boolean {
+    return (
+      this.system.getReadyState() === ChannelState.Closed ||
+      this.lanes.some((lane) => lane.dataChannel.getReadyState() === ChannelState.Closed)
+    );
+  }
+
+  /** Restarts the silence clock, as when the peer has just connected. */
+  heardAt(now: number): void {
+    this.lastHeardAt = now;
+  }
+
+  /** Milliseconds since anything arrived from the peer. */
+  silentFor(now: number): number {
+    return now - this.lastHeardAt;
+  }
+
+  /**
+   * Queues a packet for the lane (or sends it at once without batching). False, counted, when
+   * refused: an unreliable packet to a silent or backed-up peer, a reliable one past the limit.
+   */
+  put(laneIndex: number, packet: Uint8Array, now: number): boolean {
+    const lane = this.lanes[laneIndex]!;
+    if (lane.spec.mode === TransferMode.Reliable) {
+      if (lane.pendingBytes + lane.dataChannel.getBufferedAmount() + packet.byteLength > this.limits.reliableBufferLimitBytes) {
+        return this.drop(lane, 'reliableLimit');
+      }
+    } else if (this.silentFor(now) > this.limits.silenceThresholdMs) {
+      return this.drop(lane, 'silentPeer');
+    } else if (lane.dataChannel.getBufferedAmount() > this.limits.unreliableBufferLimitBytes) {
+      return this.drop(lane, 'sendBufferFull');
+    }
+    lane.pending.push(packet);
+    lane.pendingBytes += packet.byteLength;
+    lane.stats.packetsSent++;
+    lane.stats.bytesSent += packet.byteLength;
+    if (!this.limits.batching) this.flushLane(lane, now);
+    return true;
+  }
+
+  /** Sends every queued packet, coalesced into as few messages as the lane's budget allows. */
+  flush(now: number): void {
+    for (const lane of this.lanes) if (lane.pending.length > 0) this.flushLane(lane, now);
+  }
+
+  /**
+   * Moves what the channels received into the lanes' queues, answering pings on the way.
+   * Unreliable messages older than the lifetime, or (UnreliableOrdered) older than one already
+   * delivered, are dropped and counted; so is anything malformed.
+   */
+  receive(now: number): void {
+    for (let message = this.system.getPacket(); message; message = this.system.getPacket()) {
+      this.lastHeardAt = now;
+      this.receiveSystem(message, now);
+    }
+    if (!this.connected) return;
+    for (const lane of this.lanes) {
+      if (lane.spec.mode === TransferMode.Reliable && lane.dataChannel.getDroppedPacketCount() > 0) this.reliableOverflow = true;
+      for (let message = lane.dataChannel.getPacket(); message; message = lane.dataChannel.getPacket()) {
+        this.lastHeardAt = now;
+        this.messagesReceived++;
+        this.receiveMessage(lane, message, now);
+      }
+    }
+  }
+
+  /** Sends a keepalive ping when one is due. */
+  keepAlive(now: number): void {
+    if (now - this.lastPingAt < this.limits.keepaliveIntervalMs) return;
+    this.lastPingAt = now;
+    this.sendSystem(encodePing(now));
+  }
+
+  /** The next readable packet of the lowest lane that has one, removed; undefined when none. */
+  shift(): { packet: Uint8Array; lane: ChannelLane } | undefined {
+    for (const lane of this.lanes) {
+      const packet = lane.incoming.shift();
+      if (packet !== undefined) {
+        this.available--;
+        return { packet, lane };
+      }
+    }
+    return undefined;
+  }
+
+  /** The lane `shift()` would read from next. */
+  nextLane(): ChannelLane | undefined {
+    return this.lanes.find((lane) => lane.incoming.readableCount > 0);
+  }
+
+  /** Counts a packet put for this peer that could not be sent. */
+  drop(lane: ChannelLane | undefined, reason: DropReason): false {
+    this.dropped[reason]++;
+    if (lane) lane.stats.packetsDropped++;
+    return false;
+  }
+
+  /** A snapshot of the counters. */
+  stats(now: number): PeerStats {
+    let bufferedBytes = 0;
+    for (const lane of this.lanes) bufferedBytes += lane.pendingBytes + lane.dataChannel.getBufferedAmount();
+    return {
+      peerId: this.id,
+      connected: this.connected,
+      rttMs: this.clock.rttMs,
+      clockOffsetMs: this.clock.offsetMs,
+      silentForMs: this.silentFor(now),
+      channels: this.lanes.map((lane) => ({ ...lane.stats })),
+      dropped: { ...this.dropped },
+      bufferedBytes,
+      messagesSent: this.messagesSent,
+      messagesReceived: this.messagesReceived,
+    };
+  }
+
+  /** Closes the connection and drops everything queued. */
+  close(): void {
+    for (const lane of this.lanes) {
+      lane.pending = [];
+      lane.pendingBytes = 0;
+      lane.incoming.clear();
+    }
+    this.available = 0;
+    this.connection.close();
+  }
+
+  private flushLane(lane: ChannelLane, now: number): void {
+    const { mode } = lane.spec;
+    const budget = mode === TransferMode.Reliable ? RELIABLE_BATCH_BUDGET : SCTP_PAYLOAD_BUDGET;
+    const header = headerSize(mode);
+    const packets = lane.pending;
+    let start = 0;
+    let size = header;
+    for (let n = 0; n < packets.length; n++) {
+      const record = recordSize(packets[n]!.byteLength);
+      if (n > start && size + record > budget) {
+        this.sendMessage(lane, packets, start, n, size, now);
+        start = n;
+        size = header;
+      }
+      size += record;
+    }
+    this.sendMessage(lane, packets, start, packets.length, size, now);
+    lane.pending = [];
+    lane.pendingBytes = 0;
+  }
+
+  private sendMessage(lane: ChannelLane, packets: Uint8Array[], start: number, end: number, size: number, now: number): void {
+    const message = encodeMessage(lane.spec.mode, now % STAMP_MODULO, lane.nextSequence++, packets, start, end, size);
+    this.messagesSent++;
+    let sent = false;
+    if (lane.dataChannel.getReadyState() === ChannelState.Open) sent = lane.dataChannel.putPacket(message);
+    if (!sent) {
+      // The peer went between the put and the flush: the packets are counted as lost to it.
+      for (let n = start; n < end; n++) this.drop(lane, 'peerGone');
+    }
+  }
+
+  private receiveMessage(lane: ChannelLane, message: Uint8Array, now: number): void {
+    const { mode } = lane.spec;
+    const header = this.header;
+    const records = this.records;
+    records.length = 0;
+    if (!readHeader(mode, message, header) || !readRecords(message, headerSize(mode), records)) {
+      this.drop(lane, 'malformed');
+      return;
+    }
+    if (mode !== TransferMode.Reliable && this.isStale(header.sentAt, now)) {
+      for (let n = 0; n < records.length; n++) this.drop(lane, 'stale');
+      return;
+    }
+    if (mode === TransferMode.UnreliableOrdered) {
+      if (lane.lastSequence !== undefined && !sequenceAfter(header.sequence, lane.lastSequence)) {
+        for (let n = 0; n < records.length; n++) this.drop(lane, 'outOfOrder');
+        return;
+      }
+      lane.lastSequence = header.sequence;
+    }
+    for (const packet of records) {
+      if (lane.incoming.push(packet, packet.byteLength)) {
+        lane.stats.packetsReceived++;
+        lane.stats.bytesReceived += packet.byteLength;
+        this.available++;
+      } else {
+        this.drop(lane, 'receiveQueueFull');
+        if (mode === TransferMode.Reliable) this.reliableOverflow = true;
+      }
+    }
+    lane.incoming.commit();
+  }
+
+  /** Whether a message the peer stamped `sentAt` (its clock) is older than the lifetime now. */
+  private isStale(sentAt: number, now: number): boolean {
+    const offset = this.clock.offsetMs;
+    // Before the first keepalive answer the peer's clock is unknown: nothing is judged stale.
+    if (Number.isNaN(offset)) return false;
+    const remoteNow = (now + offset) % STAMP_MODULO;
+    const age = ((((remoteNow - sentAt) % STAMP_MODULO) + STAMP_MODULO) % STAMP_MODULO) | 0;
+    return age > this.lifetimeMs;
+  }
+
+  private receiveSystem(message: Uint8Array, now: number): void {
+    const decoded = decodeSystemMessage(message);
+    if (decoded === null) {
+      this.dropped.malformed++;
+    } else if (decoded.kind === 'ping') {
+      this.sendSystem(encodePong(decoded.stamp, now));
+    } else if (!this.clock.addSample(decoded.stamp, decoded.remoteTime, now)) {
+      this.dropped.malformed++;
+    }
+  }
+
+  private sendSystem(message: Uint8Array): void {
+    if (this.system.getReadyState() === ChannelState.Open) this.system.putPacket(message);
+  }
+}
+
+export type { ChannelLane };

@@ -1,0 +1,382 @@
+import { ConnectionState, type DataChannel, PeerConnection, RtcError } from '../transport/index.js';
+import { type ChannelSpec, channelLayout, layoutIndex } from './channel-layout.js';
+import { MAX_FRAMING_BYTES } from './framing.js';
+import { clockMs } from './keepalive.js';
+import { type MeshLimits, type MeshOptions, UNRELIABLE_LIFETIME_FLOOR_MS, resolveMeshOptions } from './mesh-options.js';
+import { MultiplayerPeer } from './multiplayer-peer.js';
+import type { PeerStats } from './peer-stats.js';
+import { RemotePeer } from './remote-peer.js';
+import { ConnectionStatus, MAX_PEER_ID, MAX_TRANSFER_CHANNEL, TARGET_PEER_SERVER, TransferMode } from './transfer.js';
+
+/** The largest packet `putPacket` takes: one SCTP message of 256 KiB, less rtcmesh's framing. */
+export const MAX_PACKET_BYTES = 262144 - MAX_FRAMING_BYTES;
+
+/** What `getPeer` tells of one peer, as Godot's `get_peer` dictionary does. */
+export interface PeerInfo {
+  connection: PeerConnection;
+  /** The user channels in Godot's layout: reliable, ordered, unreliable, then each extra channel. */
+  channels: DataChannel[];
+  connected: boolean;
+}
+
+type Topology = 'none' | 'server' | 'client' | 'mesh';
+
+/**
+ * Godot's `WebRTCMultiplayerPeer`: one PeerConnection per remote peer behind the
+ * MultiplayerPeer contract, in a server, client or mesh topology. rtcmesh adds a keepalive that
+ * finds a silent peer in seconds, unreliable channels that really are, per-tick batching, and
+ * per-peer stats (`getPeerStats`).
+ */
+export class WebRTCMultiplayerPeer extends MultiplayerPeer {
+  /**
+   * rtcmesh: polled at the start of every `poll()`, before anything else: a signaling client
+   * attaches itself here, so that one `poll()` per frame runs signaling and data together.
+   */
+  signaling: { poll(): void } | null = null;
+  private readonly limits: MeshLimits;
+  private topology: Topology = 'none';
+  private uniqueId = 0;
+  private status = ConnectionStatus.Disconnected;
+  private layout: ChannelSpec[] = [];
+  private readonly peers = new Map<number, RemotePeer>();
+  // The peer whose packet getPacket() returns next, and the one read last (round-robin from there).
+  private nextPeer: RemotePeer | undefined;
+  private lastReadPeerId = 0;
+  private unroutedPackets = 0;
+
+  /** @param options rtcmesh's limits and timings; every field has a documented default. */
+  constructor(options: MeshOptions = {}) {
+    super();
+    this.limits = resolveMeshOptions(options);
+  }
+
+  /**
+   * Godot `create_server`: this side is peer 1 and accepts clients.
+   * @param channelsConfig a TransferMode for each extra channel (transfer channels 1, 2, …).
+   * @throws RtcError ERR_ALREADY_IN_USE while active; ERR_INVALID_PARAMETER for a bad config.
+   */
+  createServer(channelsConfig: readonly TransferMode[] = []): void {
+    this.start('server', TARGET_PEER_SERVER, channelsConfig);
+  }
+
+  /**
+   * Godot `create_client`: this side is `peerId` and connects to the server (peer 1) only.
+   * @throws RtcError ERR_INVALID_PARAMETER for id 1 or one out of range; ERR_ALREADY_IN_USE while active.
+   */
+  createClient(peerId: number, channelsConfig: readonly TransferMode[] = []): void {
+    checkPeerId(peerId);
+    if (peerId === TARGET_PEER_SERVER) {
+      throw new RtcError('ERR_INVALID_PARAMETER', 'a client cannot be peer 1, the server: use an id from 2 up.');
+    }
+    this.start('client', peerId, channelsConfig);
+  }
+
+  /**
+   * Godot `create_mesh`: this side is `peerId` and connects to every other peer.
+   * @throws RtcError ERR_INVALID_PARAMETER for an id out of range; ERR_ALREADY_IN_USE while active.
+   */
+  createMesh(peerId: number, channelsConfig: readonly TransferMode[] = []): void {
+    checkPeerId(peerId);
+    this.start('mesh', peerId, channelsConfig);
+  }
+
+  /**
+   * Godot `add_peer`: takes a new PeerConnection for `peerId` and creates the negotiated
+   * channels on it; negotiate it as usual afterwards (offer, answer, candidates).
+   * @param unreliableLifetime milliseconds after which an unreliable packet is stale and dropped
+   * on arrival (at least {@link UNRELIABLE_LIFETIME_FLOOR_MS}).
+   * @throws RtcError ERR_UNCONFIGURED before create*; ERR_UNAUTHORIZED while refusing new
+   * connections; ERR_INVALID_PARAMETER for an id the topology forbids or a connection not New;
+   * ERR_ALREADY_EXISTS for an id already added.
+   */
+  addPeer(connection: PeerConnection, peerId: number, unreliableLifetime = 1): void {
+    if (this.topology === 'none') {
+      throw new RtcError('ERR_UNCONFIGURED', 'call createServer(), createClient() or createMesh() before addPeer().');
+    }
+    if (this.refuseNewConnections) {
+      throw new RtcError('ERR_UNAUTHORIZED', 'refuseNewConnections is set: clear it to accept peers.');
+    }
+    checkPeerId(peerId);
+    if (peerId === this.uniqueId) throw new RtcError('ERR_INVALID_PARAMETER', `peer ${peerId} is this side's own id.`);
+    if (this.topology === 'client' && peerId !== TARGET_PEER_SERVER) {
+      throw new RtcError('ERR_INVALID_PARAMETER', 'a client connects to the server only: add peer 1.');
+    }
+    if (this.topology === 'server' && peerId === TARGET_PEER_SERVER) {
+      throw new RtcError('ERR_INVALID_PARAMETER', 'the server is peer 1 itself: clients have ids from 2 up.');
+    }
+    if (this.peers.has(peerId)) throw new RtcError('ERR_ALREADY_EXISTS', `peer ${peerId} is already added: removePeer() it first.`);
+    if (!(connection instanceof PeerConnection) || connection.getConnectionState() !== ConnectionState.New) {
+      throw new RtcError('ERR_INVALID_PARAMETER', 'addPeer() takes a PeerConnection in state New: initialize() a fresh one.');
+    }
+    if (typeof unreliableLifetime !== 'number' || !(unreliableLifetime >= 0)) {
+      throw new RtcError('ERR_INVALID_PARAMETER', 'unreliableLifetime is a number of milliseconds.');
+    }
+    const lifetime = Math.max(unreliableLifetime, UNRELIABLE_LIFETIME_FLOOR_MS);
+    this.peers.set(peerId, new RemotePeer(peerId, connection, this.layout, lifetime, this.limits, clockMs()));
+  }
+
+  /**
+   * Godot `remove_peer`: closes the peer's connection; emits peerDisconnected if it had connected.
+   * @throws RtcError ERR_DOES_NOT_EXIST for an id not added.
+   */
+  removePeer(peerId: number): void {
+    const peer = this.requirePeer(peerId);
+    this.dropPeer(peer, true);
+  }
+
+  /** Godot `has_peer`. */
+  hasPeer(peerId: number): boolean {
+    return this.peers.has(peerId);
+  }
+
+  /**
+   * Godot `get_peer`: the peer's connection, channels and whether it has connected.
+   * @throws RtcError ERR_DOES_NOT_EXIST for an id not added.
+   */
+  getPeer(peerId: number): PeerInfo {
+    return peerInfo(this.requirePeer(peerId));
+  }
+
+  /** Godot `get_peers`: every added peer by id. */
+  getPeers(): Map<number, PeerInfo> {
+    return new Map([...this.peers].map(([id, peer]) => [id, peerInfo(peer)]));
+  }
+
+  /**
+   * rtcmesh: round-trip time, clock offset, traffic per channel, drops by reason and buffered bytes.
+   * @throws RtcError ERR_DOES_NOT_EXIST for an id not added.
+   */
+  getPeerStats(peerId: number): PeerStats {
+    return this.requirePeer(peerId).stats(clockMs());
+  }
+
+  /** rtcmesh: packets put for a peer that was not (or no longer) connected. */
+  getUnroutedPacketCount(): number {
+    return this.unroutedPackets;
+  }
+
+  /**
+   * Godot `put_packet`, for the target, transfer mode and transfer channel set. Returns false when
+   * a target could not take it (gone, backed up, silent); each such packet is counted.
+   * @throws RtcError ERR_UNCONFIGURED when not active; ERR_INVALID_PARAMETER for a packet over
+   * {@link MAX_PACKET_BYTES} or a transfer channel the channels config does not have.
+   */
+  putPacket(packet: Uint8Array): boolean {
+    if (this.status === ConnectionStatus.Disconnected) {
+      throw new RtcError('ERR_UNCONFIGURED', 'not active: call createServer(), createClient() or createMesh() first.');
+    }
+    if (!(packet instanceof Uint8Array) || packet.byteLength > MAX_PACKET_BYTES) {
+      throw new RtcError('ERR_INVALID_PARAMETER', `a packet is a Uint8Array of at most ${MAX_PACKET_BYTES} bytes.`);
+    }
+    const lane = layoutIndex(this.transferChannel, this.transferMode);
+    if (lane >= this.layout.length) {
+      throw new RtcError(
+        'ERR_INVALID_PARAMETER',
+        `transfer channel ${this.transferChannel} is not configured: the channels config has ${this.layout.length - 3}.`,
+      );
+    }
+    const now = clockMs();
+    // Batched packets wait for the next poll(): a copy keeps the caller free to reuse its buffer.
+    const bytes = this.limits.batching ? packet.slice() : packet;
+    const target = this.targetPeer;
+    if (target > 0) {
+      const peer = this.peers.get(target);
+      if (!peer?.connected) {
+        this.unroutedPackets++;
+        return false;
+      }
+      return peer.put(lane, bytes, now);
+    }
+    let allTaken = true;
+    for (const peer of this.peers.values()) {
+      if (peer.connected && peer.id !== -target) allTaken = peer.put(lane, bytes, now) && allTaken;
+    }
+    return allTaken;
+  }
+
+  /** rtcmesh: sends every batched packet now, rather than at the next poll(). */
+  flush(): void {
+    const now = clockMs();
+    for (const peer of this.peers.values()) peer.flush(now);
+  }
+
+  getPacket(): Uint8Array | null {
+    const peer = this.selectNextPeer();
+    if (!peer) return null;
+    const next = peer.shift()!;
+    this.lastReadPeerId = peer.id;
+    this.nextPeer = undefined;
+    return next.packet;
+  }
+
+  getAvailablePacketCount(): number {
+    let count = 0;
+    for (const peer of this.peers.values()) count += peer.available;
+    return count;
+  }
+
+  getPacketPeer(): number {
+    return this.selectNextPeer()?.id ?? 0;
+  }
+
+  getPacketChannel(): number {
+    return this.selectNextPeer()?.nextLane()?.spec.transferChannel ?? 0;
+  }
+
+  getPacketMode(): TransferMode {
+    return this.selectNextPeer()?.nextLane()?.spec.mode ?? TransferMode.Reliable;
+  }
+
+  /**
+   * Godot `poll`: sends what was batched, polls every connection, receives, keeps peers alive,
+   * and emits peerConnected and peerDisconnected.
+   */
+  poll(): void {
+    this.signaling?.poll();
+    if (this.topology === 'none') return;
+    const now = clockMs();
+    const connectedNow: RemotePeer[] = [];
+    for (const peer of [...this.peers.values()]) {
+      peer.flush(now);
+      peer.connection.poll();
+      if (this.isLost(peer, now)) {
+        this.dropPeer(peer, true);
+        if (this.closedByListener()) return;
+        continue;
+      }
+      if (!peer.connected && peer.isReady()) {
+        peer.connected = true;
+        peer.heardAt(now);
+        connectedNow.push(peer);
+      }
+      peer.receive(now);
+      if (peer.connected) peer.keepAlive(now);
+    }
+    for (const peer of connectedNow) {
+      if (this.peers.get(peer.id) !== peer) continue;
+      if (this.topology === 'client') this.status = ConnectionStatus.Connected;
+      this.emit('peerConnected', peer.id);
+      if (this.closedByListener()) return;
+    }
+  }
+
+  close(): void {
+    for (const peer of this.peers.values()) peer.close();
+    this.peers.clear();
+    this.topology = 'none';
+    this.uniqueId = 0;
+    this.status = ConnectionStatus.Disconnected;
+    this.nextPeer = undefined;
+    this.lastReadPeerId = 0;
+  }
+
+  /**
+   * Godot `disconnect_peer`: closes the peer's connection; it is dropped, with peerDisconnected,
+   * at the next poll. With `force`, it is dropped at once and no event is emitted.
+   * @throws RtcError ERR_DOES_NOT_EXIST for an id not added.
+   */
+  disconnectPeer(peerId: number, force = false): void {
+    const peer = this.requirePeer(peerId);
+    if (force) this.dropPeer(peer, false);
+    else peer.close();
+  }
+
+  getConnectionStatus(): ConnectionStatus {
+    return this.status;
+  }
+
+  getUniqueId(): number {
+    return this.uniqueId;
+  }
+
+  isServerRelaySupported(): boolean {
+    return this.topology === 'server' || this.topology === 'client';
+  }
+
+  // A listener may close() this peer while poll() emits: poll() must then stop at once.
+  private closedByListener(): boolean {
+    return this.topology === 'none';
+  }
+
+  private start(topology: Topology, peerId: number, channelsConfig: readonly TransferMode[]): void {
+    if (this.topology !== 'none') {
+      throw new RtcError('ERR_ALREADY_IN_USE', 'this multiplayer peer is active: close() it first.');
+    }
+    if (!Array.isArray(channelsConfig) || channelsConfig.length > MAX_TRANSFER_CHANNEL) {
+      throw new RtcError('ERR_INVALID_PARAMETER', `channelsConfig is an array of at most ${MAX_TRANSFER_CHANNEL} TransferModes.`);
+    }
+    for (const mode of channelsConfig) {
+      if (mode !== TransferMode.Reliable && mode !== TransferMode.Unreliable && mode !== TransferMode.UnreliableOrdered) {
+        throw new RtcError('ERR_INVALID_PARAMETER', 'each channelsConfig entry is a TransferMode.');
+      }
+    }
+    this.layout = channelLayout(channelsConfig);
+    this.topology = topology;
+    this.uniqueId = peerId;
+    // Mesh and server are connected as soon as they exist; a client once the server is.
+    this.status = topology === 'client' ? ConnectionStatus.Connecting : ConnectionStatus.Connected;
+  }
+
+  /**
+   * Whether the peer must be dropped: its connection or a channel closed, it went silent, or it
+   * sent more reliable data than this side may hold unread.
+   */
+  private isLost(peer: RemotePeer, now: number): boolean {
+    const state = peer.connection.getConnectionState();
+    if (state === ConnectionState.Failed || state === ConnectionState.Closed) return true;
+    if (state === ConnectionState.Disconnected) {
+      peer.disconnectedSince ??= now;
+      if (now - peer.disconnectedSince > this.limits.disconnectGraceMs) return true;
+    } else {
+      peer.disconnectedSince = undefined;
+    }
+    if (peer.hasClosedChannel() || peer.reliableOverflow) return true;
+    return peer.connected && peer.silentFor(now) > this.limits.keepaliveTimeoutMs;
+  }
+
+  private dropPeer(peer: RemotePeer, notify: boolean): void {
+    this.peers.delete(peer.id);
+    peer.close();
+    if (this.nextPeer === peer) this.nextPeer = undefined;
+    if (!peer.connected) return;
+    peer.connected = false;
+    if (this.topology === 'client' && peer.id === TARGET_PEER_SERVER) this.status = ConnectionStatus.Disconnected;
+    if (notify) this.emit('peerDisconnected', peer.id);
+  }
+
+  private requirePeer(peerId: number): RemotePeer {
+    const peer = this.peers.get(peerId);
+    if (!peer) throw new RtcError('ERR_DOES_NOT_EXIST', `peer ${peerId} is not added: check hasPeer() first.`);
+    return peer;
+  }
+
+  /** The connected peer with a packet to read, round-robin from the one read last. */
+  private selectNextPeer(): RemotePeer | undefined {
+    if (this.nextPeer && this.nextPeer.available > 0) return this.nextPeer;
+    this.nextPeer = undefined;
+    let passedLast = false;
+    let first: RemotePeer | undefined;
+    for (const peer of this.peers.values()) {
+      if (peer.available > 0 && peer.connected) {
+        if (passedLast) {
+          this.nextPeer = peer;
+          return peer;
+        }
+        first ??= peer;
+      }
+      if (peer.id === this.lastReadPeerId) passedLast = true;
+    }
+    this.nextPeer = first;
+    return first;
+  }
+}
+
+function checkPeerId(peerId: number): void {
+  if (!Number.isInteger(peerId) || peerId < 1 || peerId > MAX_PEER_ID) {
+    throw new RtcError('ERR_INVALID_PARAMETER', `a peer id is an integer 1 to ${MAX_PEER_ID}.`);
+  }
+}
+
+function peerInfo(peer: RemotePeer): PeerInfo {
+  return { connection: peer.connection, channels: peer.lanes.map((lane) => lane.dataChannel), connected: peer.connected };
+}

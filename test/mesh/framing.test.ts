@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type MessageHeader,
+  encodeMessage,
+  headerSize,
+  readHeader,
+  readRecords,
+  recordSize,
+  sequenceAfter,
+} from '../../src/mesh/framing.js';
+import { ClockEstimator, decodeSystemMessage, encodePing, encodePong } from '../../src/mesh/keepalive.js';
+import { TransferMode } from '../../src/mesh/transfer.js';
+
+/** A small seeded generator (mulberry32), so a failure can be replayed. */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const MODES = [TransferMode.Reliable, TransferMode.Unreliable, TransferMode.UnreliableOrdered];
+const MAX_SIZE = 262133;
+
+describe('message framing', () => {
+  it('round-trips any sequence of packets of 0 B to the maximum size exactly (1,000 seeded cases)', () => {
+    const next = random(42);
+    for (let trial = 0; trial < 1000; trial++) {
+      const mode = MODES[trial % 3]!;
+      const count = 1 + Math.floor(next() * 20);
+      const packets = Array.from({ length: count }, () => {
+        const pick = next();
+        const size = pick < 0.1 ? 0 : pick < 0.15 ? MAX_SIZE : pick < 0.3 ? 127 + Math.floor(next() * 3) : Math.floor(next() * 2000);
+        return Uint8Array.from({ length: size }, () => Math.floor(next() * 256));
+      });
+      const size = headerSize(mode) + packets.reduce((sum, p) => sum + recordSize(p.byteLength), 0);
+      const sentAt = Math.floor(next() * 2 ** 32);
+      const sequence = Math.floor(next() * 2 ** 32);
+      const message = encodeMessage(mode, sentAt, sequence, packets, 0, packets.length, size);
+      expect(message.byteLength).toBe(size);
+      const header: MessageHeader = { sentAt: 0, sequence: 0 };
+      expect(readHeader(mode, message, header)).toBe(true);
+      if (mode !== TransferMode.Reliable) expect(header.sentAt).toBe(sentAt);
+      if (mode === TransferMode.UnreliableOrdered) expect(header.sequence).toBe(sequence);
+      const records: Uint8Array[] = [];
+      expect(readRecords(message, headerSize(mode), records)).toBe(true);
+      expect(records.length).toBe(packets.length);
+      records.forEach((record, n) => expect(Buffer.compare(record, packets[n]!)).toBe(0));
+    }
+  });
+
+  it('rejects records that do not tile the message, and leaves the output untouched', () => {
+    const packets = [new Uint8Array([1, 2, 3]), new Uint8Array(200)];
+    const size = packets.reduce((sum, p) => sum + recordSize(p.byteLength), 0);
+    const message = encodeMessage(TransferMode.Reliable, 0, 0, packets, 0, 2, size);
+    const out: Uint8Array[] = [new Uint8Array(1)];
+    expect(readRecords(message.subarray(0, size - 1), 0, out)).toBe(false);
+    expect(readRecords(new Uint8Array([0xff, 0xff, 0xff, 0xff]), 0, out)).toBe(false);
+    expect(readRecords(new Uint8Array([5, 1]), 0, out)).toBe(false);
+    expect(readRecords(new Uint8Array([]), 0, out)).toBe(false);
+    expect(out).toHaveLength(1);
+    expect(readHeader(TransferMode.UnreliableOrdered, new Uint8Array(7), { sentAt: 0, sequence: 0 })).toBe(false);
+  });
+
+  it('survives 10,000 random byte strings without throwing', () => {
+    const next = random(7);
+    for (let n = 0; n < 10_000; n++) {
+      const bytes = Uint8Array.from({ length: Math.floor(next() * 64) }, () => Math.floor(next() * 256));
+      const records: Uint8Array[] = [];
+      if (readRecords(bytes, 0, records)) {
+        expect(records.reduce((sum, r) => sum + recordSize(r.byteLength), 0)).toBe(bytes.byteLength);
+      }
+      expect(decodeSystemMessage(bytes) === null || bytes.byteLength === 9 || bytes.byteLength === 17).toBe(true);
+    }
+  });
+
+  it('orders sequence numbers across the 32-bit wrap', () => {
+    expect(sequenceAfter(1, 0)).toBe(true);
+    expect(sequenceAfter(0, 1)).toBe(false);
+    expect(sequenceAfter(5, 5)).toBe(false);
+    expect(sequenceAfter(0, 2 ** 32 - 1)).toBe(true);
+    expect(sequenceAfter(2 ** 32 - 1, 0)).toBe(false);
+  });
+});
+
+describe('keepalive messages and the clock estimate', () => {
+  it('round-trips pings and pongs and rejects anything else', () => {
+    expect(decodeSystemMessage(encodePing(123.5))).toEqual({ kind: 'ping', stamp: 123.5 });
+    expect(decodeSystemMessage(encodePong(1, 2))).toEqual({ kind: 'pong', stamp: 1, remoteTime: 2 });
+    expect(decodeSystemMessage(new Uint8Array(9))).toBeNull();
+    const nan = encodePing(Number.NaN);
+    expect(decodeSystemMessage(nan)).toBeNull();
+  });
+
+  it('estimates the offset from the sample with the shortest round trip', () => {
+    const clock = new ClockEstimator();
+    // Remote clock is 1000 ms ahead; one sample suffers a 40 ms one-way delay on the way back.
+    expect(clock.addSample(0, 1005, 10)).toBe(true);
+    expect(clock.addSample(100, 1105, 150)).toBe(true);
+    expect(clock.offsetMs).toBe(1000);
+    expect(clock.rttMs).toBeGreaterThan(10);
+    expect(clock.addSample(200, 0, 100)).toBe(false);
+  });
+});
