@@ -8,6 +8,7 @@ PeerConnection.setDefaultBackend(nodeDataChannelBackend);
 
 export * from './transport/index.js';
 export * from './mesh/index.js';
+export * from './rpc/index.js';
 export { nodeDataChannelBackend };
 
 /**
