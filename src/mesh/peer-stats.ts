@@ -17,7 +17,9 @@ export type DropReason =
   /** Unreliable, put while the peer's keepalive had gone silent. */
   | 'silentPeer'
   /** Put for a peer that had gone when it was sent. */
-  | 'peerGone';
+  | 'peerGone'
+  /** Larger, with rtcmesh's framing, than the peer accepts in one message (its `a=max-message-size`). */
+  | 'tooLargeForPeer';
 
 /** Every drop reason, for iterating and for zeroed counters. */
 export const DROP_REASONS: readonly DropReason[] = [
@@ -29,6 +31,7 @@ export const DROP_REASONS: readonly DropReason[] = [
   'reliableLimit',
   'silentPeer',
   'peerGone',
+  'tooLargeForPeer',
 ];
 
 /** Traffic of one channel with one peer. */

@@ -7,6 +7,7 @@ import {
   channelOptions,
 } from './channel-layout.js';
 import {
+  MAX_FRAMING_BYTES,
   type MessageHeader,
   RELIABLE_BATCH_BUDGET,
   SCTP_PAYLOAD_BUDGET,
@@ -21,6 +22,12 @@ import { ClockEstimator, decodeSystemMessage, encodePing, encodePong } from './k
 import type { MeshLimits } from './mesh-options.js';
 import { type ChannelStats, DROP_REASONS, type DropReason, type PeerStats } from './peer-stats.js';
 import { TransferMode } from './transfer.js';
+
+/**
+ * The most a reliable channel may have waiting in the engine's queue; what is beyond waits in
+ * rtcmesh's own, where it does not hold back other channels.
+ */
+export const RELIABLE_ENGINE_QUEUE_BYTES = 64 * 1024;
 
 /** The most a 32-bit send stamp can say: ages are judged modulo 2^32 milliseconds. */
 const STAMP_MODULO = 2 ** 32;
@@ -127,6 +134,7 @@ export class RemotePeer {
    */
   put(laneIndex: number, packet: Uint8Array, now: number): boolean {
     const lane = this.lanes[laneIndex]!;
+    if (packet.byteLength + MAX_FRAMING_BYTES > lane.dataChannel.getMaxPacketSize()) return this.drop(lane, 'tooLargeForPeer');
     if (lane.spec.mode === TransferMode.Reliable) {
       if (lane.pendingBytes + lane.dataChannel.getBufferedAmount() + packet.byteLength > this.limits.reliableBufferLimitBytes) {
         return this.drop(lane, 'reliableLimit');
@@ -230,25 +238,45 @@ export class RemotePeer {
     this.connection.close();
   }
 
+  /**
+   * Sends a lane's queued packets as batches. A reliable lane hands the engine at most
+   * {@link RELIABLE_ENGINE_QUEUE_BYTES} at a time and keeps the rest queued here: the engine sends
+   * every channel of a connection from one queue, in order, so a long reliable backlog there
+   * would hold keepalives and unreliable state behind it.
+   */
   private flushLane(lane: ChannelLane, now: number): void {
     const { mode } = lane.spec;
-    const budget = mode === TransferMode.Reliable ? RELIABLE_BATCH_BUDGET : SCTP_PAYLOAD_BUDGET;
+    const reliable = mode === TransferMode.Reliable;
+    // A remote may announce a smaller message size than the budget (a=max-message-size).
+    const budget = Math.min(reliable ? RELIABLE_BATCH_BUDGET : SCTP_PAYLOAD_BUDGET, lane.dataChannel.getMaxPacketSize());
     const header = headerSize(mode);
     const packets = lane.pending;
+    let room = reliable ? RELIABLE_ENGINE_QUEUE_BYTES - lane.dataChannel.getBufferedAmount() : Number.POSITIVE_INFINITY;
     let start = 0;
     let size = header;
-    for (let n = 0; n < packets.length; n++) {
+    let n = 0;
+    for (; n < packets.length; n++) {
       const record = recordSize(packets[n]!.byteLength);
       if (n > start && size + record > budget) {
         this.sendMessage(lane, packets, start, n, size, now);
+        room -= size;
         start = n;
         size = header;
+        if (room <= 0) break;
       }
       size += record;
     }
-    this.sendMessage(lane, packets, start, packets.length, size, now);
-    lane.pending = [];
-    lane.pendingBytes = 0;
+    if (n === packets.length && start < n) {
+      this.sendMessage(lane, packets, start, n, size, now);
+      start = n;
+    }
+    if (start === packets.length) {
+      lane.pending = [];
+      lane.pendingBytes = 0;
+    } else {
+      for (let sent = 0; sent < start; sent++) lane.pendingBytes -= packets[sent]!.byteLength;
+      lane.pending = packets.slice(start);
+    }
   }
 
   private sendMessage(lane: ChannelLane, packets: Uint8Array[], start: number, end: number, size: number, now: number): void {

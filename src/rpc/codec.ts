@@ -3,6 +3,7 @@
 // Every rule of a packet from the network is checked here, at the byte that carries it; the API
 // above never re-checks.
 import { Packr, RESERVE_START_SPACE, Unpackr } from 'msgpackr';
+import { MAX_FRAMING_BYTES } from '../mesh/framing.js';
 import { RtcError } from '../transport/errors.js';
 import {
   MAX_VARINT_BYTES,
@@ -57,8 +58,8 @@ export const RELAY_HEADER_MAX_BYTES = 1 + MAX_VARINT_BYTES;
 export interface RpcLimits {
   /**
    * The largest packet, in bytes. A CALL or RAW packet is at most this minus
-   * {@link RELAY_HEADER_MAX_BYTES}, so that it still fits once relayed. Default 65536, the
-   * largest message libdatachannel and browsers exchange by default.
+   * {@link RELAY_HEADER_MAX_BYTES}, so that it still fits once relayed. Default 65525: the
+   * largest message libdatachannel and browsers exchange by default (64 KiB), less the mesh framing.
    */
   maxPacketBytes: number;
   /** The most arguments of one call. Default 32. */
@@ -80,7 +81,7 @@ export interface RpcLimits {
 
 /** The default {@link RpcLimits}. */
 export const DEFAULT_RPC_LIMITS: Readonly<RpcLimits> = Object.freeze({
-  maxPacketBytes: 65536,
+  maxPacketBytes: 65536 - MAX_FRAMING_BYTES,
   maxArguments: 32,
   maxDepth: 16,
   maxStringLength: 16384,
@@ -396,6 +397,25 @@ export class RpcCodec {
     }
     packet[0] = RpcCommand.Call;
     writeVarint(packet, writeVarint(packet, 1, pathId), methodId);
+    return packet;
+  }
+
+  /**
+   * A copy of a CALL packet that `decode` accepted, with its path id replaced and its arguments
+   * left byte for byte: how the server forwards a relayed call under its own path ids, without a
+   * decode and re-encode that could change or grow the arguments. Throws `ERR_INVALID_PARAMETER`
+   * if the longer id takes the packet over the relayable size.
+   */
+  readdressCall(call: Uint8Array, pathId: number): Uint8Array {
+    checkWireId('pathId', pathId);
+    const cursor = this.cursor;
+    cursor.offset = 1;
+    if (call[0] !== RpcCommand.Call || readVarint(call, call.length, cursor) < 0) throw invalid('readdressCall takes a CALL packet');
+    const rest = call.subarray(cursor.offset);
+    const packet = new Uint8Array(1 + varintSize(pathId) + rest.length);
+    if (packet.length > this.maxRelayableBytes) throw invalid(`the forwarded call would take ${packet.length} bytes, over ${this.maxRelayableBytes}`);
+    packet[0] = RpcCommand.Call;
+    packet.set(rest, writeVarint(packet, 1, pathId));
     return packet;
   }
 

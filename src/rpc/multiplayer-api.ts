@@ -111,9 +111,9 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> implement
    * @throws RtcError ERR_ALREADY_EXISTS for a path taken; ERR_INVALID_PARAMETER for a bad path or config.
    */
   register<T extends object, C extends RpcConfigMap<T>>(path: string, target: T, config: C): RpcNode<T, keyof C & MethodNames<T>> {
-    if (typeof path !== 'string' || path.length === 0 || new TextEncoder().encode(path).byteLength > this.codec.limits.maxPathLength) {
-      throw new RtcError('ERR_INVALID_PARAMETER', `a path is a non-empty string of at most ${this.codec.limits.maxPathLength} bytes.`);
-    }
+    if (typeof path !== 'string' || path.length === 0) throw new RtcError('ERR_INVALID_PARAMETER', 'a path is a non-empty string.');
+    // The announcement is what a path must survive on the wire: its encoder checks length and UTF-16.
+    this.codec.encodeAnnounce(0, 0, path);
     if (this.nodes.has(path)) throw new RtcError('ERR_ALREADY_EXISTS', `${path} is registered already: unregister() it first.`);
     const node = new RpcNode(this, path, this.nextPathId++, target, config);
     this.nodes.set(path, node as RpcNode<object, string>);
@@ -247,17 +247,25 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> implement
   }
 
   private onPeerDisconnected(id: number): void {
-    this.peers.delete(id);
+    if (!this.peers.delete(id)) return;
     this.emit('peerDisconnected', id);
-    if (id === TARGET_PEER_SERVER && this.reachedServer) this.emit('serverDisconnected');
+    if (id === TARGET_PEER_SERVER && this.reachedServer) {
+      this.reachedServer = false;
+      this.emit('serverDisconnected');
+    }
   }
 
+  /** Follows the peer's status: a peer that was closed takes its connected peers with it. */
   private checkStatus(peer: MultiplayerPeer): void {
     const status = peer.getConnectionStatus();
-    if (this.lastStatus === ConnectionStatus.Connecting && status === ConnectionStatus.Disconnected && !this.reachedServer) {
-      this.emit('connectionFailed');
-    }
+    const previous = this.lastStatus;
     this.lastStatus = status;
+    if (status !== ConnectionStatus.Disconnected || previous === ConnectionStatus.Disconnected) return;
+    if (previous === ConnectionStatus.Connecting && !this.reachedServer) this.emit('connectionFailed');
+    for (const id of [...this.peers.keys()]) {
+      if (this.peer !== peer) return;
+      this.onPeerDisconnected(id);
+    }
   }
 
   /** Whether a client's packet for `target` must travel through the server. */
@@ -435,8 +443,15 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> implement
     if (!resolved) return;
     const { node, method } = resolved;
     if (onward.length > 0) {
-      const forwarded = this.codec.encodeRelay(from, this.codec.encodeCall(node.pathId, method.id, message.inner.args));
-      for (const to of onward) this.deliver(to, node, forwarded, mode, channel);
+      let forwarded: Uint8Array;
+      try {
+        forwarded = this.codec.encodeRelay(from, this.codec.readdressCall(message.innerBytes, node.pathId));
+      } catch {
+        // Only a call at the very size limit, whose path id grows by a byte, cannot be forwarded.
+        state.dropped.oversized++;
+        forwarded = new Uint8Array(0);
+      }
+      if (forwarded.length > 0) for (const to of onward) this.deliver(to, node, forwarded, mode, channel);
     }
     if (local) this.invoke(node, method, message.inner.args, from);
   }

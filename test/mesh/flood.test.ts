@@ -36,7 +36,8 @@ describe('a flood from one peer', () => {
     await pollUntil([receiver, flooder], () => receiver.getPeerStats(2).dropped.receiveQueueFull > 0, 'drops at the receiver');
     const stats = receiver.getPeerStats(2);
     expect(receiver.getAvailablePacketCount() * (PACKET + PER_PACKET_OVERHEAD_BYTES)).toBeLessThanOrEqual(RECEIVE_LIMIT);
-    expect(stats.channels[2]!.packetsDropped).toBe(stats.dropped.receiveQueueFull);
+    // The channel's drop count holds these and any other drop on it (a slow poll can make packets stale).
+    expect(stats.channels[2]!.packetsDropped).toBeGreaterThanOrEqual(stats.dropped.receiveQueueFull);
     expect(stats.connected).toBe(true);
     // Keepalives still flow both ways: the round trip keeps being measured.
     await pollUntil([receiver, flooder], () => receiver.getPeerStats(2).rttMs !== firstRtt, 'a fresh round-trip sample');
@@ -65,5 +66,22 @@ describe('a flood from one peer', () => {
     expect(refused).toBeGreaterThan(0);
     expect(sender.getPeerStats(1).dropped.reliableLimit).toBe(refused);
     expect(sender.getPeerStats(1).bufferedBytes).toBeLessThanOrEqual(64 * 1024);
+  });
+});
+
+describe('a remote that accepts only small messages', () => {
+  it('refuses a packet larger than it accepts, counts it, and batches the rest within its size', async () => {
+    const g = makeGroup(2, { peerConfig: { maxMessageSize: 4096 } });
+    groups.push(g);
+    await g.pollUntil(() => g.members.every((m) => m.connected.length === 1), 'a connected pair');
+    const sender = g.byId(2).peer;
+    expect(sender.putPacket(new Uint8Array(5000))).toBe(false);
+    expect(sender.getPeerStats(1).dropped.tooLargeForPeer).toBe(1);
+    for (let n = 0; n < 100; n++) expect(sender.putPacket(new Uint8Array(1000))).toBe(true);
+    let got = 0;
+    await g.pollUntil(() => {
+      while (g.byId(1).peer.getPacket()) got++;
+      return got === 100;
+    }, 'every small packet');
   });
 });

@@ -276,7 +276,7 @@ describe('arguments round-trip', () => {
 describe('limits', () => {
   it('has the documented defaults', () => {
     expect(DEFAULT_RPC_LIMITS).toEqual({
-      maxPacketBytes: 65_536,
+      maxPacketBytes: 65_525,
       maxArguments: 32,
       maxDepth: 16,
       maxStringLength: 16_384,

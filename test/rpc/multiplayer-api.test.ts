@@ -1,5 +1,5 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { type MultiplayerAPI, type RpcNode, TransferMode, cleanup } from '../../src/index.js';
+import { MultiplayerAPI, type RpcNode, TransferMode, cleanup } from '../../src/index.js';
 import { expectRtcError } from '../support/errors.js';
 import { type ApiGroup, makeApiGroup } from '../support/rpc.js';
 
@@ -226,5 +226,39 @@ describe('method tables', () => {
     expect(calls).toEqual([]);
     expect(errors.every((message) => message.includes('/door'))).toBe(true);
     expect(g.api(1).getPeerStats(2).dropped.unknownPath).toBe(1);
+  });
+});
+
+describe('lifecycle and paths', () => {
+  it('drops every peer, with peerDisconnected, once the multiplayer peer is closed', async () => {
+    const { g } = await trio();
+    const gone: number[] = [];
+    g.api(1).on('peerDisconnected', (id) => gone.push(id));
+    g.group.byId(1).peer.close();
+    g.api(1).poll();
+    expect(gone.sort()).toEqual([2, 3]);
+    expect(g.api(1).getPeers()).toEqual([]);
+  });
+
+  it('refuses a path that cannot travel (a lone surrogate) at register()', () => {
+    expectRtcError(() => new MultiplayerAPI().register('/bad\ud800', { a() {} }, { a: {} }), 'ERR_INVALID_PARAMETER');
+  });
+
+  it("forwards a relayed call's arguments byte for byte, even ones this side could not encode", async () => {
+    const { g, players } = await trio('server');
+    players[1]!.node.rpcId(3, 'say', 'first', 1);
+    await g.pollUntil(() => players[2]!.player.calls.length === 1, 'a relayed call');
+    // A msgpack timestamp far past what a JavaScript Date holds: decodes to an Invalid Date.
+    const timestamp = [0xc7, 12, 0xff, 0, 0, 0, 0, 0x40, 0, 0, 0, 0, 0, 0, 0];
+    const say = (players[1]!.node as RpcNode<object, string>).method('say');
+    const call = [1, players[1]!.node.pathId, say.id, 0x92, 0xa1, 0x78, ...timestamp];
+    const peer2 = g.group.byId(2).peer;
+    peer2.setTargetPeer(1);
+    peer2.transferMode = TransferMode.Reliable;
+    peer2.transferChannel = 0;
+    peer2.putPacket(Uint8Array.from([4, 6, ...call]));
+    await g.pollUntil(() => players[2]!.player.calls.length === 2, 'the forwarded call');
+    expect(players[2]!.player.calls[1]!.args[0]).toBe('x');
+    expect(players[2]!.player.calls[1]!.sender).toBe(2);
   });
 });
