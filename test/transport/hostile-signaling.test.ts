@@ -43,25 +43,25 @@ describe('PeerConnection facing a hostile signaling peer', () => {
   it('holds candidates that arrive before the remote description and connects once it is set', async () => {
     const offerer = connection();
     const answerer = connection();
-    offerer.createDataChannel('c', { negotiated: true, id: 1 });
-    const channel = answerer.createDataChannel('c', { negotiated: true, id: 1 });
-    let offer: string | undefined;
+    const channel = offerer.createDataChannel('c', { negotiated: true, id: 1 });
+    answerer.createDataChannel('c', { negotiated: true, id: 1 });
+    let answer: string | undefined;
     const candidates: Array<[string, number, string]> = [];
     offerer.on('sessionDescriptionCreated', (type, sdp) => {
       offerer.setLocalDescription(type, sdp);
-      offer = sdp;
+      answerer.setRemoteDescription(type, sdp);
     });
-    offerer.on('iceCandidateCreated', (...candidate) => candidates.push(candidate));
+    offerer.on('iceCandidateCreated', (...candidate) => answerer.addIceCandidate(...candidate));
     answerer.on('sessionDescriptionCreated', (type, sdp) => {
       answerer.setLocalDescription(type, sdp);
-      offerer.setRemoteDescription(type, sdp);
+      answer = sdp;
     });
-    answerer.on('iceCandidateCreated', (...candidate) => offerer.addIceCandidate(...candidate));
+    answerer.on('iceCandidateCreated', (...candidate) => candidates.push(candidate));
     offerer.createOffer();
-    await pollUntil([offerer], () => offer !== undefined && candidates.length > 0, 'the offer and a candidate');
+    await pollUntil([offerer, answerer], () => answer !== undefined && candidates.length > 0, 'the answer and a candidate');
     // Candidates first, then the description: the engine would abort the process the other way round.
-    for (const candidate of candidates) answerer.addIceCandidate(...candidate);
-    answerer.setRemoteDescription('offer', offer!);
+    for (const candidate of candidates) offerer.addIceCandidate(...candidate);
+    offerer.setRemoteDescription('answer', answer!);
     await pollUntil([offerer, answerer], () => channel.getReadyState() === ChannelState.Open, 'the channel to open');
   });
 
@@ -76,8 +76,14 @@ describe('PeerConnection facing a hostile signaling peer', () => {
     await pollUntil([offerer], () => offer !== '', 'the offer');
 
     survive(() => answerer.setRemoteDescription('answer', offer));
+    // The W3C API judges a description asynchronously: garbage that passes rtcmesh's own checks is
+    // accepted by setRemoteDescription() and refused by the engine later, which fails that
+    // connection (src/transport/backends/w3c.ts). There the garbage goes to a connection of its own.
+    const judgedLater = PeerConnection.getDefaultBackend()?.name === 'w3c';
+    const garbageTarget = judgedLater ? connection() : answerer;
+    if (judgedLater) garbageTarget.createDataChannel('c', { negotiated: true, id: 1 });
     for (const text of GARBAGE) {
-      survive(() => answerer.setRemoteDescription('offer', text as string));
+      survive(() => garbageTarget.setRemoteDescription('offer', text as string));
       survive(() => answerer.setRemoteDescription(text as 'offer', offer));
       survive(() => answerer.addIceCandidate(text as string, 0, 'candidate:1 1 udp 1 127.0.0.1 9 typ host'));
       survive(() => answerer.addIceCandidate('0', text as number, 'candidate:1 1 udp 1 127.0.0.1 9 typ host'));
@@ -90,6 +96,9 @@ describe('PeerConnection facing a hostile signaling peer', () => {
     survive(() => offerer.setRemoteDescription('offer', offer));
     await pollUntil([offerer, answerer], () => answerer.getSignalingState() === 0, 'the answer', 5000);
     expect(answerer.getConnectionState()).not.toBe(ConnectionState.Failed);
+    if (judgedLater) {
+      await pollUntil([garbageTarget], () => garbageTarget.getConnectionState() === ConnectionState.Failed, 'the engine to refuse the garbage');
+    }
   });
 
   it('bounds the candidates it holds before the remote description', () => {

@@ -49,16 +49,6 @@ const RELAY_TYPES = { udp: 'TurnUdp', tcp: 'TurnTcp' } as const;
  */
 const liveNativeObjects = new Set<NativeConnection | NativeChannel>();
 
-/**
- * Makes the offerer the DTLS client. With libdatachannel's default (answerer as client), the
- * answerer's hello often reaches the offerer before the offerer's DTLS transport exists and waits
- * for the 1 s retransmit: measured here, a quarter of setups took 1 s; with this, about 3 %.
- * The offerer's engine keeps `actpass` and takes the role the answer leaves it, so both agree.
- */
-function offerAsDtlsClient(sdp: string): string {
-  return sdp.replace(/^a=setup:actpass\r?$/gm, (line) => line.replace('actpass', 'active'));
-}
-
 // The object form, never a URL string: libdatachannel misparses a bracketed IPv6 host in one.
 function translateIceServer(url: IceServerUrl): IceServer {
   if (url.scheme === 'stun' || url.scheme === 'stuns') return { hostname: url.host, port: url.port };
@@ -144,11 +134,21 @@ class NodeDataChannelChannel implements BackendChannel {
 class NodeDataChannelConnection implements BackendConnection {
   private readonly native: NativeConnection;
   private readonly channels = new Set<NodeDataChannelChannel>();
-  // node-datachannel can report a local candidate before the local description.
-  private localDescriptionReported = false;
-  private readonly earlyCandidates: Array<[mid: string, candidate: string]> = [];
+  /**
+   * Local candidates wait until they are safe to give away. node-datachannel can report one before
+   * the local description. And an offerer's candidates wait for the answer: libdatachannel starts
+   * ICE before it stores a remote description, so an answerer that could reach the offerer first
+   * would bring the connection up before the offerer knows the answer's DTLS fingerprint, and the
+   * handshake fails (libdatachannel PR 1612; measured here, a third of four-process meshes).
+   * Held back, the offerer's checks open the path, and its DTLS transport is ready when the
+   * answerer's hello comes: setups also stopped waiting for the 1 s DTLS retransmit.
+   */
+  private candidatesReleased = false;
+  private readonly heldCandidates: Array<[mid: string, candidate: string]> = [];
+  private readonly handlers: BackendConnectionHandlers;
 
   constructor(config: BackendConfig, handlers: BackendConnectionHandlers) {
+    this.handlers = handlers;
     const rtcConfig: RtcConfig = {
       iceServers: config.iceServers.map(translateIceServer),
       iceTransportPolicy: config.iceTransportPolicy,
@@ -166,13 +166,12 @@ class NodeDataChannelConnection implements BackendConnection {
 
     this.native.onLocalDescription((sdp, type) => {
       if (type !== 'offer' && type !== 'answer') return;
-      handlers.localDescription(type, type === 'offer' ? offerAsDtlsClient(sdp) : sdp);
-      this.localDescriptionReported = true;
-      for (const [mid, candidate] of this.earlyCandidates.splice(0)) handlers.localCandidate(mid, candidate);
+      handlers.localDescription(type, sdp);
+      if (type === 'answer') this.releaseCandidates();
     });
     this.native.onLocalCandidate((candidate, mid) => {
-      if (this.localDescriptionReported) handlers.localCandidate(mid, candidate);
-      else this.earlyCandidates.push([mid, candidate]);
+      if (this.candidatesReleased) handlers.localCandidate(mid, candidate);
+      else this.heldCandidates.push([mid, candidate]);
     });
     // Registered always: after close() the process exits only if onStateChange was registered.
     this.native.onStateChange((state) => {
@@ -206,10 +205,16 @@ class NodeDataChannelConnection implements BackendConnection {
 
   setRemoteDescription(type: 'offer' | 'answer', sdp: string): void {
     this.native.setRemoteDescription(sdp, type);
+    if (type === 'answer') this.releaseCandidates();
     // Asking for an answer in any other state aborts the process (a C++ logic_error).
     if (type === 'offer' && this.native.signalingState() === 'have-remote-offer') {
       this.native.setLocalDescription('answer');
     }
+  }
+
+  private releaseCandidates(): void {
+    this.candidatesReleased = true;
+    for (const [mid, candidate] of this.heldCandidates.splice(0)) this.handlers.localCandidate(mid, candidate);
   }
 
   addRemoteCandidate(mid: string, candidate: string): void {

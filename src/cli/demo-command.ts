@@ -1,0 +1,138 @@
+// `rtcmesh demo`: a local match. A signaling server here, each peer in a child process of its own,
+// all on 127.0.0.1; this process only starts them, watches them, and prints their results.
+import { SignalingServer } from '../index.js';
+import { EXIT_FAILURE, type Output, choiceOption, integerOption, parseOptions, positiveNumberOption } from './command-line.js';
+import { PeerProcess } from './peer-process.js';
+import {
+  DEMO_MODES,
+  DEMO_TICK_HZ,
+  LOOPBACK_HOST,
+  MAX_DEMO_PEERS,
+  MAX_DEMO_SECONDS,
+  MIN_DEMO_PEERS,
+} from './demo-peer.js';
+import { formatDemoTable } from './table.js';
+
+const DEFAULT_PEERS = 4;
+const DEFAULT_SECONDS = 5;
+// From the start to every peer's full mesh. Generous: a connection setup can wait 1 s for a DTLS
+// retransmit (DESIGN.md), and each peer is a process to start.
+const MESH_TIMEOUT_MS = 15_000;
+// Time, past the traffic itself, for peers to trade their last packets, report and exit.
+const FINISH_GRACE_MS = 10_000;
+const MS_PER_SECOND = 1000;
+// Shells report a process ended by SIGINT as 128 + 2.
+const EXIT_INTERRUPTED = 130;
+
+/** Why the demo stopped early, and the exit code that says so. */
+class DemoFailure extends Error {
+  constructor(
+    reason: string,
+    readonly exitCode = EXIT_FAILURE,
+  ) {
+    super(reason);
+  }
+}
+
+/**
+ * Runs `rtcmesh demo [--peers n] [--seconds s] [--mode mesh|server]`: a signaling server on
+ * 127.0.0.1 port 0 and n peer processes that join one lobby, connect (a full mesh, or a star
+ * around the host), exchange traffic at 60 Hz, and report. Prints one table and resolves with 0
+ * when every peer connected and reported; otherwise kills every peer, prints a one-line reason
+ * and resolves with non-zero (130 on SIGINT or SIGTERM).
+ * @throws UsageError for a bad option.
+ */
+export async function runDemoCommand(args: string[], output: Output): Promise<number> {
+  const values = parseOptions(args, {
+    peers: String(DEFAULT_PEERS),
+    seconds: String(DEFAULT_SECONDS),
+    mode: DEMO_MODES[0],
+  });
+  const peerCount = integerOption('peers', values.peers, MIN_DEMO_PEERS, MAX_DEMO_PEERS);
+  const seconds = positiveNumberOption('seconds', values.seconds, MAX_DEMO_SECONDS);
+  const mode = choiceOption('mode', values.mode, DEMO_MODES);
+
+  const server = new SignalingServer({ host: LOOPBACK_HOST, port: 0 });
+  const peers: PeerProcess[] = [];
+  let fail!: (failure: DemoFailure) => void;
+  const failed = new Promise<never>((_, reject) => (fail = reject));
+  // Only the first failure is the reason; the kills that follow it fail every other peer too.
+  failed.catch(() => undefined);
+  const interrupt = (signal: NodeJS.Signals): void => fail(new DemoFailure(`interrupted by ${signal}`, EXIT_INTERRUPTED));
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  const timer = new Deadline();
+  try {
+    const { url } = await Promise.race([server.listen(), failed]);
+    const start = (lobby: string): PeerProcess => {
+      const peerArgs = ['--url', url, '--lobby', lobby, '--peers', String(peerCount), '--seconds', String(seconds), '--mode', mode];
+      const peer = new PeerProcess(peers.length + 1, peerArgs, (reason) => fail(new DemoFailure(reason)));
+      peers.push(peer);
+      return peer;
+    };
+    const meshTimeout = timer.after(MESH_TIMEOUT_MS, () => meshFault(peers, peerCount));
+    // The first peer creates the lobby; the others can only join once it has a name.
+    const lobby = await Promise.race([start('').joined, failed, meshTimeout]);
+    while (peers.length < peerCount) start(lobby);
+    await Promise.race([Promise.all(peers.map((peer) => peer.meshed)), failed, meshTimeout]);
+    timer.clear();
+    const finishTimeout = timer.after(
+      seconds * MS_PER_SECOND + FINISH_GRACE_MS,
+      () => `peers did not finish within ${FINISH_GRACE_MS} ms after ${seconds} s of traffic`,
+    );
+    const reports = await Promise.race([Promise.all(peers.map((peer) => peer.finished)), failed, finishTimeout]);
+    const topology = mode === 'mesh' ? 'a full mesh' : 'a star around the host (server mode)';
+    output.log(`${peerCount} peers, one process each, in lobby ${lobby}: ${topology}; ${seconds} s of traffic at ${DEMO_TICK_HZ} Hz`);
+    output.log(formatDemoTable(reports));
+    output.log(LEGEND);
+    return 0;
+  } catch (error) {
+    if (!(error instanceof DemoFailure)) throw error;
+    output.error(`rtcmesh demo: ${error.message}`);
+    return error.exitCode;
+  } finally {
+    timer.clear();
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
+    for (const peer of peers) peer.kill();
+    await Promise.all(peers.map((peer) => peer.exited));
+    await server.close();
+  }
+}
+
+const LEGEND = [
+  'join, mesh: ms from the start of each peer to its lobby join, and to its last connection up.',
+  'rtt: a ping each tick on the ordered channel, echoed by its receivers; it includes the wait for',
+  '  each end\'s next tick (up to 16.7 ms at 60 Hz).',
+  'sent, recv, drop: packets on each channel, from getPeerStats, summed over the peer\'s connections.',
+].join('\n');
+
+/** Which peers had not connected when the mesh timeout struck. */
+function meshFault(peers: readonly PeerProcess[], peerCount: number): string {
+  const waiting = peers.filter((peer) => !peer.hasMeshed).map((peer) => peer.label);
+  const missing = peerCount - peers.length;
+  const who = missing > 0 ? `the lobby was not created` : `${waiting.join(', ')} had not connected to every peer`;
+  return `the mesh did not form within ${MESH_TIMEOUT_MS} ms: ${who}`;
+}
+
+/** One timeout at a time, as a promise that rejects with a {@link DemoFailure}. */
+class Deadline {
+  private timer: NodeJS.Timeout | undefined;
+
+  /** Rejects after `ms` with the reason `describe()` gives then; replaces any running timeout. */
+  after(ms: number, describe: () => string): Promise<never> {
+    this.clear();
+    const expired = new Promise<never>((_, reject) => {
+      this.timer = setTimeout(() => reject(new DemoFailure(describe())), ms);
+    });
+    // A cleared deadline never rejects; one that fires is always raced.
+    expired.catch(() => undefined);
+    return expired;
+  }
+
+  /** Stops the running timeout, so that it neither fires nor holds the process open. */
+  clear(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}

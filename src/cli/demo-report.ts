@@ -1,0 +1,112 @@
+// What a demo peer process tells the demo command: one JSON object a line on its stdout. Both
+// sides of that pipe live here, so that they cannot drift apart.
+
+/** The three default channels of a WebRTCMultiplayerPeer, in Godot's order (SCTP ids 1, 2, 3). */
+export const CHANNEL_NAMES = ['reliable', 'ordered', 'unreliable'] as const;
+
+/** One of {@link CHANNEL_NAMES}. */
+export type ChannelName = (typeof CHANNEL_NAMES)[number];
+
+/** Packet counts of one channel, summed over every remote peer, from `getPeerStats`. */
+export interface ChannelCounts {
+  sent: number;
+  received: number;
+  dropped: number;
+}
+
+/** A demo peer's results. Times are milliseconds from the moment the peer began to connect. */
+export interface PeerReport {
+  /** The peer's id in the lobby (1 for the host). */
+  id: number;
+  /** Until the lobby confirmed the join. */
+  joinMs: number;
+  /** Until every peer the topology gives it had connected. */
+  meshMs: number;
+  /** Application round trips measured (a ping echoed by each receiver). */
+  rttSamples: number;
+  /** Median round trip, or null without samples. */
+  rttP50Ms: number | null;
+  /** 99th percentile round trip, or null without samples. */
+  rttP99Ms: number | null;
+  channels: Record<ChannelName, ChannelCounts>;
+}
+
+/**
+ * A line from a demo peer, in the order they come: it joined the lobby (with its id, and the
+ * lobby's name for the peers still to start), it connected to every peer it should, its results;
+ * or, at any point, why it failed.
+ */
+export type PeerMessage =
+  | { event: 'joined'; id: number; lobby: string }
+  | { event: 'meshed' }
+  | { event: 'result'; report: PeerReport }
+  | { event: 'failed'; reason: string };
+
+/** The line that carries `message` (without its newline). */
+export function encodePeerMessage(message: PeerMessage): string {
+  return JSON.stringify(message);
+}
+
+/** The message a line carries, or null when it is not one (a stray log line, a truncated write). */
+export function parsePeerMessage(line: string): PeerMessage | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return null;
+  }
+  if (!isRecord(value)) return null;
+  switch (value['event']) {
+    case 'joined':
+      return isCount(value['id']) && typeof value['lobby'] === 'string' && value['lobby'] !== ''
+        ? { event: 'joined', id: value['id'], lobby: value['lobby'] }
+        : null;
+    case 'meshed':
+      return { event: 'meshed' };
+    case 'result':
+      return isPeerReport(value['report']) ? { event: 'result', report: value['report'] } : null;
+    case 'failed':
+      return typeof value['reason'] === 'string' ? { event: 'failed', reason: value['reason'] } : null;
+    default:
+      return null;
+  }
+}
+
+/** `samples` summarized as a report's RTT fields: the count and the nearest-rank p50 and p99. */
+export function summarizeRtt(samples: readonly number[]): Pick<PeerReport, 'rttSamples' | 'rttP50Ms' | 'rttP99Ms'> {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { rttSamples: sorted.length, rttP50Ms: percentile(sorted, 50), rttP99Ms: percentile(sorted, 99) };
+}
+
+/** The nearest-rank `p`th percentile of ascending `sorted`, or null when it is empty. */
+export function percentile(sorted: readonly number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
+  return sorted[rank - 1]!;
+}
+
+function isPeerReport(value: unknown): value is PeerReport {
+  if (!isRecord(value) || !isRecord(value['channels'])) return false;
+  const channels = value['channels'];
+  return (
+    isCount(value['id']) &&
+    isCount(value['joinMs']) &&
+    isCount(value['meshMs']) &&
+    isCount(value['rttSamples']) &&
+    (value['rttP50Ms'] === null || isCount(value['rttP50Ms'])) &&
+    (value['rttP99Ms'] === null || isCount(value['rttP99Ms'])) &&
+    CHANNEL_NAMES.every((name) => isChannelCounts(channels[name]))
+  );
+}
+
+function isChannelCounts(value: unknown): value is ChannelCounts {
+  return isRecord(value) && isCount(value['sent']) && isCount(value['received']) && isCount(value['dropped']);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+}

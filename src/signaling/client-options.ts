@@ -1,0 +1,161 @@
+// The options of the signaling client, their defaults and their checks. Browser-safe.
+import { type TransferMode, WebRTCMultiplayerPeer } from '../mesh/index.js';
+import { PeerConnection, type PeerConnectionConfig, RtcError } from '../transport/index.js';
+
+/**
+ * The part of a W3C `WebSocket` the signaling client uses: the browser's, Node 22's global one
+ * and the `ws` package's all fit. The handler fields are typed `unknown` because each of those
+ * declares its own event types; the client checks every event it is handed.
+ */
+export interface WebSocketLike {
+  /** 0 connecting, 1 open, 2 closing, 3 closed. */
+  readonly readyState: number;
+  onopen: unknown;
+  onmessage: unknown;
+  onerror: unknown;
+  onclose: unknown;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+/** A constructor of {@link WebSocketLike} sockets, such as `globalThis.WebSocket` or `ws`'s `WebSocket`. */
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+/** The options of a {@link SignalingClient}; only `url` is required. */
+export interface SignalingClientOptions {
+  /** The signaling server's WebSocket URL, e.g. `ws://127.0.0.1:9080`. */
+  url: string;
+  /** The lobby to join. Default `''`: create a new lobby and be its host (peer 1). */
+  lobby?: string;
+  /**
+   * Default true: every member connects to every other (`createMesh`). False is server mode: the
+   * host is the server (`createServer`) and every other member a client of it (`createClient`).
+   */
+  mesh?: boolean;
+  /** The configuration of every PeerConnection the client creates: ICE servers, bindAddress, limits. Default `{}`. */
+  peerConfig?: PeerConnectionConfig;
+  /** A TransferMode for each extra channel (transfer channels 1, 2, …), the same on every member. Default `[]`. */
+  channelsConfig?: readonly TransferMode[];
+  /** Milliseconds after which an unreliable packet is stale, passed to `addPeer`. Default 1, as in Godot (rtcmesh floors it to 250). */
+  unreliableLifetime?: number;
+  /** The multiplayer peer the client sets up and adds peers to. Default: a new WebRTCMultiplayerPeer. */
+  multiplayerPeer?: WebRTCMultiplayerPeer;
+  /**
+   * The WebSocket constructor. Default: the one given to `SignalingClient.setDefaultWebSocket`
+   * (the Node entry of rtcmesh gives `ws`'s), else `globalThis.WebSocket`.
+   */
+  WebSocket?: WebSocketConstructor;
+  /** The largest text frame accepted from the server, in UTF-8 bytes; a larger one ends the session. Default 65536, as the server's. */
+  maxFrameBytes?: number;
+  /** Frames received and not yet polled, at most; one more ends the session. Default 1024: all of a join into a full lobby. */
+  maxQueuedMessages?: number;
+  /**
+   * Characters of frames received and not yet polled, at most (the protocol's JSON is ASCII, so
+   * characters are bytes); past it the session ends. Default 1 MiB.
+   */
+  maxQueuedBytes?: number;
+  /** Peers the server may introduce; further introductions are dropped and counted. Default 63: a full lobby of the server's default 64. */
+  maxPeers?: number;
+}
+
+/** Why a message from the server was dropped; each is counted by `SignalingClient.getDroppedMessageCounts`. */
+export type SignalingDropReason =
+  /** Out of place: anything before the ID, a second ID or JOIN, an introduction after the seal. */
+  | 'unexpected'
+  /** An introduction the role forbids: a client's of anyone but the host, of itself, of a peer already known, of an id out of range. */
+  | 'peerNotAllowed'
+  /** An introduction past `maxPeers`. */
+  | 'tooManyPeers'
+  /** An introduction the multiplayer peer refused (`refuseNewConnections`). */
+  | 'refused'
+  /** An offer, answer, candidate or departure naming a peer that was never introduced. */
+  | 'unknownPeer'
+  /** An offer or answer the connection refused: malformed, or out of turn. */
+  | 'badDescription'
+  /** A candidate that does not parse, or that the connection refused. */
+  | 'badCandidate';
+
+/** Every drop reason, for iterating and for zeroed counters. */
+export const SIGNALING_DROP_REASONS: readonly SignalingDropReason[] = [
+  'unexpected',
+  'peerNotAllowed',
+  'tooManyPeers',
+  'refused',
+  'unknownPeer',
+  'badDescription',
+  'badCandidate',
+];
+
+/** Every option, resolved. */
+export type ClientSettings = Required<Omit<SignalingClientOptions, 'multiplayerPeer'>>;
+
+const DEFAULT_LIMITS = {
+  maxFrameBytes: 65_536,
+  maxQueuedMessages: 1024,
+  maxQueuedBytes: 1024 * 1024,
+  maxPeers: 63,
+};
+
+// Godot's `add_peer` default.
+const DEFAULT_UNRELIABLE_LIFETIME_MS = 1;
+
+/**
+ * Resolves and checks the options; throws RtcError ERR_INVALID_PARAMETER naming the bad one, or
+ * ERR_UNCONFIGURED when no WebSocket constructor is to be had.
+ */
+export function resolveClientOptions(options: SignalingClientOptions, defaultWebSocket: WebSocketConstructor | undefined): ClientSettings {
+  if (options === null || typeof options !== 'object') {
+    throw invalid('SignalingClient takes an options object: {url, lobby, mesh, ...}.');
+  }
+  const WebSocket = options.WebSocket ?? defaultWebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  if (typeof WebSocket !== 'function') {
+    throw new RtcError(
+      'ERR_UNCONFIGURED',
+      'no WebSocket: pass options.WebSocket, call SignalingClient.setDefaultWebSocket(), or import "rtcmesh" in Node.js (it uses the ws package).',
+    );
+  }
+  const settings: ClientSettings = {
+    url: options.url,
+    lobby: options.lobby ?? '',
+    mesh: options.mesh ?? true,
+    peerConfig: options.peerConfig ?? {},
+    channelsConfig: options.channelsConfig ?? [],
+    unreliableLifetime: options.unreliableLifetime ?? DEFAULT_UNRELIABLE_LIFETIME_MS,
+    WebSocket,
+    maxFrameBytes: options.maxFrameBytes ?? DEFAULT_LIMITS.maxFrameBytes,
+    maxQueuedMessages: options.maxQueuedMessages ?? DEFAULT_LIMITS.maxQueuedMessages,
+    maxQueuedBytes: options.maxQueuedBytes ?? DEFAULT_LIMITS.maxQueuedBytes,
+    maxPeers: options.maxPeers ?? DEFAULT_LIMITS.maxPeers,
+  };
+  if (typeof settings.url !== 'string' || settings.url === '') throw invalid('url is the server\'s WebSocket URL, e.g. "ws://127.0.0.1:9080".');
+  if (typeof settings.lobby !== 'string') throw invalid("lobby is a lobby name, or '' to create one.");
+  if (typeof settings.mesh !== 'boolean') throw invalid('mesh is a boolean.');
+  const lifetime: unknown = settings.unreliableLifetime;
+  if (typeof lifetime !== 'number' || !(lifetime >= 0)) throw invalid('unreliableLifetime is a number of milliseconds.');
+  for (const key of Object.keys(DEFAULT_LIMITS) as Array<keyof typeof DEFAULT_LIMITS>) {
+    const value: unknown = settings[key];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) throw invalid(`${key} is a positive integer.`);
+  }
+  checkConfigs(settings.peerConfig, settings.channelsConfig);
+  return settings;
+}
+
+/**
+ * Runs the configurations through the checks the connections will apply, on objects that open
+ * nothing, so that a mistake throws here rather than inside `poll()` when the first peer arrives.
+ */
+function checkConfigs(peerConfig: PeerConnectionConfig, channelsConfig: readonly TransferMode[]): void {
+  const connection = new PeerConnection();
+  const multiplayerPeer = new WebRTCMultiplayerPeer();
+  try {
+    connection.initialize(peerConfig);
+    multiplayerPeer.createMesh(1, channelsConfig);
+  } finally {
+    connection.close();
+    multiplayerPeer.close();
+  }
+}
+
+function invalid(message: string): RtcError {
+  return new RtcError('ERR_INVALID_PARAMETER', message);
+}

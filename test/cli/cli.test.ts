@@ -1,0 +1,234 @@
+// The rtcmesh command as a user runs it: the built CLI (dist/cli/main.js, built by `npm test`
+// before vitest) in real child processes.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RawClient } from '../support/ws-client.js';
+
+const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+// A demo of 2 s: a few seconds to start the processes and connect, then the traffic.
+const DEMO_WAIT_MS = 25_000;
+const QUICK_WAIT_MS = 10_000;
+const POLL_MS = 50;
+const COUNT_COLUMNS = 9;
+const RECEIVED_COLUMNS = [1, 4, 7];
+const JOIN = 0;
+const ID = 1;
+
+interface Ended {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A running CLI process: its output so far, and its end. */
+interface Running {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  ended: Promise<Ended>;
+}
+
+const running = new Set<ChildProcess>();
+
+afterEach(async () => {
+  await RawClient.closeAll();
+  // A test that failed half-way must not leave a process behind.
+  for (const child of running) child.kill('SIGKILL');
+  running.clear();
+});
+
+function start(args: string[]): Running {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const ended = new Promise<Ended>((resolve) => {
+    child.once('close', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+  return { child, stdout: () => stdout, stderr: () => stderr, ended };
+}
+
+/** Resolves with how the process ended; kills it and rejects if it takes longer than `waitMs`. */
+async function within(cli: Running, waitMs: number): Promise<Ended> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      cli.child.kill('SIGKILL');
+      reject(new Error(`still running after ${waitMs} ms; stderr: ${cli.stderr()}`));
+    }, waitMs);
+  });
+  try {
+    return await Promise.race([cli.ended, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function run(args: string[], waitMs = QUICK_WAIT_MS): Promise<Ended> {
+  return within(start(args), waitMs);
+}
+
+/** Polls `read` until it returns something other than undefined; rejects after `waitMs`. */
+async function eventually<T>(read: () => T | undefined, what: string, waitMs = QUICK_WAIT_MS): Promise<T> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const value = read();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`no ${what} within ${waitMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+interface TableRow {
+  id: number;
+  rttP50: number;
+  rttP99: number;
+  counts: number[];
+}
+
+/** The peer rows of the demo's table: an id, four times, and sent/recv/drop for three channels. */
+function tableRows(stdout: string): TableRow[] {
+  return stdout
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter((cells) => cells.length === 5 + COUNT_COLUMNS && cells.every((cell) => /^(\d+(\.\d+)?|-)$/.test(cell)))
+    .map((cells) => ({
+      id: Number(cells[0]),
+      rttP50: Number(cells[3]),
+      rttP99: Number(cells[4]),
+      counts: cells.slice(5).map(Number),
+    }));
+}
+
+function childPids(pid: number): number[] {
+  const listed = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  return listed === '' ? [] : listed.split(' ').map(Number);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('rtcmesh', () => {
+  it('documents every command and option with --help and exits 0', async () => {
+    const { code, stdout } = await run(['--help']);
+    expect(code).toBe(0);
+    for (const word of ['signal', 'demo', '--host', '--port', '--peers', '--seconds', '--mode', 'exit codes']) {
+      expect(stdout).toContain(word);
+    }
+    // The demo's child process is not a command for people.
+    expect(stdout).not.toContain('demo-peer');
+  });
+
+  it('shows the same help after a command', async () => {
+    const { code, stdout } = await run(['demo', '--help']);
+    expect(code).toBe(0);
+    expect(stdout).toContain('usage: rtcmesh');
+  });
+
+  it.each([
+    [['demo', '--bogus'], /Unknown option '--bogus'/],
+    [['signal', '--port', '70000'], /--port takes an integer from 0 to 65535, not "70000"/],
+    [['demo', '--mode', 'ring'], /--mode takes mesh or server, not "ring"/],
+    [['demo', '--peers', '1'], /--peers takes an integer from 2 to 16/],
+    [['demo', '--seconds', '0'], /--seconds takes a number greater than 0/],
+    [['demo', 'extra'], /Unexpected argument 'extra'/],
+    [['launch'], /unknown command "launch"/],
+    [[], /no command given/],
+  ])('exits 2 with a clear error for %j', async (args, message) => {
+    const { code, stderr } = await run(args);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(message);
+  });
+});
+
+describe('rtcmesh signal', () => {
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'prints its URL, lets a raw WebSocket join and get an id, logs the lobby, and exits 0 on %s',
+    async (signal) => {
+      const server = start(['signal', '--port', '0']);
+      const url = await eventually(() => /listening on (ws:\/\/\S+)/.exec(server.stdout())?.[1], 'URL');
+      expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
+
+      const client = await RawClient.connect(url);
+      client.send({ type: JOIN, id: 0, data: '' });
+      expect(await client.next()).toEqual({ type: ID, id: 1, data: 'true' });
+      const confirmation = (await client.next()) as { type: number; data: string };
+      expect(confirmation.type).toBe(JOIN);
+      const lobby = confirmation.data;
+      await eventually(() => (server.stdout().includes(`lobby ${lobby}: peer 1 joined`) ? true : undefined), 'join line');
+      expect(server.stdout()).toContain(`lobby ${lobby} opened (mesh mode)`);
+
+      await client.close();
+      await eventually(() => (server.stdout().includes(`lobby ${lobby} closed`) ? true : undefined), 'close line');
+      server.child.kill(signal);
+      const { code, stderr } = await within(server, QUICK_WAIT_MS);
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+    },
+  );
+
+  it('exits 1 with the reason when the port is taken', async () => {
+    const first = start(['signal', '--port', '0']);
+    const url = await eventually(() => /listening on (ws:\/\/\S+)/.exec(first.stdout())?.[1], 'URL');
+    const port = new URL(url).port;
+    const { code, stderr } = await run(['signal', '--port', port]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
+    first.child.kill('SIGTERM');
+    expect((await within(first, QUICK_WAIT_MS)).code).toBe(0);
+  });
+});
+
+describe('rtcmesh demo', () => {
+  it('connects 3 peer processes in a mesh, exchanges traffic, and prints a table of nonzero results', async () => {
+    const { code, stdout, stderr } = await run(['demo', '--peers', '3', '--seconds', '2'], DEMO_WAIT_MS);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const rows = tableRows(stdout);
+    expect(rows).toHaveLength(3);
+    expect(rows.map((row) => row.id)).toContain(1);
+    for (const row of rows) {
+      expect(row.rttP50).toBeGreaterThan(0);
+      expect(row.rttP99).toBeGreaterThanOrEqual(row.rttP50);
+      for (const column of RECEIVED_COLUMNS) expect(row.counts[column]).toBeGreaterThan(0);
+    }
+  });
+
+  it('connects 3 peer processes in server mode and exits 0', async () => {
+    const { code, stdout, stderr } = await run(['demo', '--mode', 'server', '--peers', '3', '--seconds', '2'], DEMO_WAIT_MS);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toContain('server mode');
+    const rows = tableRows(stdout);
+    expect(rows).toHaveLength(3);
+    for (const row of rows) for (const column of RECEIVED_COLUMNS) expect(row.counts[column]).toBeGreaterThan(0);
+  });
+
+  it('kills every peer process and exits 130 on SIGINT', async () => {
+    const demo = start(['demo', '--peers', '3', '--seconds', '60']);
+    const pid = demo.child.pid!;
+    const peers = await eventually(() => {
+      const pids = childPids(pid);
+      return pids.length === 3 ? pids : undefined;
+    }, 'three peer processes');
+    demo.child.kill('SIGINT');
+    const { code, stderr } = await within(demo, QUICK_WAIT_MS);
+    expect(code).toBe(130);
+    expect(stderr).toMatch(/^rtcmesh demo: interrupted by SIGINT$/m);
+    expect(peers.filter(isAlive)).toEqual([]);
+  });
+});

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { type PeerReport, encodePeerMessage, parsePeerMessage, percentile, summarizeRtt } from '../../src/cli/demo-report.js';
+
+const REPORT: PeerReport = {
+  id: 5,
+  joinMs: 20,
+  meshMs: 300,
+  rttSamples: 2,
+  rttP50Ms: 16,
+  rttP99Ms: null,
+  channels: {
+    reliable: { sent: 3, received: 3, dropped: 0 },
+    ordered: { sent: 2, received: 2, dropped: 0 },
+    unreliable: { sent: 1, received: 1, dropped: 0 },
+  },
+};
+
+describe('demo peer messages', () => {
+  it.each([
+    { event: 'joined', id: 1, lobby: 'AbC123' },
+    { event: 'meshed' },
+    { event: 'result', report: REPORT },
+    { event: 'failed', reason: 'the connection to peer 2 failed before it opened' },
+  ] as const)('reads back what was written: $event', (message) => {
+    expect(parsePeerMessage(encodePeerMessage(message))).toEqual(message);
+  });
+
+  it.each([
+    'listening on ws://127.0.0.1:1',
+    '{"event":"joined","id":1,"lobby":""}',
+    '{"event":"joined","id":-1,"lobby":"x"}',
+    '{"event":"result","report":{"id":1}}',
+    `{"event":"result","report":${JSON.stringify({ ...REPORT, channels: { ...REPORT.channels, ordered: { sent: 'many' } } })}}`,
+    '{"event":"failed"}',
+    '{"event":"other"}',
+    '[1,2]',
+    'null',
+  ])('ignores a line that is not a message: %s', (line) => {
+    expect(parsePeerMessage(line)).toBeNull();
+  });
+});
+
+describe('round-trip summary', () => {
+  it('takes the nearest-rank p50 and p99 of the samples, in any order', () => {
+    const samples = Array.from({ length: 100 }, (_, i) => 100 - i);
+    expect(summarizeRtt(samples)).toEqual({ rttSamples: 100, rttP50Ms: 50, rttP99Ms: 99 });
+  });
+
+  it('has no percentiles without samples', () => {
+    expect(summarizeRtt([])).toEqual({ rttSamples: 0, rttP50Ms: null, rttP99Ms: null });
+  });
+
+  it('gives the single sample for every percentile', () => {
+    expect(percentile([7], 1)).toBe(7);
+    expect(percentile([7], 99)).toBe(7);
+  });
+});
