@@ -33,7 +33,10 @@ describe('message framing', () => {
       const packets = Array.from({ length: count }, () => {
         const pick = next();
         const size = pick < 0.1 ? 0 : pick < 0.15 ? MAX_SIZE : pick < 0.3 ? 127 + Math.floor(next() * 3) : Math.floor(next() * 2000);
-        return Uint8Array.from({ length: size }, () => Math.floor(next() * 256));
+        const packet = new Uint8Array(size);
+        const seed = Math.floor(next() * 256);
+        for (let i = 0; i < size; i++) packet[i] = (i * 31 + seed) & 0xff;
+        return packet;
       });
       const size = headerSize(mode) + packets.reduce((sum, p) => sum + recordSize(p.byteLength), 0);
       const sentAt = Math.floor(next() * 2 ** 32);
