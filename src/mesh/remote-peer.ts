@@ -42,6 +42,8 @@ interface ChannelLane {
   lastSequence: number | undefined;
   incoming: BoundedQueue<Uint8Array>;
   stats: ChannelStats;
+  /** The engine's buffered bytes as of the last flush: between flushes nothing is added to them. */
+  engineBuffered: number;
 }
 
 /**
@@ -88,6 +90,7 @@ export class RemotePeer {
       nextSequence: 0,
       lastSequence: undefined,
       incoming: new BoundedQueue<Uint8Array>(limits.receiveLimitBytes),
+      engineBuffered: 0,
       stats: {
         transferChannel: spec.transferChannel,
         mode: spec.mode,
@@ -136,12 +139,12 @@ export class RemotePeer {
     const lane = this.lanes[laneIndex]!;
     if (packet.byteLength + MAX_FRAMING_BYTES > lane.dataChannel.getMaxPacketSize()) return this.drop(lane, 'tooLargeForPeer');
     if (lane.spec.mode === TransferMode.Reliable) {
-      if (lane.pendingBytes + lane.dataChannel.getBufferedAmount() + packet.byteLength > this.limits.reliableBufferLimitBytes) {
+      if (lane.pendingBytes + lane.engineBuffered + packet.byteLength > this.limits.reliableBufferLimitBytes) {
         return this.drop(lane, 'reliableLimit');
       }
     } else if (this.silentFor(now) > this.limits.silenceThresholdMs) {
       return this.drop(lane, 'silentPeer');
-    } else if (lane.dataChannel.getBufferedAmount() > this.limits.unreliableBufferLimitBytes) {
+    } else if (lane.engineBuffered > this.limits.unreliableBufferLimitBytes) {
       return this.drop(lane, 'sendBufferFull');
     }
     lane.pending.push(packet);
@@ -154,7 +157,8 @@ export class RemotePeer {
 
   /** Sends every queued packet, coalesced into as few messages as the lane's budget allows. */
   flush(now: number): void {
-    for (const lane of this.lanes) if (lane.pending.length > 0) this.flushLane(lane, now);
+    // A lane with bytes left in the engine is looked at again, so that its figure drains too.
+    for (const lane of this.lanes) if (lane.pending.length > 0 || lane.engineBuffered > 0) this.flushLane(lane, now);
   }
 
   /**
@@ -255,14 +259,13 @@ export class RemotePeer {
     let start = 0;
     let size = header;
     let n = 0;
-    for (; n < packets.length; n++) {
+    for (; n < packets.length && room > 0; n++) {
       const record = recordSize(packets[n]!.byteLength);
       if (n > start && size + record > budget) {
         this.sendMessage(lane, packets, start, n, size, now);
         room -= size;
         start = n;
         size = header;
-        if (room <= 0) break;
       }
       size += record;
     }
@@ -277,6 +280,7 @@ export class RemotePeer {
       for (let sent = 0; sent < start; sent++) lane.pendingBytes -= packets[sent]!.byteLength;
       lane.pending = packets.slice(start);
     }
+    lane.engineBuffered = lane.dataChannel.getBufferedAmount();
   }
 
   private sendMessage(lane: ChannelLane, packets: Uint8Array[], start: number, end: number, size: number, now: number): void {
