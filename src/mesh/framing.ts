@@ -36,39 +36,24 @@ export function recordSize(length: number): number {
   return lengthPrefixSize(length) + length;
 }
 
-/** Writes one message holding `packets[start..end)`; `size` is the header plus every record's size. */
-export function encodeMessage(
-  mode: TransferMode,
-  sentAt: number,
-  sequence: number,
-  packets: readonly Uint8Array[],
-  start: number,
-  end: number,
-  size: number,
-): Uint8Array {
-  const message = new Uint8Array(size);
-  let offset = 0;
-  if (mode !== TransferMode.Reliable) {
-    const view = new DataView(message.buffer);
-    view.setUint32(0, sentAt >>> 0);
-    offset = 4;
-    if (mode === TransferMode.UnreliableOrdered) {
-      view.setUint32(4, sequence >>> 0);
-      offset = 8;
-    }
+/** Writes a record (length prefix and packet) at `offset`; returns the offset after it. */
+export function writeRecord(target: Uint8Array, offset: number, packet: Uint8Array): number {
+  let length = packet.byteLength;
+  while (length >= VARINT_MORE) {
+    target[offset++] = (length & VARINT_BITS) | VARINT_MORE;
+    length >>>= 7;
   }
-  for (let n = start; n < end; n++) {
-    const packet = packets[n]!;
-    let length = packet.byteLength;
-    while (length >= VARINT_MORE) {
-      message[offset++] = (length & VARINT_BITS) | VARINT_MORE;
-      length >>>= 7;
-    }
-    message[offset++] = length;
-    message.set(packet, offset);
-    offset += packet.byteLength;
-  }
-  return message;
+  target[offset++] = length;
+  target.set(packet, offset);
+  return offset + packet.byteLength;
+}
+
+/** Writes a message's header for `mode` at the start of `message` (nothing on a Reliable channel). */
+export function writeHeader(message: Uint8Array, mode: TransferMode, sentAt: number, sequence: number): void {
+  if (mode === TransferMode.Reliable) return;
+  const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
+  view.setUint32(0, sentAt >>> 0);
+  if (mode === TransferMode.UnreliableOrdered) view.setUint32(4, sequence >>> 0);
 }
 
 /** The header of a received message. */

@@ -11,13 +11,13 @@ import {
   type MessageHeader,
   RELIABLE_BATCH_BUDGET,
   SCTP_PAYLOAD_BUDGET,
-  encodeMessage,
   headerSize,
   readHeader,
   readRecords,
-  recordSize,
   sequenceAfter,
+  writeHeader,
 } from './framing.js';
+import { OutgoingRecords } from './outgoing-records.js';
 import { ClockEstimator, decodeSystemMessage, encodePing, encodePong } from './keepalive.js';
 import type { MeshLimits } from './mesh-options.js';
 import { type ChannelStats, DROP_REASONS, type DropReason, type PeerStats } from './peer-stats.js';
@@ -36,8 +36,7 @@ const STAMP_MODULO = 2 ** 32;
 interface ChannelLane {
   spec: ChannelSpec;
   dataChannel: DataChannel;
-  pending: Uint8Array[];
-  pendingBytes: number;
+  pending: OutgoingRecords;
   nextSequence: number;
   lastSequence: number | undefined;
   incoming: BoundedQueue<Uint8Array>;
@@ -85,8 +84,7 @@ export class RemotePeer {
     this.lanes = layout.map((spec) => ({
       spec,
       dataChannel: connection.createDataChannel(spec.label, channelOptions(spec.sctpId, spec.mode)),
-      pending: [],
-      pendingBytes: 0,
+      pending: new OutgoingRecords(),
       nextSequence: 0,
       lastSequence: undefined,
       incoming: new BoundedQueue<Uint8Array>(limits.receiveLimitBytes),
@@ -139,16 +137,15 @@ export class RemotePeer {
     const lane = this.lanes[laneIndex]!;
     if (packet.byteLength + MAX_FRAMING_BYTES > lane.dataChannel.getMaxPacketSize()) return this.drop(lane, 'tooLargeForPeer');
     if (lane.spec.mode === TransferMode.Reliable) {
-      if (lane.pendingBytes + lane.engineBuffered + packet.byteLength > this.limits.reliableBufferLimitBytes) {
+      if (lane.pending.bytes + lane.engineBuffered + packet.byteLength > this.limits.reliableBufferLimitBytes) {
         return this.drop(lane, 'reliableLimit');
       }
     } else if (this.silentFor(now) > this.limits.silenceThresholdMs) {
       return this.drop(lane, 'silentPeer');
-    } else if (lane.engineBuffered > this.limits.unreliableBufferLimitBytes) {
+    } else if (lane.pending.bytes + lane.engineBuffered > this.limits.unreliableBufferLimitBytes) {
       return this.drop(lane, 'sendBufferFull');
     }
     lane.pending.push(packet);
-    lane.pendingBytes += packet.byteLength;
     lane.stats.packetsSent++;
     lane.stats.bytesSent += packet.byteLength;
     if (!this.limits.batching) this.flushLane(lane, now);
@@ -158,7 +155,7 @@ export class RemotePeer {
   /** Sends every queued packet, coalesced into as few messages as the lane's budget allows. */
   flush(now: number): void {
     // A lane with bytes left in the engine is looked at again, so that its figure drains too.
-    for (const lane of this.lanes) if (lane.pending.length > 0 || lane.engineBuffered > 0) this.flushLane(lane, now);
+    for (const lane of this.lanes) if (lane.pending.count > 0 || lane.engineBuffered > 0) this.flushLane(lane, now);
   }
 
   /**
@@ -216,7 +213,7 @@ export class RemotePeer {
   /** A snapshot of the counters. */
   stats(now: number): PeerStats {
     let bufferedBytes = 0;
-    for (const lane of this.lanes) bufferedBytes += lane.pendingBytes + lane.dataChannel.getBufferedAmount();
+    for (const lane of this.lanes) bufferedBytes += lane.pending.bytes + lane.dataChannel.getBufferedAmount();
     return {
       peerId: this.id,
       connected: this.connected,
@@ -234,8 +231,7 @@ export class RemotePeer {
   /** Closes the connection and drops everything queued. */
   close(): void {
     for (const lane of this.lanes) {
-      lane.pending = [];
-      lane.pendingBytes = 0;
+      lane.pending.clear();
       lane.incoming.clear();
     }
     this.available = 0;
@@ -251,46 +247,30 @@ export class RemotePeer {
   private flushLane(lane: ChannelLane, now: number): void {
     const { mode } = lane.spec;
     const reliable = mode === TransferMode.Reliable;
-    // A remote may announce a smaller message size than the budget (a=max-message-size).
-    const budget = Math.min(reliable ? RELIABLE_BATCH_BUDGET : SCTP_PAYLOAD_BUDGET, lane.dataChannel.getMaxPacketSize());
     const header = headerSize(mode);
-    const packets = lane.pending;
-    let room = reliable ? RELIABLE_ENGINE_QUEUE_BYTES - lane.dataChannel.getBufferedAmount() : Number.POSITIVE_INFINITY;
-    let start = 0;
-    let size = header;
-    let n = 0;
-    for (; n < packets.length && room > 0; n++) {
-      const record = recordSize(packets[n]!.byteLength);
-      if (n > start && size + record > budget) {
-        this.sendMessage(lane, packets, start, n, size, now);
-        room -= size;
-        start = n;
-        size = header;
-      }
-      size += record;
-    }
-    if (n === packets.length && start < n) {
-      this.sendMessage(lane, packets, start, n, size, now);
-      start = n;
-    }
-    if (start === packets.length) {
-      lane.pending = [];
-      lane.pendingBytes = 0;
-    } else {
-      for (let sent = 0; sent < start; sent++) lane.pendingBytes -= packets[sent]!.byteLength;
-      lane.pending = packets.slice(start);
-    }
+    // A remote may announce a smaller message size than the budget (a=max-message-size).
+    const budget = Math.min(reliable ? RELIABLE_BATCH_BUDGET : SCTP_PAYLOAD_BUDGET, lane.dataChannel.getMaxPacketSize()) - header;
+    const room = reliable ? RELIABLE_ENGINE_QUEUE_BYTES - lane.dataChannel.getBufferedAmount() : Number.POSITIVE_INFINITY;
+    if (room > 0) lane.pending.drain(budget, room, (records, count) => this.sendMessage(lane, records, count, now));
     lane.engineBuffered = lane.dataChannel.getBufferedAmount();
   }
 
-  private sendMessage(lane: ChannelLane, packets: Uint8Array[], start: number, end: number, size: number, now: number): void {
-    const message = encodeMessage(lane.spec.mode, now % STAMP_MODULO, lane.nextSequence++, packets, start, end, size);
+  /** Sends one batch; a reliable one as the records lie (no header), others behind a fresh header. */
+  private sendMessage(lane: ChannelLane, records: Uint8Array, count: number, now: number): void {
+    const { mode } = lane.spec;
+    const header = headerSize(mode);
+    let message = records;
+    if (header > 0) {
+      message = new Uint8Array(header + records.byteLength);
+      writeHeader(message, mode, now % STAMP_MODULO, lane.nextSequence++);
+      message.set(records, header);
+    }
     this.messagesSent++;
     let sent = false;
     if (lane.dataChannel.getReadyState() === ChannelState.Open) sent = lane.dataChannel.putPacket(message);
     if (!sent) {
       // The peer went between the put and the flush: the packets are counted as lost to it.
-      for (let n = start; n < end; n++) this.drop(lane, 'peerGone');
+      for (let n = 0; n < count; n++) this.drop(lane, 'peerGone');
     }
   }
 

@@ -176,8 +176,8 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
       );
     }
     const now = clockMs();
-    // Batched packets wait for the next poll(): a copy keeps the caller free to reuse its buffer.
-    const bytes = this.limits.batching ? packet.slice() : packet;
+    // Each peer copies the packet into its batch at once: the caller may reuse its buffer.
+    const bytes = packet;
     const target = this.targetPeer;
     if (target > 0) {
       const peer = this.peers.get(target);

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
   type MessageHeader,
-  encodeMessage,
   headerSize,
   readHeader,
   readRecords,
   recordSize,
   sequenceAfter,
+  writeHeader,
+  writeRecord,
 } from '../../src/mesh/framing.js';
 import { ClockEstimator, decodeSystemMessage, encodePing, encodePong } from '../../src/mesh/keepalive.js';
 import { TransferMode } from '../../src/mesh/transfer.js';
@@ -19,6 +20,15 @@ function random(seed: number): () => number {
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** A whole message, as a sender lays it out: header, then one record per packet. */
+function encodeMessage(mode: TransferMode, sentAt: number, sequence: number, packets: Uint8Array[], start: number, end: number, size: number): Uint8Array {
+  const message = new Uint8Array(size);
+  writeHeader(message, mode, sentAt, sequence);
+  let offset = headerSize(mode);
+  for (let n = start; n < end; n++) offset = writeRecord(message, offset, packets[n]!);
+  return message;
 }
 
 const MODES = [TransferMode.Reliable, TransferMode.Unreliable, TransferMode.UnreliableOrdered];

@@ -1,0 +1,78 @@
+import { recordSize, writeRecord } from './framing.js';
+
+/** Where a lane's staging buffer starts: enough for a tick of game traffic without growing. */
+const INITIAL_BYTES = 16 * 1024;
+
+/**
+ * The packets put for one peer and channel and not yet sent, already framed as records, one after
+ * another in one buffer: a put copies its packet in (the caller may reuse its own at once), and a
+ * flush hands out runs of whole records as they lie, so batching allocates nothing per packet.
+ */
+export class OutgoingRecords {
+  private buffer = new Uint8Array(INITIAL_BYTES);
+  private used = 0;
+  /** Where each record ends in `buffer`. */
+  private ends: number[] = [];
+
+  /** Packets waiting. */
+  get count(): number {
+    return this.ends.length;
+  }
+
+  /** Bytes waiting, framing included. */
+  get bytes(): number {
+    return this.used;
+  }
+
+  /** Frames and appends a packet. */
+  push(packet: Uint8Array): void {
+    const needed = this.used + recordSize(packet.byteLength);
+    if (needed > this.buffer.byteLength) {
+      const grown = new Uint8Array(Math.max(needed, this.buffer.byteLength * 2));
+      grown.set(this.buffer.subarray(0, this.used));
+      this.buffer = grown;
+    }
+    this.used = writeRecord(this.buffer, this.used, packet);
+    this.ends.push(this.used);
+  }
+
+  /**
+   * Hands `send` consecutive runs of whole records, each at most `budget` bytes (a record larger
+   * than that goes alone), until every record is out or `room` bytes have gone; keeps the rest.
+   * A run is a view on this buffer, valid only during the call: the engine copies what it sends.
+   */
+  drain(budget: number, room: number, send: (records: Uint8Array, count: number) => void): void {
+    const ends = this.ends;
+    let runStart = 0;
+    let first = 0;
+    let taken = 0;
+    for (let n = 0; n < ends.length; n++) {
+      if (n > first && ends[n]! - runStart > budget) {
+        send(this.buffer.subarray(runStart, ends[n - 1]!), n - first);
+        room -= ends[n - 1]! - runStart;
+        runStart = ends[n - 1]!;
+        first = n;
+        if (room <= 0) break;
+      }
+      taken = n + 1;
+    }
+    if (taken === ends.length && first < taken) {
+      send(this.buffer.subarray(runStart, this.used), taken - first);
+      first = taken;
+      runStart = this.used;
+    }
+    if (first === ends.length) {
+      this.clear();
+      return;
+    }
+    this.buffer.copyWithin(0, runStart, this.used);
+    this.used -= runStart;
+    this.ends = ends.slice(first).map((end) => end - runStart);
+  }
+
+  /** Drops every waiting packet. */
+  clear(): void {
+    this.used = 0;
+    this.ends.length = 0;
+  }
+}

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { readRecords } from '../../src/mesh/framing.js';
+import { OutgoingRecords } from '../../src/mesh/outgoing-records.js';
+
+function drainAll(records: OutgoingRecords, budget: number, room = Number.POSITIVE_INFINITY): Uint8Array[][] {
+  const runs: Uint8Array[][] = [];
+  records.drain(budget, room, (run, count) => {
+    const packets: Uint8Array[] = [];
+    expect(readRecords(run.slice(), 0, packets)).toBe(true);
+    expect(packets).toHaveLength(count);
+    runs.push(packets.map((packet) => packet.slice()));
+  });
+  return runs;
+}
+
+describe('OutgoingRecords', () => {
+  it('hands out runs within the budget, a larger packet alone, in order, and copies at push', () => {
+    const records = new OutgoingRecords();
+    const packet = new Uint8Array(100);
+    for (let n = 0; n < 30; n++) {
+      packet.fill(n);
+      records.push(packet);
+    }
+    records.push(new Uint8Array(5000).fill(99));
+    records.push(new Uint8Array(0));
+    const runs = drainAll(records, 1150);
+    const flat = runs.flat();
+    expect(flat.map((p) => p[0] ?? -1)).toEqual([...Array(30).keys(), 99, -1]);
+    expect(runs.every((run) => run.length === 1 || run.reduce((sum, p) => sum + p.byteLength + 1, 0) <= 1150)).toBe(true);
+    expect(runs.some((run) => run.length === 1 && run[0]!.byteLength === 5000)).toBe(true);
+    expect(records.count).toBe(0);
+    expect(records.bytes).toBe(0);
+  });
+
+  it('stops once the room is spent and keeps the rest, in order, for the next drain', () => {
+    const records = new OutgoingRecords();
+    for (let n = 0; n < 100; n++) records.push(new Uint8Array(1000).fill(n));
+    const first = drainAll(records, 4000, 8000).flat();
+    expect(first.length).toBeLessThan(100);
+    expect(records.count).toBe(100 - first.length);
+    const rest = drainAll(records, 4000).flat();
+    expect([...first, ...rest].map((p) => p[0])).toEqual([...Array(100).keys()]);
+  });
+
+  it('grows past its first buffer without losing a byte', () => {
+    const records = new OutgoingRecords();
+    const big = Uint8Array.from({ length: 70_000 }, (_, i) => i & 0xff);
+    records.push(big);
+    records.push(big);
+    const flat = drainAll(records, 16_384).flat();
+    expect(flat).toHaveLength(2);
+    expect(flat.every((p) => Buffer.compare(p, big) === 0)).toBe(true);
+  });
+});
