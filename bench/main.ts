@@ -1,0 +1,194 @@
+/**
+ * `npm run bench`: every scenario, raw node-datachannel against rtcmesh, alternating; a table on
+ * stdout (progress on stderr) and bench/results.md.
+ *
+ *   --quick            one short repetition of everything (CI's smoke test; under a minute)
+ *   --only a,b         only these scenarios (repeatable)
+ *   --side raw|rtcmesh only one side (for profiling one with --cpu-prof)
+ *   --match text       only the measurements whose label contains text, e.g. 'reliable 64 B'
+ *   --reps n           repetitions per side (default 5, 1 with --quick)
+ *   --out file         write the results there instead of bench/results.md
+ *   --no-write         write no results file
+ *
+ * RTCMESH_BENCH_ENGINE_LOG=Warning (or another libdatachannel level) prints the engine's log on stderr.
+ */
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import nodeDataChannel from 'node-datachannel';
+import { cleanup } from '../src/index.js';
+import type { BenchContext, Scenario } from './harness.js';
+import { closeAllRawLinks } from './raw-link.js';
+import { retriedSetups } from './retry.js';
+import { type Row, type Summary, environment, formatTable, summarize, writeResults } from './results.js';
+import { gameLoad } from './scenarios/game-load.js';
+import { MEMORY_PROBE_FLAG, memory, runMemoryProbe } from './scenarios/memory.js';
+import { meshFormation } from './scenarios/mesh.js';
+import { roundTrip } from './scenarios/round-trip.js';
+import { rpc } from './scenarios/rpc.js';
+import { reliableThroughput, unreliableRate } from './scenarios/throughput.js';
+
+const SCENARIOS: readonly Scenario[] = [reliableThroughput, unreliableRate, roundTrip, gameLoad, rpc, meshFormation, memory];
+const FULL_REPS = 5;
+const QUICK_REPS = 1;
+
+const NOTES = [
+  'Every figure is the median over the repetitions; each repetition of each side sets up its own connections on 127.0.0.1, ' +
+    'both ends in this one process, and closes them. Raw is node-datachannel used directly with negotiated channels, ' +
+    'the engine options rtcmesh\'s backend uses (no auto-negotiation, 256 KiB messages), and the offerer\'s candidates held ' +
+    'until the answer is applied, as that backend holds them, then handed over a loop turn later, as poll() would.',
+  'reliable-throughput: one-way for a fixed time after a warm-up; what ARRIVED counts. The sender keeps at most 1 MiB buffered ' +
+    '(pausing until under 256 KiB): raw by bufferedAmount(), rtcmesh by getPeerStats().bufferedBytes, putPacket (Reliable, batching on) ' +
+    'and one poll() per loop turn. MB = 10^6 bytes of payload.',
+  'unreliable-rate: as above at 64 B on an unreliable channel, window 256 KiB (rtcmesh refuses unreliable sends past it). ' +
+    'Sent counts what the sender accepted; the delivery ratio is arrived / sent over the whole run, after 300 ms of draining.',
+  'round-trip: a 64 B ping-pong on the reliable channel. Raw echoes in onMessage; rtcmesh reads after poll() and puts the ' +
+    'answer, which the next poll() sends. Both ends run one loop, turned by setImmediate.',
+  'game-load: 4 peers in a full mesh, 60 frames a second; each frame each peer sends each other peer 10 reliable and 40 ' +
+    'unreliable messages of 20–100 B (rtcmesh: putPacket, then flush() at the end of the frame). CPU is process.cpuUsage() ' +
+    '(every peer and the engine threads) over wall time, in % of one core.',
+  'rpc: end to end, MultiplayerAPI calls of move(x, y, z, name) counted where the handler ran; raw sends each call as a JSON ' +
+    'text message and dispatches it by path and method. Codec: RpcCodec encodeCall + decode of the same call, single-threaded, ' +
+    'against JSON.stringify + JSON.parse.',
+  'mesh-formation: from the first constructor until every peer is connected to every other (rtcmesh: every peerConnected; raw: ' +
+    'every connection connected and its one channel open). Idle poll: the mean of a server\'s poll() with 16 clients connected ' +
+    'and no traffic but keepalives; no raw counterpart.',
+  'memory: a server and 16 clients (32 PeerConnections) connected and idle, growth of heapUsed and rss after garbage ' +
+    'collection, per PeerConnection, each measured in a fresh child process after one link has warmed the engine up. ' +
+    'Raw holds the same channels (ids 0–3) with a message handler each.',
+  'mesh-formation tries a setup that fails again, times only attempts that succeeded, and reports the share that failed ' +
+    'over all its sizes. Elsewhere a setup that fails is retried (3 attempts at most) and counted above (bench/retry.ts).',
+];
+
+interface Options {
+  quick: boolean;
+  only: Set<string>;
+  side: 'raw' | 'rtcmesh' | undefined;
+  match: string | undefined;
+  reps: number | undefined;
+  out: string | undefined;
+  write: boolean;
+}
+
+function usage(message: string): never {
+  process.stderr.write(`${message}\nusage: main.js [--quick] [--only name[,name]] [--side raw|rtcmesh] [--match text] [--reps n] [--out file | --no-write]\n`);
+  process.stderr.write(`scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}\n`);
+  process.exit(2);
+}
+
+function parseOptions(args: readonly string[]): Options {
+  const options: Options = { quick: false, only: new Set(), side: undefined, match: undefined, reps: undefined, out: undefined, write: true };
+  for (let n = 0; n < args.length; n++) {
+    const arg = args[n]!;
+    const value = (): string => args[++n] ?? usage(`${arg} needs a value`);
+    switch (arg) {
+      case '--quick':
+        options.quick = true;
+        break;
+      case '--only':
+        for (const name of value().split(',')) {
+          if (!SCENARIOS.some((s) => s.name === name)) usage(`unknown scenario "${name}"`);
+          options.only.add(name);
+        }
+        break;
+      case '--side': {
+        const side = value();
+        if (side !== 'raw' && side !== 'rtcmesh') usage('--side is raw or rtcmesh');
+        options.side = side;
+        break;
+      }
+      case '--match':
+        options.match = value();
+        break;
+      case '--reps': {
+        const reps = Number(value());
+        if (!Number.isInteger(reps) || reps < 1) usage('--reps is a whole number from 1');
+        options.reps = reps;
+        break;
+      }
+      case '--out':
+        options.out = value();
+        break;
+      case '--no-write':
+        options.write = false;
+        break;
+      case '--help':
+        usage('rtcmesh benchmarks');
+        break;
+      default:
+        usage(`unknown argument "${arg}"`);
+    }
+  }
+  return options;
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const context: BenchContext = {
+    quick: options.quick,
+    reps: options.reps ?? (options.quick ? QUICK_REPS : FULL_REPS),
+    sides: { raw: options.side !== 'rtcmesh', rtcmesh: options.side !== 'raw' },
+    match: options.match,
+    ms: (full, quick) => (options.quick ? quick : full),
+    log: (message) => process.stderr.write(`${message}\n`),
+  };
+  const selected = SCENARIOS.filter((s) => options.only.size === 0 || options.only.has(s.name));
+  const gcExposed = typeof (globalThis as { gc?: unknown }).gc === 'function';
+  const env = environment();
+  context.log(
+    `rtcmesh ${env.rtcmesh} benchmarks (${options.quick ? 'quick' : 'full'}, ${context.reps} rep(s)): ` +
+      `${env.cores} × ${env.cpu} (load ${env.loadAverage.toFixed(2)}), Node ${env.node}, node-datachannel ${env.nodeDataChannel}, ` +
+      `libdatachannel ${env.libdatachannel}, ${env.source}` +
+      `${gcExposed ? '' : ' — no --expose-gc: memory figures are rough'}`,
+  );
+
+  const rows: Row[] = [];
+  const failures: string[] = [];
+  for (const scenario of selected) {
+    context.log(`${scenario.name}…`);
+    const started = performance.now();
+    try {
+      rows.push(...(await scenario.run(context)));
+      context.log(`${scenario.name} done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      failures.push(`${scenario.name}: ${message}`);
+      context.log(`${scenario.name} FAILED: ${error instanceof Error ? (error.stack ?? message) : message}`);
+      process.exitCode = 1;
+      await closeAllRawLinks();
+    }
+  }
+
+  // A measurement --side or --match left out entirely has no line.
+  const summaries: Summary[] = rows.filter((row) => row.raw.length + row.rtcmesh.length > 0).map(summarize);
+  process.stdout.write(`${formatTable(summaries)}\n`);
+  const missed = summaries.filter((s) => s.met === false);
+  process.stdout.write(missed.length === 0 ? 'every target met\n' : `targets missed: ${missed.length}\n`);
+  if (failures.length > 0) process.stdout.write(`failed: ${failures.join('; ')}\n`);
+  const retried = retriedSetups();
+  if (retried.length > 0) process.stdout.write(`connection setups retried: ${retried.join(', ')}\n`);
+
+  if (options.write) {
+    // Relative to the bundle, dist-bench/main.js.
+    const file = options.out ? resolve(options.out) : fileURLToPath(new URL('../bench/results.md', import.meta.url));
+    const mode = `${options.quick ? 'quick' : 'full'}${options.only.size > 0 ? ` (only ${[...options.only].join(', ')})` : ''}`;
+    writeResults(file, env, { mode, reps: context.reps, gcExposed, failures, retriedSetups: retried }, summaries, NOTES);
+    context.log(`results written to ${file}`);
+  }
+}
+
+const engineLog = process.env.RTCMESH_BENCH_ENGINE_LOG;
+if (engineLog) {
+  // libdatachannel's own log (Verbose, Debug, Info, Warning, Error, Fatal), on stderr: to see why a setup failed.
+  nodeDataChannel.initLogger(engineLog as Parameters<typeof nodeDataChannel.initLogger>[0], (level, message) =>
+    process.stderr.write(`[libdatachannel ${level}] ${message}\n`),
+  );
+}
+try {
+  const probeAt = process.argv.indexOf(MEMORY_PROBE_FLAG);
+  if (probeAt >= 0) await runMemoryProbe(process.argv[probeAt + 1] ?? '');
+  else await main();
+} finally {
+  await closeAllRawLinks();
+  // Once, at the very end, with every connection closed (DESIGN.md).
+  cleanup();
+}

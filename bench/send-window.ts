@@ -1,0 +1,24 @@
+/**
+ * The sender's flow control in the throughput scenarios, the same on both sides: send while
+ * fewer than `highWater` bytes wait in the buffers; once there, pause until they fall under
+ * `lowWater`. Raw reads node-datachannel's bufferedAmount(); rtcmesh its getPeerStats().bufferedBytes.
+ */
+export class SendWindow {
+  private paused = false;
+
+  constructor(
+    private readonly highWater: number,
+    private readonly lowWater: number,
+  ) {}
+
+  /** Bytes that may be sent now, given what is buffered. */
+  room(buffered: number): number {
+    if (this.paused) {
+      if (buffered > this.lowWater) return 0;
+      this.paused = false;
+    }
+    const room = this.highWater - buffered;
+    if (room <= 0) this.paused = true;
+    return Math.max(0, room);
+  }
+}

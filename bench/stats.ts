@@ -1,0 +1,29 @@
+/** The few statistics the benchmark reports: medians across repetitions, percentiles of samples. */
+
+function sorted(values: readonly number[]): number[] {
+  return [...values].sort((a, b) => a - b);
+}
+
+/** The median; NaN for no values. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const ordered = sorted(values);
+  const middle = ordered.length >> 1;
+  return ordered.length % 2 === 1 ? ordered[middle]! : (ordered[middle - 1]! + ordered[middle]!) / 2;
+}
+
+/** The `p`-th percentile (0 to 100), nearest rank; NaN for no values. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const ordered = sorted(values);
+  const rank = Math.ceil((p / 100) * ordered.length);
+  return ordered[Math.min(ordered.length - 1, Math.max(0, rank - 1))]!;
+}
+
+/** The arithmetic mean; NaN for no values. */
+export function mean(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  let sum = 0;
+  for (const value of values) sum += value;
+  return sum / values.length;
+}
