@@ -4,14 +4,40 @@ const jsonReport = process.env.RTCMESH_VITEST_REPORT;
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     // node-datachannel has crashed inside worker_threads (its issue 129): processes only.
     pool: 'forks',
+    // Most test time is spent waiting on the network and timers, not on the CPU: three files at a
+    // time keep the 2-core machine busy without starving timing-sensitive tests.
+    maxWorkers: 3,
     // A test checks that a channel nobody references survives a garbage collection.
     execArgv: ['--expose-gc'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     teardownTimeout: 10_000,
     reporters: jsonReport ? ['default', ['json', { outputFile: jsonReport }]] : ['default'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'node-datachannel',
+          include: ['test/**/*.test.ts'],
+          // RTCMESH_BACKEND=w3c in the environment runs this project on the W3C backend too.
+          setupFiles: ['test/support/backend-setup.ts'],
+        },
+      },
+      {
+        // Both backends keep one behaviour: the transport and mesh suites again, on the W3C
+        // backend over node-datachannel's polyfill.
+        extends: true,
+        test: {
+          name: 'w3c-polyfill',
+          include: ['test/transport/**/*.test.ts', 'test/mesh/**/*.test.ts'],
+          // These pick their own backends or involve none: running them twice would check nothing more.
+          exclude: ['test/transport/w3c-backend.test.ts', 'test/mesh/framing.test.ts', 'test/mesh/outgoing-records.test.ts'],
+          env: { RTCMESH_BACKEND: 'w3c' },
+          setupFiles: ['test/support/backend-setup.ts'],
+        },
+      },
+    ],
   },
 });

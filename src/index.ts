@@ -15,6 +15,7 @@ export * from './rpc/index.js';
 export * from './signaling/index.js';
 export { NodeWebSocket, NODE_WEBSOCKET_MAX_PAYLOAD } from './signaling/node-websocket.js';
 export { nodeDataChannelBackend };
+export { createW3CBackend, type RTCPeerConnectionConstructor, type W3CBackendOptions } from './transport/backends/w3c.js';
 
 /**
  * Releases the default backend's threads. Call once at shutdown, after every connection is closed
