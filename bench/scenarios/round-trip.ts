@@ -1,7 +1,8 @@
 /**
  * Scenario 3: the round trip of a 64 B ping-pong on a reliable channel, both ends running a loop
- * of one turn after another. Raw echoes inside onMessage; rtcmesh reads after poll() and puts the
- * answer back, which the next poll() sends (the poll contract: nothing happens behind the loop).
+ * of one turn after another. Raw echoes inside onMessage; rtcmesh reads after poll(), puts the
+ * answer back and flush()es at the end of the turn, as a game loop does at the end of its frame
+ * (the poll contract: nothing happens behind the loop).
  */
 import { formGroup } from '../broker.js';
 import { type Scenario, alternate, pick } from '../harness.js';
@@ -87,8 +88,10 @@ async function rtcmeshRoundTrips(settings: RoundTripSettings): Promise<RoundTrip
           sentAt = time;
           pinger.putPacket(payload);
         }
+        pinger.flush();
         echoer.poll();
         for (let packet = echoer.getPacket(); packet !== null; packet = echoer.getPacket()) echoer.putPacket(packet);
+        echoer.flush();
       },
       (on) => {
         measuring = on;

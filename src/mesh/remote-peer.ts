@@ -113,10 +113,9 @@ export class RemotePeer {
 
   /** Whether a channel has closed: the peer cannot be used any more. */
   hasClosedChannel(): boolean {
-    return (
-      this.system.getReadyState() === ChannelState.Closed ||
-      this.lanes.some((lane) => lane.dataChannel.getReadyState() === ChannelState.Closed)
-    );
+    if (this.system.getReadyState() === ChannelState.Closed) return true;
+    for (const lane of this.lanes) if (lane.dataChannel.getReadyState() === ChannelState.Closed) return true;
+    return false;
   }
 
   /** Restarts the silence clock, as when the peer has just connected. */

@@ -235,8 +235,10 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
     this.signaling?.poll();
     if (this.topology === 'none') return;
     const now = clockMs();
-    const connectedNow: RemotePeer[] = [];
-    for (const peer of [...this.peers.values()]) {
+    // Allocated only on the poll that connects someone: poll() runs every frame.
+    let connectedNow: RemotePeer[] | undefined;
+    // A Map may lose entries while it is iterated: a dropped peer is simply not visited again.
+    for (const peer of this.peers.values()) {
       peer.flush(now);
       peer.connection.poll();
       if (this.isLost(peer, now)) {
@@ -247,12 +249,12 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
       if (!peer.connected && peer.isReady()) {
         peer.connected = true;
         peer.heardAt(now);
-        connectedNow.push(peer);
+        (connectedNow ??= []).push(peer);
       }
       peer.receive(now);
       if (peer.connected) peer.keepAlive(now);
     }
-    for (const peer of connectedNow) {
+    for (const peer of connectedNow ?? []) {
       if (this.peers.get(peer.id) !== peer) continue;
       if (this.topology === 'client') this.status = ConnectionStatus.Connected;
       this.emit('peerConnected', peer.id);
