@@ -2,7 +2,6 @@ import { BoundedQueue } from '../transport/bounded-queue.js';
 import { ChannelState, ConnectionState, type DataChannel, type PeerConnection } from '../transport/index.js';
 import {
   type ChannelSpec,
-  SYSTEM_CHANNEL_ID,
   SYSTEM_CHANNEL_OPTIONS,
   channelOptions,
 } from './channel-layout.js';

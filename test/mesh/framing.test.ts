@@ -11,16 +11,8 @@ import {
 } from '../../src/mesh/framing.js';
 import { ClockEstimator, decodeSystemMessage, encodePing, encodePong } from '../../src/mesh/keepalive.js';
 import { TransferMode } from '../../src/mesh/transfer.js';
+import { seededRandom } from '../support/seeded-random.js';
 
-/** A small seeded generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A whole message, as a sender lays it out: header, then one record per packet. */
 function encodeMessage(mode: TransferMode, sentAt: number, sequence: number, packets: Uint8Array[], start: number, end: number, size: number): Uint8Array {
@@ -36,7 +28,7 @@ const MAX_SIZE = 262133;
 
 describe('message framing', () => {
   it('round-trips any sequence of packets of 0 B to the maximum size exactly (1,000 seeded cases)', () => {
-    const next = random(42);
+    const next = seededRandom(42);
     for (let trial = 0; trial < 1000; trial++) {
       const mode = MODES[trial % 3]!;
       const count = 1 + Math.floor(next() * 20);
@@ -78,7 +70,7 @@ describe('message framing', () => {
   });
 
   it('survives 10,000 random byte strings without throwing', () => {
-    const next = random(7);
+    const next = seededRandom(7);
     for (let n = 0; n < 10_000; n++) {
       const bytes = Uint8Array.from({ length: Math.floor(next() * 64) }, () => Math.floor(next() * 256));
       const records: Uint8Array[] = [];

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { Packr } from 'msgpackr';
 import {
   DEFAULT_RPC_LIMITS,
   DROP_REASONS,
@@ -24,6 +23,7 @@ import {
   zigzagEncode,
 } from '../../src/rpc/varint.js';
 import { expectRtcError } from '../support/errors.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 const MAX_PEER_ID = 0x7fff_ffff;
 const codec = new RpcCodec();
@@ -83,17 +83,6 @@ function prototypeSnapshot(): string[][] {
   );
 }
 
-// mulberry32: a small seeded generator, so every fuzz run is the same run.
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 describe('varint', () => {
   it('writes and reads every width up to 2^32 − 1, in its shortest form', () => {

@@ -2,16 +2,8 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { MultiplayerAPI, TransferMode, cleanup } from '../../src/index.js';
 import { PathStatus, RpcCodec } from '../../src/rpc/codec.js';
 import { type ApiGroup, makeApiGroup } from '../support/rpc.js';
+import { seededRandom } from '../support/seeded-random.js';
 
-/** A small seeded generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const groups: ApiGroup[] = [];
 afterEach(() => {
@@ -64,7 +56,7 @@ describe('RPC decoding under fuzz, on real connections', () => {
       Uint8Array.from([1, 1, 0, 0x91, 0xdd, 0xff, 0xff, 0xff, 0xff]),
     ];
     const prototypeBefore = Object.getOwnPropertyNames(Object.prototype).sort();
-    const next = random(2024);
+    const next = seededRandom(2024);
     const sender = g.group.byId(3).peer;
     sender.setTargetPeer(1);
     let sent = 0;

@@ -1,4 +1,5 @@
 import dgram from 'node:dgram';
+import { seededRandom } from './seeded-random.js';
 
 /** The only address the proxy binds to and forwards to: no test datagram may leave the host. */
 export const LOOPBACK = '127.0.0.1';
@@ -98,17 +99,6 @@ const PERFECT_LINK: LinkConditions = {
   duplicate: 0,
 };
 
-/** mulberry32: a tiny seeded PRNG, plenty for test conditions, returning [0, 1). */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function splitCandidate(candidate: string): { prefix: string; fields: string[] } | undefined {
   const match = /^(a=)?candidate:(.*)$/.exec(candidate.trim());
@@ -226,7 +216,7 @@ export class LossyProxy {
     const link = (ingress: Side, receiver: Side, linkSeed: number): Link => ({
       conditions: { ...PERFECT_LINK, ...options.conditions },
       counters: emptyCounters(),
-      random: mulberry32(linkSeed),
+      random: seededRandom(linkSeed),
       ingress: sockets[ingress],
       egress: sockets[ingress === 'a' ? 'b' : 'a'],
       receiver,

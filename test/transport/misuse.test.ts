@@ -1,7 +1,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { PeerConnection, RtcError, cleanup } from '../../src/index.js';
 import { expectRtcError } from '../support/errors.js';
-import { type TransportPair, connectPair, wirePair } from '../support/transport-pair.js';
+import { connectPair, wirePair } from '../support/transport-pair.js';
 
 const made: Array<{ close(): void }> = [];
 function connection(): PeerConnection {

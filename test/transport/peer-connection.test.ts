@@ -3,12 +3,10 @@ import {
   ChannelState,
   ConnectionState,
   type DataChannel,
-  PeerConnection,
   SignalingState,
   WriteMode,
   cleanup,
 } from '../../src/index.js';
-import { expectRtcError } from '../support/errors.js';
 import { type TransportPair, connectPair, wirePair } from '../support/transport-pair.js';
 
 const open: TransportPair[] = [];

@@ -11,34 +11,10 @@ import type {
   BackendConnectionHandlers,
 } from '../backend.js';
 import type { IceServerUrl } from '../ice-servers.js';
-import { ConnectionState, GatheringState, SignalingState } from '../states.js';
+import { CONNECTION_STATES, GATHERING_STATES, SIGNALING_STATES } from './state-names.js';
 
 type NativeConnection = nodeDataChannel.PeerConnection;
 type NativeChannel = nodeDataChannel.DataChannel;
-
-const CONNECTION_STATES: Record<string, ConnectionState> = {
-  new: ConnectionState.New,
-  connecting: ConnectionState.Connecting,
-  connected: ConnectionState.Connected,
-  disconnected: ConnectionState.Disconnected,
-  failed: ConnectionState.Failed,
-  closed: ConnectionState.Closed,
-};
-
-const GATHERING_STATES: Record<string, GatheringState> = {
-  new: GatheringState.New,
-  'in-progress': GatheringState.Gathering,
-  complete: GatheringState.Complete,
-};
-
-const SIGNALING_STATES: Record<string, SignalingState> = {
-  stable: SignalingState.Stable,
-  'have-local-offer': SignalingState.HaveLocalOffer,
-  'have-remote-offer': SignalingState.HaveRemoteOffer,
-  'have-local-pranswer': SignalingState.HaveLocalPranswer,
-  'have-remote-pranswer': SignalingState.HaveRemotePranswer,
-  closed: SignalingState.Closed,
-};
 
 const RELAY_TYPES = { udp: 'TurnUdp', tcp: 'TurnTcp' } as const;
 

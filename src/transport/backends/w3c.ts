@@ -36,7 +36,8 @@ import type {
   BackendConnectionHandlers,
 } from '../backend.js';
 import type { IceServerUrl } from '../ice-servers.js';
-import { ConnectionState, GatheringState, SignalingState } from '../states.js';
+import { ConnectionState } from '../states.js';
+import { CONNECTION_STATES, GATHERING_STATES, SIGNALING_STATES } from './state-names.js';
 
 /** A constructor with the W3C `RTCPeerConnection` shape: the browser's, or a polyfill's. */
 export type RTCPeerConnectionConstructor = new (configuration?: RTCConfiguration) => RTCPeerConnection;
@@ -63,31 +64,6 @@ export interface W3CBackendOptions {
 /** What W3C engines announce when they tell nothing else (RFC 8841, section 6). */
 const DEFAULT_MAX_MESSAGE_SIZE = 65536;
 
-const CONNECTION_STATES: Record<string, ConnectionState> = {
-  new: ConnectionState.New,
-  connecting: ConnectionState.Connecting,
-  connected: ConnectionState.Connected,
-  disconnected: ConnectionState.Disconnected,
-  failed: ConnectionState.Failed,
-  closed: ConnectionState.Closed,
-};
-
-// `in-progress` is libdatachannel's name, which node-datachannel's polyfill passes through.
-const GATHERING_STATES: Record<string, GatheringState> = {
-  new: GatheringState.New,
-  gathering: GatheringState.Gathering,
-  'in-progress': GatheringState.Gathering,
-  complete: GatheringState.Complete,
-};
-
-const SIGNALING_STATES: Record<string, SignalingState> = {
-  stable: SignalingState.Stable,
-  'have-local-offer': SignalingState.HaveLocalOffer,
-  'have-remote-offer': SignalingState.HaveRemoteOffer,
-  'have-local-pranswer': SignalingState.HaveLocalPranswer,
-  'have-remote-pranswer': SignalingState.HaveRemotePranswer,
-  closed: SignalingState.Closed,
-};
 
 function iceServerUrl(url: IceServerUrl): string {
   const host = url.host.includes(':') ? `[${url.host}]` : url.host;
