@@ -42,7 +42,8 @@ const NOTES = [
   'unreliable-rate: as above at 64 B on an unreliable channel, window 256 KiB (rtcmesh refuses unreliable sends past it). ' +
     'Sent counts what the sender accepted; the delivery ratio is arrived / sent over the whole run, after 300 ms of draining.',
   'round-trip: a 64 B ping-pong on the reliable channel. Raw echoes in onMessage; rtcmesh reads after poll() and puts the ' +
-    'answer, which the next poll() sends. Both ends run one loop, turned by setImmediate.',
+    'answer, then flush()es at the end of the turn, as a game loop does at the end of its frame. Both ends run one loop, ' +
+    'turned by setImmediate.',
   'game-load: 4 peers in a full mesh, 60 frames a second; each frame each peer sends each other peer 10 reliable and 40 ' +
     'unreliable messages of 20–100 B (rtcmesh: putPacket, then flush() at the end of the frame). CPU is process.cpuUsage() ' +
     '(every peer and the engine threads) over wall time, in % of one core.',
