@@ -7,4 +7,4 @@ export {
 } from './multiplayer-api.js';
 export { RpcNode, type MethodNames, type RpcArgs, type RpcConfig, type RpcConfigMap, type RpcMode } from './rpc-node.js';
 export { RPC_DROP_REASONS, type RpcDropReason } from './peer-rpc-state.js';
-export { DEFAULT_RPC_LIMITS, type RpcLimits } from './codec.js';
+export { DEFAULT_RPC_LIMITS, type RpcLimits } from './rpc-limits.js';

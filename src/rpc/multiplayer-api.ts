@@ -4,8 +4,9 @@ import type { PeerStats } from '../mesh/peer-stats.js';
 import { ConnectionStatus, TARGET_PEER_SERVER, TransferMode } from '../mesh/transfer.js';
 import { WebRTCMultiplayerPeer } from '../mesh/webrtc-multiplayer-peer.js';
 import { RtcError } from '../transport/errors.js';
-import { type CallPacket, PathStatus, type RelayPacket, RpcCodec, type RpcLimits } from './codec.js';
+import { type CallPacket, PathStatus, type RelayPacket, RpcCodec } from './codec.js';
 import { PeerRpcState, type RpcDropReason } from './peer-rpc-state.js';
+import type { RpcLimits } from './rpc-limits.js';
 import { type MethodNames, type RpcConfigMap, type RpcMethod, RpcNode, type RpcSender } from './rpc-node.js';
 
 /** The options of a {@link MultiplayerAPI}. */

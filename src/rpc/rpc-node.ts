@@ -1,6 +1,6 @@
 import { RtcError } from '../transport/errors.js';
 import { TARGET_PEER_SERVER, TransferMode } from '../mesh/transfer.js';
-import { type MethodTable, buildMethodTable } from './codec.js';
+import { type MethodTable, buildMethodTable } from './method-table.js';
 
 /** Who may call an RPC method: Godot's `authority` and `any_peer`. */
 export type RpcMode = 'authority' | 'anyPeer';

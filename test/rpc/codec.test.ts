@@ -1,17 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
-  DEFAULT_RPC_LIMITS,
   DROP_REASONS,
   PathStatus,
-  RELAY_HEADER_MAX_BYTES,
   RpcCodec,
   RpcCommand,
-  buildMethodTable,
-  methodTableHash,
   type DecodedPacket,
   type DropReason,
-  type RpcLimits,
 } from '../../src/rpc/codec.js';
+import { buildMethodTable, methodTableHash } from '../../src/rpc/method-table.js';
+import { DEFAULT_RPC_LIMITS, RELAY_HEADER_MAX_BYTES, type RpcLimits } from '../../src/rpc/rpc-limits.js';
 import {
   MAX_VARINT_VALUE,
   VARINT_MALFORMED,
