@@ -1,13 +1,9 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { cleanup } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
 import type { LinkConditions } from '../support/lossy-proxy.js';
 import { type ProxiedMesh, connectThroughProxy } from '../support/proxied-mesh.js';
+import { closeAfterEach } from '../support/close-after-each.js';
 
-const meshes: ProxiedMesh[] = [];
-afterEach(async () => {
-  for (const mesh of meshes.splice(0)) await mesh.close();
-});
-afterAll(() => cleanup());
+const track = closeAfterEach();
 
 /** The link of the measurements of raw node-datachannel: jitter, reordering, duplicates. */
 function lossyLink(loss: number): Partial<LinkConditions> {
@@ -39,7 +35,7 @@ async function sendAndCheck(mesh: ProxiedMesh, count: number, timeoutMs: number)
 describe('the reliable channel through a lossy link', () => {
   it('delivers 10,000 packets in order, byte for byte, at 10% loss with jitter, reordering and duplication', async () => {
     const mesh = await connectThroughProxy({ proxy: { seed: 11 } });
-    meshes.push(mesh);
+    track(mesh);
     mesh.proxy.setConditions('both', lossyLink(0.1));
     await sendAndCheck(mesh, 10_000, 90_000);
     expect(mesh.proxy.getCounters('aToB').dropped).toBeGreaterThan(0);
@@ -50,7 +46,7 @@ describe('the reliable channel through a lossy link', () => {
     // At 30% loss both ways SCTP backs off for seconds at a time, keepalives included: a timeout
     // of 3 s would take those stalls for a dead link.
     const mesh = await connectThroughProxy({ proxy: { seed: 12 }, meshOptions: { keepaliveTimeoutMs: 15_000, disconnectGraceMs: 15_000 } });
-    meshes.push(mesh);
+    track(mesh);
     mesh.proxy.setConditions('both', lossyLink(0.3));
     await sendAndCheck(mesh, 300, 60_000);
   }, 70_000);

@@ -1,18 +1,11 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { TransferMode, cleanup } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { TransferMode } from '../../src/index.js';
 import { clockMs } from '../../src/mesh/keepalive.js';
 import { type ProxiedMesh, type ProxiedMeshOptions, connectThroughProxy } from '../support/proxied-mesh.js';
+import { closeAfterEach } from '../support/close-after-each.js';
 
-const meshes: ProxiedMesh[] = [];
-async function mesh(options: ProxiedMeshOptions): Promise<ProxiedMesh> {
-  const made = await connectThroughProxy(options);
-  meshes.push(made);
-  return made;
-}
-afterEach(async () => {
-  for (const made of meshes.splice(0)) await made.close();
-});
-afterAll(() => cleanup());
+const track = closeAfterEach();
+const mesh = async (options: ProxiedMeshOptions): Promise<ProxiedMesh> => track(await connectThroughProxy(options));
 
 const TICK_MS = 1000 / 60;
 

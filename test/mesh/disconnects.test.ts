@@ -1,18 +1,11 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ConnectionStatus, cleanup } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { ConnectionStatus } from '../../src/index.js';
 import { type Group, makeGroup } from '../support/mesh.js';
 import { pollFor, pollUntil } from '../support/poll.js';
+import { closeAfterEach } from '../support/close-after-each.js';
 
-const groups: Group[] = [];
-function group(...args: Parameters<typeof makeGroup>): Group {
-  const made = makeGroup(...args);
-  groups.push(made);
-  return made;
-}
-afterEach(() => {
-  for (const made of groups.splice(0)) made.close();
-});
-afterAll(() => cleanup());
+const track = closeAfterEach();
+const group = (...args: Parameters<typeof makeGroup>): Group => track(makeGroup(...args));
 
 async function connectedTrio(options: Parameters<typeof makeGroup>[1] = {}): Promise<Group> {
   const g = group(3, options);

@@ -1,21 +1,18 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PER_PACKET_OVERHEAD_BYTES } from '../../src/transport/bounded-queue.js';
-import { TransferMode, cleanup } from '../../src/index.js';
+import { TransferMode } from '../../src/index.js';
 import { type Group, makeGroup } from '../support/mesh.js';
 import { pollUntil } from '../support/poll.js';
+import { closeAfterEach } from '../support/close-after-each.js';
 
-const groups: Group[] = [];
-afterEach(() => {
-  for (const made of groups.splice(0)) made.close();
-});
-afterAll(() => cleanup());
+const track = closeAfterEach();
 
 const RECEIVE_LIMIT = 256 * 1024;
 const PACKET = 1024;
 
 async function floodedPair(): Promise<Group> {
   const g = makeGroup(2, { meshOptions: { receiveLimitBytes: RECEIVE_LIMIT, keepaliveIntervalMs: 50 } });
-  groups.push(g);
+  track(g);
   await g.pollUntil(() => g.members.every((m) => m.connected.length === 1), 'a connected pair');
   return g;
 }
@@ -58,7 +55,7 @@ describe('a flood from one peer', () => {
 
   it('refuses reliable sends once the per-peer limit is buffered, and counts them', async () => {
     const g = makeGroup(2, { meshOptions: { reliableBufferLimitBytes: 64 * 1024 } });
-    groups.push(g);
+    track(g);
     await g.pollUntil(() => g.members.every((m) => m.connected.length === 1), 'a connected pair');
     const sender = g.byId(2).peer;
     let refused = 0;
@@ -72,7 +69,7 @@ describe('a flood from one peer', () => {
 describe('a remote that accepts only small messages', () => {
   it('refuses a packet larger than it accepts, counts it, and batches the rest within its size', async () => {
     const g = makeGroup(2, { peerConfig: { maxMessageSize: 4096 } });
-    groups.push(g);
+    track(g);
     await g.pollUntil(() => g.members.every((m) => m.connected.length === 1), 'a connected pair');
     const sender = g.byId(2).peer;
     expect(sender.putPacket(new Uint8Array(5000))).toBe(false);

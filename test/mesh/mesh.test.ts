@@ -1,17 +1,10 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { TransferMode, cleanup } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { TransferMode } from '../../src/index.js';
 import { type Group, drain, makeGroup } from '../support/mesh.js';
+import { closeAfterEach } from '../support/close-after-each.js';
 
-const groups: Group[] = [];
-function group(...args: Parameters<typeof makeGroup>): Group {
-  const made = makeGroup(...args);
-  groups.push(made);
-  return made;
-}
-afterEach(() => {
-  for (const made of groups.splice(0)) made.close();
-});
-afterAll(() => cleanup());
+const track = closeAfterEach();
+const group = (...args: Parameters<typeof makeGroup>): Group => track(makeGroup(...args));
 
 const bytes = (...values: number[]): Uint8Array => Uint8Array.from(values);
 

@@ -1,22 +1,15 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ConnectionStatus, PeerConnection, TransferMode, WebRTCMultiplayerPeer, cleanup } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { ConnectionStatus, PeerConnection, TransferMode, WebRTCMultiplayerPeer } from '../../src/index.js';
 import { expectRtcError } from '../support/errors.js';
 import { LOOPBACK_CONFIG } from '../support/transport-pair.js';
+import { closeAfterEach } from '../support/close-after-each.js';
 
-const closables: Array<{ close(): void }> = [];
-function track<T extends { close(): void }>(item: T): T {
-  closables.push(item);
-  return item;
-}
+const track = closeAfterEach();
 function connection(): PeerConnection {
   const pc = track(new PeerConnection());
   pc.initialize(LOOPBACK_CONFIG);
   return pc;
 }
-afterEach(() => {
-  for (const item of closables.splice(0)) item.close();
-});
-afterAll(() => cleanup());
 
 describe('WebRTCMultiplayerPeer follows Godot rules, throwing RtcError with Godot error names', () => {
   it('addPeer before create*: ERR_UNCONFIGURED; putPacket while inactive: ERR_UNCONFIGURED', () => {

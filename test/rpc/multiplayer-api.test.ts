@@ -1,18 +1,11 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { MultiplayerAPI, type RpcNode, TransferMode, cleanup } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { MultiplayerAPI, type RpcNode, TransferMode } from '../../src/index.js';
 import { expectRtcError } from '../support/errors.js';
 import { type ApiGroup, makeApiGroup } from '../support/rpc.js';
+import { closeAfterEach } from '../support/close-after-each.js';
 
-const groups: ApiGroup[] = [];
-async function apiGroup(...args: Parameters<typeof makeApiGroup>): Promise<ApiGroup> {
-  const made = await makeApiGroup(...args);
-  groups.push(made);
-  return made;
-}
-afterEach(() => {
-  for (const made of groups.splice(0)) made.close();
-});
-afterAll(() => cleanup());
+const track = closeAfterEach();
+const apiGroup = async (...args: Parameters<typeof makeApiGroup>): Promise<ApiGroup> => track(await makeApiGroup(...args));
 
 /** A registered object that records each call with the sender the API reported. */
 class Player {

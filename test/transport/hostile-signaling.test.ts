@@ -1,19 +1,15 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ChannelState, ConnectionState, PeerConnection, RtcError, cleanup } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { ChannelState, ConnectionState, PeerConnection, RtcError } from '../../src/index.js';
 import { LOOPBACK_CONFIG } from '../support/transport-pair.js';
 import { pollUntil } from '../support/poll.js';
+import { closeAfterEach } from '../support/close-after-each.js';
 
-const made: PeerConnection[] = [];
+const track = closeAfterEach();
 function connection(): PeerConnection {
-  const pc = new PeerConnection();
+  const pc = track(new PeerConnection());
   pc.initialize(LOOPBACK_CONFIG);
-  made.push(pc);
   return pc;
 }
-afterEach(() => {
-  for (const pc of made.splice(0)) pc.close();
-});
-afterAll(() => cleanup());
 
 /** Runs `action`; anything but an RtcError fails the test. */
 function survive(action: () => void): void {

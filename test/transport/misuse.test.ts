@@ -1,19 +1,15 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { PeerConnection, RtcError, cleanup } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { PeerConnection, RtcError } from '../../src/index.js';
 import { expectRtcError } from '../support/errors.js';
 import { connectPair, wirePair } from '../support/transport-pair.js';
+import { closeAfterEach } from '../support/close-after-each.js';
 
-const made: Array<{ close(): void }> = [];
+const track = closeAfterEach();
 function connection(): PeerConnection {
-  const pc = new PeerConnection();
+  const pc = track(new PeerConnection());
   pc.initialize({ bindAddress: '127.0.0.1' });
-  made.push(pc);
   return pc;
 }
-afterEach(() => {
-  for (const item of made.splice(0)) item.close();
-});
-afterAll(() => cleanup());
 
 describe('PeerConnection misuse throws RtcError with the Godot error name', () => {
   it('createOffer with no channel: ERR_UNCONFIGURED', () => {
@@ -62,7 +58,7 @@ describe('PeerConnection misuse throws RtcError with the Godot error name', () =
 
   it('accepts STUN and TURN servers in the Godot/W3C shape', () => {
     const pc = new PeerConnection();
-    made.push(pc);
+    track(pc);
     // node-datachannel's polyfill hands ICE servers to libdatachannel as URL strings, and
     // libdatachannel misparses a bracketed IPv6 host in one (DESIGN.md); the node-datachannel
     // backend passes the object form instead. A browser takes "stun:[::1]" as it is.
@@ -82,7 +78,7 @@ describe('PeerConnection misuse throws RtcError with the Godot error name', () =
 
   it('a packet over the maximum size, and a send before open: ERR_INVALID_PARAMETER and ERR_UNCONFIGURED', async () => {
     const pair = wirePair();
-    made.push(pair);
+    track(pair);
     const channel = pair.a.createDataChannel('c', { negotiated: true, id: 1 });
     pair.b.createDataChannel('c', { negotiated: true, id: 1 });
     expectRtcError(() => channel.putPacket(new Uint8Array(1)), 'ERR_UNCONFIGURED');
@@ -117,7 +113,7 @@ describe('PeerConnection misuse throws RtcError with the Godot error name', () =
 
   it('a closed channel refuses packets with ERR_UNCONFIGURED', async () => {
     const pair = wirePair();
-    made.push(pair);
+    track(pair);
     const channel = pair.a.createDataChannel('c', { negotiated: true, id: 1 });
     pair.b.createDataChannel('c', { negotiated: true, id: 1 });
     await connectPair(pair);

@@ -1,24 +1,16 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ChannelState,
   ConnectionState,
   type DataChannel,
   SignalingState,
   WriteMode,
-  cleanup,
 } from '../../src/index.js';
 import { type TransportPair, connectPair, wirePair } from '../support/transport-pair.js';
+import { closeAfterEach } from '../support/close-after-each.js';
 
-const open: TransportPair[] = [];
-function pair(...args: Parameters<typeof wirePair>): TransportPair {
-  const made = wirePair(...args);
-  open.push(made);
-  return made;
-}
-afterEach(() => {
-  for (const made of open.splice(0)) made.close();
-});
-afterAll(() => cleanup());
+const track = closeAfterEach();
+const pair = (...args: Parameters<typeof wirePair>): TransportPair => track(wirePair(...args));
 
 async function openNegotiated(p: TransportPair, options = {}): Promise<[DataChannel, DataChannel]> {
   const ca = p.a.createDataChannel('game', { negotiated: true, id: 1, ...options });
