@@ -13,24 +13,31 @@ export class OutgoingRecords {
   private used = 0;
   /** Where each record ends in `buffer`. */
   private ends: number[] = [];
+  /** The first record not yet sent, and where it starts: sent records are reclaimed lazily. */
+  private first = 0;
+  private start = 0;
 
   /** Packets waiting. */
   get count(): number {
-    return this.ends.length;
+    return this.ends.length - this.first;
   }
 
   /** Bytes waiting, framing included. */
   get bytes(): number {
-    return this.used;
+    return this.used - this.start;
   }
 
   /** Frames and appends a packet. */
   push(packet: Uint8Array): void {
     const needed = this.used + recordSize(packet.byteLength);
     if (needed > this.buffer.byteLength) {
-      const grown = new Uint8Array(Math.max(needed, this.buffer.byteLength * 2));
-      grown.set(this.buffer.subarray(0, this.used));
-      this.buffer = grown;
+      this.compact();
+      const stillNeeded = this.used + recordSize(packet.byteLength);
+      if (stillNeeded > this.buffer.byteLength) {
+        const grown = new Uint8Array(Math.max(stillNeeded, this.buffer.byteLength * 2));
+        grown.set(this.buffer.subarray(0, this.used));
+        this.buffer = grown;
+      }
     }
     this.used = writeRecord(this.buffer, this.used, packet);
     this.ends.push(this.used);
@@ -43,10 +50,10 @@ export class OutgoingRecords {
    */
   drain(budget: number, room: number, send: (records: Uint8Array, count: number) => void): void {
     const ends = this.ends;
-    let runStart = 0;
-    let first = 0;
-    let taken = 0;
-    for (let n = 0; n < ends.length; n++) {
+    let runStart = this.start;
+    let first = this.first;
+    let n = first;
+    for (; n < ends.length; n++) {
       if (n > first && ends[n]! - runStart > budget) {
         send(this.buffer.subarray(runStart, ends[n - 1]!), n - first);
         room -= ends[n - 1]! - runStart;
@@ -54,25 +61,36 @@ export class OutgoingRecords {
         first = n;
         if (room <= 0) break;
       }
-      taken = n + 1;
     }
-    if (taken === ends.length && first < taken) {
-      send(this.buffer.subarray(runStart, this.used), taken - first);
-      first = taken;
+    if (n === ends.length && first < n) {
+      send(this.buffer.subarray(runStart, this.used), n - first);
+      first = n;
       runStart = this.used;
     }
     if (first === ends.length) {
       this.clear();
       return;
     }
-    this.buffer.copyWithin(0, runStart, this.used);
-    this.used -= runStart;
-    this.ends = ends.slice(first).map((end) => end - runStart);
+    this.first = first;
+    this.start = runStart;
   }
 
   /** Drops every waiting packet. */
   clear(): void {
     this.used = 0;
     this.ends.length = 0;
+    this.first = 0;
+    this.start = 0;
+  }
+
+  /** Moves the waiting records to the front, reclaiming what was sent. */
+  private compact(): void {
+    if (this.start === 0) return;
+    this.buffer.copyWithin(0, this.start, this.used);
+    const shift = this.start;
+    this.ends = this.ends.slice(this.first).map((end) => end - shift);
+    this.used -= shift;
+    this.first = 0;
+    this.start = 0;
   }
 }

@@ -52,3 +52,18 @@ describe('OutgoingRecords', () => {
     expect(flat.every((p) => Buffer.compare(p, big) === 0)).toBe(true);
   });
 });
+
+describe('OutgoingRecords after a partial drain', () => {
+  it('keeps order when packets are put between drains and the buffer must grow', () => {
+    const records = new OutgoingRecords();
+    const sent: number[] = [];
+    let next = 0;
+    for (let round = 0; round < 20; round++) {
+      for (let n = 0; n < 50; n++) records.push(new Uint8Array(700).fill(next++ & 0xff));
+      sent.push(...drainAll(records, 4000, 9000).flat().map((p) => p[0]!));
+    }
+    sent.push(...drainAll(records, 4000).flat().map((p) => p[0]!));
+    expect(sent).toEqual([...Array(1000).keys()].map((n) => n & 0xff));
+    expect(records.count).toBe(0);
+  });
+});
