@@ -17,30 +17,8 @@ if (typeof BrowserWebSocket === 'function') SignalingClient.setDefaultWebSocket(
 export * from './transport/index.js';
 export * from './mesh/index.js';
 export * from './rpc/index.js';
-// The signaling layer's names one by one: its index also exports the server, which needs Node.
-export { SignalingClient, type SignalingClientEvents } from './signaling/client.js';
-export {
-  SIGNALING_DROP_REASONS,
-  type SignalingClientOptions,
-  type SignalingDropReason,
-  type WebSocketConstructor,
-  type WebSocketLike,
-} from './signaling/client-options.js';
-// MAX_PEER_ID is left out: the mesh layer exports the same value under the same name.
-export {
-  CLOSE_PROTOCOL_ERROR,
-  CLOSE_SEAL_COMPLETE,
-  HOST_PEER_ID,
-  MessageType,
-  SEAL_COMPLETE_REASON,
-  encodeCandidate,
-  encodeMessage,
-  parseCandidate,
-  parseFrame,
-  type CandidateData,
-  type ParseResult,
-  type SignalingMessage,
-} from './signaling/protocol.js';
+// The client and protocol only: the signaling index also exports the server, which needs Node.
+export * from './signaling/client-index.js';
 export { createW3CBackend, type RTCPeerConnectionConstructor, type W3CBackendOptions } from './transport/backends/w3c.js';
 
 /**
