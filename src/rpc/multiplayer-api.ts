@@ -4,6 +4,7 @@ import type { PeerStats } from '../mesh/peer-stats.js';
 import { ConnectionStatus, TARGET_PEER_SERVER, TransferMode } from '../mesh/transfer.js';
 import { WebRTCMultiplayerPeer } from '../mesh/webrtc-multiplayer-peer.js';
 import { RtcError } from '../transport/errors.js';
+import { resolvePositiveIntegers } from '../transport/options.js';
 import { type CallPacket, PathStatus, type RelayPacket, RpcCodec } from './codec.js';
 import { PeerRpcState, type RpcDropReason } from './peer-rpc-state.js';
 import type { RpcLimits } from './rpc-limits.js';
@@ -78,13 +79,7 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> implement
   constructor(options: MultiplayerAPIOptions = {}) {
     super();
     this.codec = new RpcCodec(options.limits);
-    this.options = { ...DEFAULTS };
-    for (const key of Object.keys(DEFAULTS) as Array<keyof typeof DEFAULTS>) {
-      const value = options[key];
-      if (value === undefined) continue;
-      if (!Number.isInteger(value) || value < 1) throw new RtcError('ERR_INVALID_PARAMETER', `${key} is a positive integer.`);
-      this.options[key] = value;
-    }
+    this.options = resolvePositiveIntegers(DEFAULTS, options);
   }
 
   /** Godot `multiplayer_peer`: the peer this API runs on; setting another detaches the old one. */
@@ -170,8 +165,8 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> implement
     peer.poll();
     if (this.peer !== peer) return;
     this.checkStatus(peer);
-    while (this.peer === peer && peer.getAvailablePacketCount() > 0) {
-      const from = peer.getPacketPeer();
+    // getPacketPeer() is 0 once nothing is left: cheaper per packet than counting every peer's queue.
+    for (let from = peer.getPacketPeer(); from !== 0 && this.peer === peer; from = peer.getPacketPeer()) {
       const mode = peer.getPacketMode();
       const channel = peer.getPacketChannel();
       const packet = peer.getPacket();

@@ -1,6 +1,7 @@
 // The options of the signaling client, their defaults and their checks. Browser-safe.
 import { type TransferMode, WebRTCMultiplayerPeer } from '../mesh/index.js';
 import { PeerConnection, type PeerConnectionConfig, RtcError } from '../transport/index.js';
+import { resolvePositiveIntegers } from '../transport/options.js';
 
 /**
  * The part of a W3C `WebSocket` the signaling client uses: the browser's, Node 22's global one
@@ -122,20 +123,13 @@ export function resolveClientOptions(options: SignalingClientOptions, defaultWeb
     channelsConfig: options.channelsConfig ?? [],
     unreliableLifetime: options.unreliableLifetime ?? DEFAULT_UNRELIABLE_LIFETIME_MS,
     WebSocket,
-    maxFrameBytes: options.maxFrameBytes ?? DEFAULT_LIMITS.maxFrameBytes,
-    maxQueuedMessages: options.maxQueuedMessages ?? DEFAULT_LIMITS.maxQueuedMessages,
-    maxQueuedBytes: options.maxQueuedBytes ?? DEFAULT_LIMITS.maxQueuedBytes,
-    maxPeers: options.maxPeers ?? DEFAULT_LIMITS.maxPeers,
+    ...resolvePositiveIntegers(DEFAULT_LIMITS, options),
   };
   if (typeof settings.url !== 'string' || settings.url === '') throw invalid('url is the server\'s WebSocket URL, e.g. "ws://127.0.0.1:9080".');
   if (typeof settings.lobby !== 'string') throw invalid("lobby is a lobby name, or '' to create one.");
   if (typeof settings.mesh !== 'boolean') throw invalid('mesh is a boolean.');
   const lifetime: unknown = settings.unreliableLifetime;
   if (typeof lifetime !== 'number' || !(lifetime >= 0)) throw invalid('unreliableLifetime is a number of milliseconds.');
-  for (const key of Object.keys(DEFAULT_LIMITS) as Array<keyof typeof DEFAULT_LIMITS>) {
-    const value: unknown = settings[key];
-    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) throw invalid(`${key} is a positive integer.`);
-  }
   checkConfigs(settings.peerConfig, settings.channelsConfig);
   return settings;
 }

@@ -56,11 +56,6 @@ export class BoundedQueue<T> {
     return item;
   }
 
-  /** The oldest readable item, left in place. */
-  peek(): T | undefined {
-    return this.head < this.visibleEnd ? this.items[this.head] : undefined;
-  }
-
   /** How many items are readable. */
   get readableCount(): number {
     return this.visibleEnd - this.head;
@@ -69,11 +64,6 @@ export class BoundedQueue<T> {
   /** How many items are queued, readable or not. */
   get length(): number {
     return this.items.length - this.head;
-  }
-
-  /** What the queued items cost, overhead included. */
-  get bytes(): number {
-    return this.queuedBytes;
   }
 
   /** Drops every item. */

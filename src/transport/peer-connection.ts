@@ -3,6 +3,7 @@ import type { Backend, BackendChannel, BackendChannelInit, BackendConfig, Backen
 import { DataChannel, type DataChannelOwner } from './data-channel.js';
 import { RtcError } from './errors.js';
 import { type IceServerConfig, parseIceServers } from './ice-servers.js';
+import { resolvePositiveIntegers } from './options.js';
 import { checkCandidate, checkSessionDescription, mediaIds } from './signaling-text.js';
 import { ConnectionState, GatheringState, SignalingState } from './states.js';
 
@@ -375,10 +376,7 @@ function normalizeConfig(config: PeerConnectionConfig): PeerConnection['config']
   const normalized: PeerConnection['config'] = {
     iceServers: parseIceServers(config.iceServers ?? []),
     iceTransportPolicy: policy,
-    maxMessageSize: positiveInteger('maxMessageSize', config.maxMessageSize, DEFAULTS.maxMessageSize),
-    receiveLimitBytes: positiveInteger('receiveLimitBytes', config.receiveLimitBytes, DEFAULTS.receiveLimitBytes),
-    maxReceivedChannels: positiveInteger('maxReceivedChannels', config.maxReceivedChannels, DEFAULTS.maxReceivedChannels),
-    maxHeldCandidates: positiveInteger('maxHeldCandidates', config.maxHeldCandidates, DEFAULTS.maxHeldCandidates),
+    ...resolvePositiveIntegers(DEFAULTS, config),
   };
   if (config.bindAddress !== undefined) {
     if (typeof config.bindAddress !== 'string' || config.bindAddress.length === 0) {
@@ -432,14 +430,6 @@ function checkChannelOptions(label: string, options: DataChannelOptions): Backen
   if (maxPacketLifeTime !== undefined) init.maxPacketLifeTime = maxPacketLifeTime;
   if (maxRetransmits !== undefined) init.maxRetransmits = maxRetransmits;
   return init;
-}
-
-function positiveInteger(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new RtcError('ERR_INVALID_PARAMETER', `${name} is a positive integer.`);
-  }
-  return value;
 }
 
 function isPort(value: unknown): value is number {
