@@ -23,8 +23,9 @@ import { type ChannelStats, DROP_REASONS, type DropReason, type PeerStats } from
 import { TransferMode } from './transfer.js';
 
 /**
- * The most a reliable channel may have waiting in the engine's queue; what is beyond waits in
- * rtcmesh's own, where it does not hold back other channels.
+ * The most a reliable channel may have waiting in libdatachannel's queue (its bufferedAmount);
+ * what is beyond waits in rtcmesh's own, where it does not hold back other channels. SCTP's send
+ * buffer below that queue (1 MiB, not counted in bufferedAmount) still does, on a slow link.
  */
 export const RELIABLE_ENGINE_QUEUE_BYTES = 64 * 1024;
 
@@ -238,9 +239,9 @@ export class RemotePeer {
 
   /**
    * Sends a lane's queued packets as batches. A reliable lane hands the engine at most
-   * {@link RELIABLE_ENGINE_QUEUE_BYTES} at a time and keeps the rest queued here: the engine sends
-   * every channel of a connection from one queue, in order, so a long reliable backlog there
-   * would hold keepalives and unreliable state behind it.
+   * {@link RELIABLE_ENGINE_QUEUE_BYTES} at a time and keeps the rest queued here: libdatachannel
+   * sends every channel of a connection from one queue, in order, so a long reliable backlog
+   * there would hold keepalives and unreliable state behind it.
    */
   private flushLane(lane: ChannelLane, now: number): void {
     const { mode } = lane.spec;
