@@ -104,7 +104,8 @@ const LEGEND = [
   'join, mesh: ms from the start of each peer to its lobby join, and to its last connection up.',
   'rtt: a ping each tick on the ordered channel, echoed by its receivers; it includes the wait for',
   '  each end\'s next tick (up to 16.7 ms at 60 Hz).',
-  'sent, recv, drop: packets on each channel, from getPeerStats, summed over the peer\'s connections.',
+  'sent, recv, drop: packets on each channel, from getPeerStats, summed over the peer\'s connections,',
+  '  up to the Done each peer sends when its traffic ends (in a mesh, reliable sent = recv in total).',
 ].join('\n');
 
 /** Which peers had not connected when the mesh timeout struck. */

@@ -298,6 +298,9 @@ class DemoPeer {
         counts.dropped += channel.packetsDropped;
       }
     }
+    // A peer that heard every Done before this one did has sent its Bye, and the stats count it as
+    // it arrived; it is not traffic, and this side's own Bye is not sent yet.
+    channels.reliable.received -= this.byeFrom.size;
     return {
       id: this.multiplayerPeer.getUniqueId(),
       joinMs: this.joinMs,

@@ -13,6 +13,8 @@ const QUICK_WAIT_MS = 10_000;
 const POLL_MS = 50;
 const COUNT_COLUMNS = 9;
 const RECEIVED_COLUMNS = [1, 4, 7];
+const RELIABLE_SENT_COLUMN = 0;
+const RELIABLE_RECEIVED_COLUMN = 1;
 const JOIN = 0;
 const ID = 1;
 
@@ -206,6 +208,9 @@ describe('rtcmesh demo', () => {
       expect(row.rttP99).toBeGreaterThanOrEqual(row.rttP50);
       for (const column of RECEIVED_COLUMNS) expect(row.counts[column]).toBeGreaterThan(0);
     }
+    // In a mesh every reliable packet sent is received once, by the peer it was sent to.
+    const total = (column: number): number => rows.reduce((sum, row) => sum + row.counts[column]!, 0);
+    expect(total(RELIABLE_RECEIVED_COLUMN)).toBe(total(RELIABLE_SENT_COLUMN));
   });
 
   it('connects 3 peer processes in server mode and exits 0', async () => {
