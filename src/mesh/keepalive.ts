@@ -1,15 +1,17 @@
 /**
  * rtcmesh's system channel (negotiated id 0): keepalive pings and their answers, from which
- * each side learns the round-trip time and the remote's clock offset (docs/wire-format.md).
- *   ping := 1:u8 stamp:f64be                  stamp: the pinger's clock, milliseconds
- *   pong := 2:u8 stamp:f64be remoteTime:f64be  the ping's stamp echoed, and the ponger's clock
+ * each side learns the round-trip time, the remote's clock offset, and how much of the reliable
+ * data it sent has arrived (docs/wire-format.md).
+ *   ping := 1:u8 stamp:f64be received:f64be                  stamp: the pinger's clock, milliseconds
+ *   pong := 2:u8 stamp:f64be remoteTime:f64be received:f64be  the ping's stamp echoed, the ponger's clock
+ * received: bytes of reliable messages the sender of this message has received from the other side.
  */
 
 const PING = 1;
 const PONG = 2;
 /** Exact sizes: anything else on the system channel is malformed. */
-export const PING_BYTES = 9;
-export const PONG_BYTES = 17;
+export const PING_BYTES = 17;
+export const PONG_BYTES = 25;
 /** Clock samples kept: the offset comes from the one with the shortest round trip among them. */
 const CLOCK_SAMPLES = 8;
 /** Weight of a new sample in the smoothed round-trip time, as TCP's SRTT (RFC 6298) uses. */
@@ -20,39 +22,53 @@ export function clockMs(): number {
   return performance.timeOrigin + performance.now();
 }
 
-/** A ping carrying `stamp`. */
-export function encodePing(stamp: number): Uint8Array {
+/** A ping carrying `stamp`, and the reliable bytes this side has `received`. */
+export function encodePing(stamp: number, received: number): Uint8Array {
   const message = new Uint8Array(PING_BYTES);
   const view = new DataView(message.buffer);
   view.setUint8(0, PING);
   view.setFloat64(1, stamp);
+  view.setFloat64(9, received);
   return message;
 }
 
-/** The answer to a ping stamped `stamp`, carrying this side's clock. */
-export function encodePong(stamp: number, localTime: number): Uint8Array {
+/** The answer to a ping stamped `stamp`, carrying this side's clock and the reliable bytes it has `received`. */
+export function encodePong(stamp: number, localTime: number, received: number): Uint8Array {
   const message = new Uint8Array(PONG_BYTES);
   const view = new DataView(message.buffer);
   view.setUint8(0, PONG);
   view.setFloat64(1, stamp);
   view.setFloat64(9, localTime);
+  view.setFloat64(17, received);
   return message;
 }
 
 /** A decoded system message, or null when malformed. */
-export type SystemMessage = { kind: 'ping'; stamp: number } | { kind: 'pong'; stamp: number; remoteTime: number } | null;
+export type SystemMessage =
+  | { kind: 'ping'; stamp: number; received: number }
+  | { kind: 'pong'; stamp: number; remoteTime: number; received: number }
+  | null;
+
+/** A byte count as the wire may carry it: a whole number that a float64 holds exactly. */
+function isByteCount(value: number): boolean {
+  return Number.isSafeInteger(value) && value >= 0;
+}
 
 /** Decodes a system message; null for anything malformed. */
 export function decodeSystemMessage(message: Uint8Array): SystemMessage {
   const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
   if (message.byteLength === PING_BYTES && view.getUint8(0) === PING) {
     const stamp = view.getFloat64(1);
-    return Number.isFinite(stamp) ? { kind: 'ping', stamp } : null;
+    const received = view.getFloat64(9);
+    return Number.isFinite(stamp) && isByteCount(received) ? { kind: 'ping', stamp, received } : null;
   }
   if (message.byteLength === PONG_BYTES && view.getUint8(0) === PONG) {
     const stamp = view.getFloat64(1);
     const remoteTime = view.getFloat64(9);
-    return Number.isFinite(stamp) && Number.isFinite(remoteTime) ? { kind: 'pong', stamp, remoteTime } : null;
+    const received = view.getFloat64(17);
+    return Number.isFinite(stamp) && Number.isFinite(remoteTime) && isByteCount(received)
+      ? { kind: 'pong', stamp, remoteTime, received }
+      : null;
   }
   return null;
 }

@@ -62,8 +62,18 @@ export interface PeerStats {
   channels: ChannelStats[];
   /** Dropped packets by reason. */
   dropped: Record<DropReason, number>;
-  /** Bytes put for the peer and not yet on the wire: in rtcmesh's batches and the engine's buffers. */
+  /**
+   * Bytes put for the peer and not yet handed to SCTP: in rtcmesh's batches and libdatachannel's
+   * queue (the channels' bufferedAmount). SCTP's own send buffer, up to 1 MiB, is not in it.
+   */
   bufferedBytes: number;
+  /**
+   * Reliable bytes (framing included) put for the peer that it has not yet reported receiving:
+   * those still in rtcmesh, in the engine's and SCTP's buffers, and on the wire. The peer reports
+   * in each keepalive message, so this lags by about `keepaliveIntervalMs` plus a one-way trip.
+   * Everything else sent to the peer waits behind what SCTP holds: pace large reliable sends on this.
+   */
+  undeliveredBytes: number;
   /** SCTP messages sent and received on user channels: fewer than packets when batching. */
   messagesSent: number;
   messagesReceived: number;

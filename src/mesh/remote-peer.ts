@@ -68,6 +68,11 @@ export class RemotePeer {
   private readonly dropped = Object.fromEntries(DROP_REASONS.map((reason) => [reason, 0])) as Record<DropReason, number>;
   private messagesSent = 0;
   private messagesReceived = 0;
+  /** Bytes of reliable messages handed to the engine for the peer, and received from it. */
+  private reliableBytesSent = 0;
+  private reliableBytesReceived = 0;
+  /** The most of `reliableBytesSent` the peer has reported receiving, in its keepalive messages. */
+  private reliableBytesDelivered = 0;
   private readonly header: MessageHeader = { sentAt: 0, sequence: 0 };
   private readonly records: Uint8Array[] = [];
 
@@ -173,6 +178,7 @@ export class RemotePeer {
       for (let message = lane.dataChannel.getPacket(); message; message = lane.dataChannel.getPacket()) {
         this.lastHeardAt = now;
         this.messagesReceived++;
+        if (lane.spec.mode === TransferMode.Reliable) this.reliableBytesReceived += message.byteLength;
         this.receiveMessage(lane, message, now);
       }
     }
@@ -182,7 +188,7 @@ export class RemotePeer {
   keepAlive(now: number): void {
     if (now - this.lastPingAt < this.limits.keepaliveIntervalMs) return;
     this.lastPingAt = now;
-    this.sendSystem(encodePing(now));
+    this.sendSystem(encodePing(now, this.reliableBytesReceived));
   }
 
   /** The next readable packet of the lowest lane that has one, removed; undefined when none. */
@@ -212,7 +218,11 @@ export class RemotePeer {
   /** A snapshot of the counters. */
   stats(now: number): PeerStats {
     let bufferedBytes = 0;
-    for (const lane of this.lanes) bufferedBytes += lane.pending.bytes + lane.dataChannel.getBufferedAmount();
+    let undeliveredBytes = this.reliableBytesSent - this.reliableBytesDelivered;
+    for (const lane of this.lanes) {
+      bufferedBytes += lane.pending.bytes + lane.dataChannel.getBufferedAmount();
+      if (lane.spec.mode === TransferMode.Reliable) undeliveredBytes += lane.pending.bytes;
+    }
     return {
       peerId: this.id,
       connected: this.connected,
@@ -222,6 +232,7 @@ export class RemotePeer {
       channels: this.lanes.map((lane) => ({ ...lane.stats })),
       dropped: { ...this.dropped },
       bufferedBytes,
+      undeliveredBytes,
       messagesSent: this.messagesSent,
       messagesReceived: this.messagesReceived,
     };
@@ -267,6 +278,7 @@ export class RemotePeer {
     this.messagesSent++;
     let sent = false;
     if (lane.dataChannel.getReadyState() === ChannelState.Open) sent = lane.dataChannel.putPacket(message);
+    if (sent && mode === TransferMode.Reliable) this.reliableBytesSent += message.byteLength;
     if (!sent) {
       // The peer went between the put and the flush: the packets are counted as lost to it.
       for (let n = 0; n < count; n++) this.drop(lane, 'peerGone');
@@ -318,10 +330,15 @@ export class RemotePeer {
 
   private receiveSystem(message: Uint8Array, now: number): void {
     const decoded = decodeSystemMessage(message);
-    if (decoded === null) {
+    // A peer cannot have received more than was sent to it: such a report is a lie, not a count.
+    if (decoded === null || decoded.received > this.reliableBytesSent) {
       this.dropped.malformed++;
-    } else if (decoded.kind === 'ping') {
-      this.sendSystem(encodePong(decoded.stamp, now));
+      return;
+    }
+    // The channel is unordered: an older report may arrive after a newer one.
+    this.reliableBytesDelivered = Math.max(this.reliableBytesDelivered, decoded.received);
+    if (decoded.kind === 'ping') {
+      this.sendSystem(encodePong(decoded.stamp, now, this.reliableBytesReceived));
     } else if (!this.clock.addSample(decoded.stamp, decoded.remoteTime, now)) {
       this.dropped.malformed++;
     }

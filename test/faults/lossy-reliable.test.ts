@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { LinkConditions } from '../support/lossy-proxy.js';
 import { type ProxiedMesh, connectThroughProxy } from '../support/proxied-mesh.js';
 import { closeAfterEach } from '../support/close-after-each.js';
+import { recordSize } from '../../src/mesh/framing.js';
+import { pollFor } from '../support/poll.js';
 
 const track = closeAfterEach();
 
@@ -44,6 +46,27 @@ describe('the reliable channel through a lossy link', () => {
     expect(mesh.proxy.getCounters('aToB').dropped).toBeGreaterThan(0);
     expect(mesh.proxy.getCounters('aToB').duplicated + mesh.proxy.getCounters('bToA').duplicated).toBeGreaterThan(0);
   }, 100_000);
+
+  it('while the link is cut, undeliveredBytes shows what SCTP took and bufferedBytes cannot see, until the peer reports it', async () => {
+    const mesh = await connectThroughProxy({ proxy: { seed: 13 }, meshOptions: { keepaliveTimeoutMs: 15_000, disconnectGraceMs: 15_000 } });
+    track(mesh);
+    mesh.proxy.cut();
+    const count = 300;
+    const packet = new Uint8Array(PACKET_BYTES * 10);
+    for (let n = 0; n < count; n++) expect(mesh.a.putPacket(packet)).toBe(true);
+    // Long enough for rtcmesh to hand everything over: SCTP takes it into its send buffer.
+    await pollFor([mesh.a, mesh.b], 1000);
+    const during = mesh.a.getPeerStats(1);
+    expect(during.undeliveredBytes).toBe(count * recordSize(packet.byteLength));
+    expect(during.bufferedBytes).toBeLessThan(during.undeliveredBytes);
+    mesh.proxy.restore();
+    let received = 0;
+    await mesh.pollUntil(() => {
+      while (mesh.b.getPacket()) received++;
+      return received === count && mesh.a.getPeerStats(1).undeliveredBytes === 0;
+    }, 'every packet after the cut, and the report of it', 30_000);
+    expect(mesh.disconnected).toEqual({ a: [], b: [] });
+  }, 40_000);
 
   it('delivers every packet in order at 30% loss (a short run in CI; docs/reliability.md has the long one)', async () => {
     // At 30% loss both ways SCTP backs off for seconds at a time, keepalives included: a timeout

@@ -92,11 +92,25 @@ describe('message framing', () => {
 
 describe('keepalive messages and the clock estimate', () => {
   it('round-trips pings and pongs and rejects anything else', () => {
-    expect(decodeSystemMessage(encodePing(123.5))).toEqual({ kind: 'ping', stamp: 123.5 });
-    expect(decodeSystemMessage(encodePong(1, 2))).toEqual({ kind: 'pong', stamp: 1, remoteTime: 2 });
-    expect(decodeSystemMessage(new Uint8Array(9))).toBeNull();
-    const nan = encodePing(Number.NaN);
-    expect(decodeSystemMessage(nan)).toBeNull();
+    expect(decodeSystemMessage(encodePing(123.5, 0))).toEqual({ kind: 'ping', stamp: 123.5, received: 0 });
+    expect(decodeSystemMessage(encodePong(1, 2, 2 ** 53 - 1))).toEqual({ kind: 'pong', stamp: 1, remoteTime: 2, received: 2 ** 53 - 1 });
+    expect(decodeSystemMessage(new Uint8Array(17))).toBeNull();
+    expect(decodeSystemMessage(encodePing(1, 2).subarray(0, 9))).toBeNull();
+    expect(decodeSystemMessage(encodePing(Number.NaN, 0))).toBeNull();
+    expect(decodeSystemMessage(encodePong(1, Number.POSITIVE_INFINITY, 0))).toBeNull();
+    // A byte count is a whole number a float64 holds exactly.
+    for (const received of [-1, 0.5, Number.NaN, 2 ** 53]) {
+      expect(decodeSystemMessage(encodePing(1, received))).toBeNull();
+      expect(decodeSystemMessage(encodePong(1, 2, received))).toBeNull();
+    }
+  });
+
+  it('encodes the example of docs/wire-format.md', () => {
+    const hex = (message: Uint8Array): string => Buffer.from(message).toString('hex').replace(/(..)(?!$)/g, '$1 ');
+    expect(hex(encodePing(1700000000000.5, 4096))).toBe('01 42 78 bc fe 56 80 08 00 40 b0 00 00 00 00 00 00');
+    expect(hex(encodePong(1700000000000.5, 1700000000040.25, 1000))).toBe(
+      '02 42 78 bc fe 56 80 08 00 42 78 bc fe 56 82 84 00 40 8f 40 00 00 00 00 00',
+    );
   });
 
   it('estimates the offset from the sample with the shortest round trip', () => {
