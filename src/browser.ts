@@ -17,6 +17,8 @@ if (typeof BrowserWebSocket === 'function') SignalingClient.setDefaultWebSocket(
 export * from './transport/index.js';
 export * from './mesh/index.js';
 export * from './rpc/index.js';
+export * from './replication/index.js';
+export * from './multiplayer/index.js';
 // The client and protocol only: the signaling index also exports the server, which needs Node.
 export * from './signaling/client-index.js';
 export { createW3CBackend, type RTCPeerConnectionConstructor, type W3CBackendOptions } from './transport/backends/w3c.js';

@@ -12,6 +12,8 @@ SignalingClient.setDefaultWebSocket(NodeWebSocket);
 export * from './transport/index.js';
 export * from './mesh/index.js';
 export * from './rpc/index.js';
+export * from './replication/index.js';
+export * from './multiplayer/index.js';
 export * from './signaling/index.js';
 export { NodeWebSocket, NODE_WEBSOCKET_MAX_PAYLOAD } from './signaling/node-websocket.js';
 export { nodeDataChannelBackend };

@@ -35,9 +35,34 @@ export enum RpcCommand {
   AnnouncePath = 2,
   /** varint pathId, u8 {@link PathStatus}. */
   ConfirmPath = 3,
-  /** zigzag-varint peer id, then a complete CALL or RAW packet. */
+  /** zigzag-varint peer id, then a complete CALL, RAW, ENTITY_CALL, SYNC or DELTA packet. */
   Relay = 4,
+  /** varint pathId, varint lanes: the sender is done with the path id; sent once on each of `lanes` reliable lanes. */
+  ReleasePath = 5,
+  /** varint pathId (a spawner's), varint netId, varint methodId, then the arguments as one msgpack array. */
+  EntityCall = 6,
+  /** Replication (`src/replication/`): a spawner's entity appears; its layout is the replication codec's. */
+  Spawn = 7,
+  /** Replication: a spawner's entity is gone. */
+  Despawn = 8,
+  /** Replication: the always-synchronized state of entities, unreliable. */
+  Sync = 9,
+  /** Replication: changed watched properties of entities, reliable. */
+  Delta = 10,
+  /** Replication: one part of a replication packet too large for one packet. */
+  Fragment = 11,
 }
+
+/** The commands whose bodies the replication layer decodes; the RPC codec hands them over whole. */
+export type ReplicationCommand =
+  | RpcCommand.Spawn
+  | RpcCommand.Despawn
+  | RpcCommand.Sync
+  | RpcCommand.Delta
+  | RpcCommand.Fragment;
+
+/** The most reliable lanes (one per transfer channel) a RELEASE_PATH may name. */
+export const MAX_RELEASE_LANES = 256;
 
 /** The answer of a CONFIRM_PATH packet to an ANNOUNCE_PATH. */
 export enum PathStatus {
@@ -71,8 +96,9 @@ export enum PathStatus {
  * - `badPath`: an announced path that is empty, over `maxPathLength` or not valid UTF-8.
  * - `badStatus`: a CONFIRM_PATH status that no {@link PathStatus} has.
  * - `nestedRelay`: a RELAY inside a RELAY.
- * - `unrelayableCommand`: an ANNOUNCE_PATH or CONFIRM_PATH inside a RELAY; only CALL and RAW travel there.
+ * - `unrelayableCommand`: anything but a CALL, RAW, ENTITY_CALL, SYNC or DELTA inside a RELAY.
  * - `badPeerId`: a relay peer id outside −(2^31 − 1) … 2^31 − 1.
+ * - `badLaneCount`: a RELEASE_PATH naming 0 lanes or more than {@link MAX_RELEASE_LANES}.
  */
 export const DROP_REASONS = [
   'empty',
@@ -93,6 +119,7 @@ export const DROP_REASONS = [
   'nestedRelay',
   'unrelayableCommand',
   'badPeerId',
+  'badLaneCount',
 ] as const;
 
 /** Why a packet was dropped; one of {@link DROP_REASONS}, where each is described. */
@@ -118,6 +145,38 @@ export interface CallPacket {
    */
   readonly args: unknown[];
 }
+
+/** A decoded ENTITY_CALL packet: a CALL on one entity of a spawner. */
+export interface EntityCallPacket {
+  readonly kind: 'entityCall';
+  /** The path id the sender announced for the spawner. */
+  readonly pathId: number;
+  /** The entity's network id within the spawner. */
+  readonly netId: number;
+  /** The index of the method in the spawner's entity method table. */
+  readonly methodId: number;
+  /** The arguments, as {@link CallPacket.args}. */
+  readonly args: unknown[];
+}
+
+/** A RELEASE_PATH: the sender will not use `pathId` again. */
+export interface ReleasePathPacket {
+  readonly kind: 'releasePath';
+  readonly pathId: number;
+  /** On how many reliable lanes the sender sent this release; the receiver forgets the id after the last. */
+  readonly lanes: number;
+}
+
+/** A replication packet, passed whole to the replication layer, which decodes its body. */
+export interface ReplicationPacket {
+  readonly kind: 'replication';
+  readonly command: ReplicationCommand;
+  /** The whole packet, command byte included (a view on the received bytes). */
+  readonly bytes: Uint8Array;
+}
+
+/** What a RELAY may carry. */
+export type RelayablePacket = CallPacket | RawPacket | EntityCallPacket | ReplicationPacket;
 
 /** A decoded ANNOUNCE_PATH packet. */
 export interface AnnouncePathPacket {
@@ -148,14 +207,22 @@ export interface RelayPacket {
    * refuse a non-positive id on a client.
    */
   readonly peerId: number;
-  /** The relayed packet, decoded and checked. */
-  readonly inner: CallPacket | RawPacket;
+  /** The relayed packet, decoded and checked (a replication packet's body is checked by its layer). */
+  readonly inner: RelayablePacket;
   /** The relayed packet's bytes (a view on the received packet), for the server to forward. */
   readonly innerBytes: Uint8Array;
 }
 
 /** Any packet {@link RpcCodec.decode} accepts. */
-export type DecodedPacket = RawPacket | CallPacket | AnnouncePathPacket | ConfirmPathPacket | RelayPacket;
+export type DecodedPacket =
+  | RawPacket
+  | CallPacket
+  | AnnouncePathPacket
+  | ConfirmPathPacket
+  | RelayPacket
+  | ReleasePathPacket
+  | EntityCallPacket
+  | ReplicationPacket;
 
 /** The result of {@link RpcCodec.decode}: the packet, or why it was dropped. */
 export type DecodeResult = { ok: true; packet: DecodedPacket } | { ok: false; reason: DropReason };
@@ -206,47 +273,42 @@ export class RpcCodec {
   encodeCall(pathId: number, methodId: number, args: readonly unknown[]): Uint8Array {
     checkWireId('pathId', pathId);
     checkWireId('methodId', methodId);
-    if (!Array.isArray(args)) {
-      throw invalid('RPC arguments must be an array; pass [] for none');
-    }
-    const headerBytes = 1 + varintSize(pathId) + varintSize(methodId);
-    let packet: Uint8Array;
-    try {
-      // The header is written into the space msgpackr leaves in front: no copy of the arguments.
-      packet = packr.pack(args, RESERVE_START_SPACE | headerBytes);
-    } catch (error) {
-      throw encodingFailure(error);
-    }
-    const reason = checkArguments(packet, headerBytes, packet.length, this.limits);
-    if (reason !== undefined) throw argumentsFailure(reason, this.limits);
-    if (packet.length > this.maxRelayableBytes) {
-      throw invalid(
-        `the call encodes to ${packet.length} bytes, over the ${this.maxRelayableBytes} a call may take ` +
-          '(RpcLimits.maxPacketBytes less a relay header); split the data over several calls',
-      );
-    }
-    packet[0] = RpcCommand.Call;
-    writeVarint(packet, writeVarint(packet, 1, pathId), methodId);
-    return packet;
+    return this.encodeArguments(RpcCommand.Call, [pathId, methodId], args);
   }
 
   /**
-   * A copy of a CALL packet that `decode` accepted, with its path id replaced and its arguments
-   * left byte for byte: how the server forwards a relayed call under its own path ids, without a
-   * decode and re-encode that could change or grow the arguments. Throws `ERR_INVALID_PARAMETER`
-   * if the longer id takes the packet over the relayable size.
+   * Encodes an ENTITY_CALL of method `methodId` on entity `netId` of the spawner announced as
+   * `pathId`. Throws as {@link encodeCall}.
    */
-  readdressCall(call: Uint8Array, pathId: number): Uint8Array {
+  encodeEntityCall(pathId: number, netId: number, methodId: number, args: readonly unknown[]): Uint8Array {
+    checkWireId('pathId', pathId);
+    checkWireId('netId', netId);
+    checkWireId('methodId', methodId);
+    return this.encodeArguments(RpcCommand.EntityCall, [pathId, netId, methodId], args);
+  }
+
+  /**
+   * A copy of a CALL, ENTITY_CALL, SYNC or DELTA packet that `decode` accepted, with its path id
+   * (the varint after the command byte) replaced and the rest left byte for byte: how the server
+   * forwards a relayed packet under its own path ids, without a decode and re-encode that could
+   * change or grow it. Throws `ERR_INVALID_PARAMETER` if the longer id takes the packet over the
+   * relayable size.
+   */
+  readdress(packet: Uint8Array, pathId: number): Uint8Array {
     checkWireId('pathId', pathId);
     const cursor = this.cursor;
     cursor.offset = 1;
-    if (call[0] !== RpcCommand.Call || readVarint(call, call.length, cursor) < 0) throw invalid('readdressCall takes a CALL packet');
-    const rest = call.subarray(cursor.offset);
-    const packet = new Uint8Array(1 + varintSize(pathId) + rest.length);
-    if (packet.length > this.maxRelayableBytes) throw invalid(`the forwarded call would take ${packet.length} bytes, over ${this.maxRelayableBytes}`);
-    packet[0] = RpcCommand.Call;
-    packet.set(rest, writeVarint(packet, 1, pathId));
-    return packet;
+    if (!isAddressed(packet[0]) || readVarint(packet, packet.length, cursor) < 0) {
+      throw invalid('readdress takes a CALL, ENTITY_CALL, SYNC or DELTA packet');
+    }
+    const rest = packet.subarray(cursor.offset);
+    const readdressed = new Uint8Array(1 + varintSize(pathId) + rest.length);
+    if (readdressed.length > this.maxRelayableBytes) {
+      throw invalid(`the forwarded packet would take ${readdressed.length} bytes, over ${this.maxRelayableBytes}`);
+    }
+    readdressed[0] = packet[0]!;
+    readdressed.set(rest, writeVarint(readdressed, 1, pathId));
+    return readdressed;
   }
 
   /**
@@ -317,17 +379,61 @@ export class RpcCodec {
   }
 
   /**
-   * Wraps a CALL or RAW packet in a RELAY for `peerId`: the target when a client sends (0 all,
+   * Encodes a RELEASE_PATH: this side is done with `pathId` on the link, and sends this release
+   * on each of `lanes` reliable lanes. Throws `ERR_INVALID_PARAMETER` for an id or lane count out
+   * of range.
+   */
+  encodeRelease(pathId: number, lanes: number): Uint8Array {
+    checkWireId('pathId', pathId);
+    if (!Number.isInteger(lanes) || lanes < 1 || lanes > MAX_RELEASE_LANES) {
+      throw invalid(`a release names 1 … ${MAX_RELEASE_LANES} lanes, not ${String(lanes)}`);
+    }
+    const packet = new Uint8Array(1 + varintSize(pathId) + varintSize(lanes));
+    packet[0] = RpcCommand.ReleasePath;
+    writeVarint(packet, writeVarint(packet, 1, pathId), lanes);
+    return packet;
+  }
+
+  // A command byte, the varint ids, then the arguments as one msgpack array.
+  private encodeArguments(command: RpcCommand, ids: readonly number[], args: readonly unknown[]): Uint8Array {
+    if (!Array.isArray(args)) {
+      throw invalid('RPC arguments must be an array; pass [] for none');
+    }
+    let headerBytes = 1;
+    for (const id of ids) headerBytes += varintSize(id);
+    let packet: Uint8Array;
+    try {
+      // The header is written into the space msgpackr leaves in front: no copy of the arguments.
+      packet = packr.pack(args, RESERVE_START_SPACE | headerBytes);
+    } catch (error) {
+      throw encodingFailure(error);
+    }
+    const reason = checkArguments(packet, headerBytes, packet.length, this.limits);
+    if (reason !== undefined) throw argumentsFailure(reason, this.limits);
+    if (packet.length > this.maxRelayableBytes) {
+      throw invalid(
+        `the call encodes to ${packet.length} bytes, over the ${this.maxRelayableBytes} a call may take ` +
+          '(RpcLimits.maxPacketBytes less a relay header); split the data over several calls',
+      );
+    }
+    packet[0] = command;
+    let offset = 1;
+    for (const id of ids) offset = writeVarint(packet, offset, id);
+    return packet;
+  }
+
+  /**
+   * Wraps a CALL, RAW, ENTITY_CALL, SYNC or DELTA packet in a RELAY for `peerId`: the target when a client sends (0 all,
    * n one peer, −n all but n), the true sender when the server forwards. Throws
    * `ERR_INVALID_PARAMETER` for an id outside −(2^31 − 1) … 2^31 − 1, or an inner packet that is
-   * not a CALL or RAW within the size a relay carries.
+   * not one of those within the size a relay carries.
    */
   encodeRelay(peerId: number, inner: Uint8Array): Uint8Array {
     if (!Number.isInteger(peerId) || Math.abs(peerId) > MAX_PEER_ID) {
       throw invalid(`a relay peer id must be an integer in −${MAX_PEER_ID} … ${MAX_PEER_ID}`);
     }
     if (!(inner instanceof Uint8Array) || !isRelayable(inner[0])) {
-      throw invalid('only a packet from encodeCall or encodeRaw can be relayed');
+      throw invalid('only a CALL, RAW, ENTITY_CALL, SYNC or DELTA packet can be relayed');
     }
     if (inner.length > this.maxRelayableBytes) {
       throw invalid(`a relayed packet takes at most ${this.maxRelayableBytes} bytes`);
@@ -354,7 +460,16 @@ export class RpcCodec {
     switch (packet[0]) {
       case RpcCommand.Raw:
       case RpcCommand.Call:
+      case RpcCommand.EntityCall:
+      case RpcCommand.Sync:
+      case RpcCommand.Delta:
         return this.decodeRelayable(packet);
+      case RpcCommand.Spawn:
+      case RpcCommand.Despawn:
+      case RpcCommand.Fragment:
+        return accept({ kind: 'replication', command: packet[0], bytes: packet });
+      case RpcCommand.ReleasePath:
+        return this.decodeRelease(packet);
       case RpcCommand.AnnouncePath:
         return this.decodeAnnounce(packet);
       case RpcCommand.ConfirmPath:
@@ -366,14 +481,21 @@ export class RpcCodec {
     }
   }
 
-  // A CALL or RAW, bare or inside a RELAY; the caller has checked the command byte.
+  // A packet that may travel in a RELAY, bare or inside one; the caller has checked the command byte.
   private decodeRelayable(packet: Uint8Array): DecodeResult {
     if (packet.length > this.maxRelayableBytes) return drop('oversized');
-    if (packet[0] === RpcCommand.Raw) return accept({ kind: 'raw', bytes: packet.subarray(1) });
+    const command = packet[0]!;
+    if (command === RpcCommand.Raw) return accept({ kind: 'raw', bytes: packet.subarray(1) });
+    if (command === RpcCommand.Sync || command === RpcCommand.Delta) return accept({ kind: 'replication', command, bytes: packet });
     const cursor = this.cursor;
     cursor.offset = 1;
     const pathId = readVarint(packet, packet.length, cursor);
     if (pathId < 0) return dropVarint(pathId);
+    let netId = 0;
+    if (command === RpcCommand.EntityCall) {
+      netId = readVarint(packet, packet.length, cursor);
+      if (netId < 0) return dropVarint(netId);
+    }
     const methodId = readVarint(packet, packet.length, cursor);
     if (methodId < 0) return dropVarint(methodId);
     const start = cursor.offset;
@@ -390,7 +512,20 @@ export class RpcCodec {
       // might throw drops the packet rather than crash poll().
       return drop(error instanceof RangeError ? 'tooDeep' : 'malformedArguments');
     }
+    if (command === RpcCommand.EntityCall) return accept({ kind: 'entityCall', pathId, netId, methodId, args });
     return accept({ kind: 'call', pathId, methodId, args });
+  }
+
+  private decodeRelease(packet: Uint8Array): DecodeResult {
+    const cursor = this.cursor;
+    cursor.offset = 1;
+    const pathId = readVarint(packet, packet.length, cursor);
+    if (pathId < 0) return dropVarint(pathId);
+    const lanes = readVarint(packet, packet.length, cursor);
+    if (lanes < 0) return dropVarint(lanes);
+    if (lanes === 0 || lanes > MAX_RELEASE_LANES) return drop('badLaneCount');
+    if (cursor.offset !== packet.length) return drop('trailingBytes');
+    return accept({ kind: 'releasePath', pathId, lanes });
   }
 
   private decodeAnnounce(packet: Uint8Array): DecodeResult {
@@ -435,13 +570,10 @@ export class RpcCodec {
     const command = innerBytes[0];
     if (command === undefined) return drop('truncated');
     if (command === RpcCommand.Relay) return drop('nestedRelay');
-    if (command === RpcCommand.AnnouncePath || command === RpcCommand.ConfirmPath) {
-      return drop('unrelayableCommand');
-    }
-    if (!isRelayable(command)) return drop('unknownCommand');
+    if (!isRelayable(command)) return drop(command <= RpcCommand.Fragment ? 'unrelayableCommand' : 'unknownCommand');
     const inner = this.decodeRelayable(innerBytes);
     if (!inner.ok) return inner;
-    return accept({ kind: 'relay', peerId, inner: inner.packet as CallPacket | RawPacket, innerBytes });
+    return accept({ kind: 'relay', peerId, inner: inner.packet as RelayablePacket, innerBytes });
   }
 }
 
@@ -458,7 +590,17 @@ function isPathStatus(value: number): value is PathStatus {
 }
 
 function isRelayable(command: number | undefined): boolean {
-  return command === RpcCommand.Call || command === RpcCommand.Raw;
+  return command === RpcCommand.Raw || isAddressed(command);
+}
+
+// The packets that name a path id right after the command byte, which readdress() replaces.
+function isAddressed(command: number | undefined): boolean {
+  return (
+    command === RpcCommand.Call ||
+    command === RpcCommand.EntityCall ||
+    command === RpcCommand.Sync ||
+    command === RpcCommand.Delta
+  );
 }
 
 function accept(packet: DecodedPacket): DecodeResult {

@@ -35,7 +35,7 @@ export function buildMethodTable(methodNames: readonly string[]): MethodTable {
     if (methodIds.has(name)) throw invalid(`method "${name}" is listed twice; list each method once`);
     methodIds.set(name, methodIds.size);
   }
-  return { names, methodIds, hash: fnv1a(utf8Encoder.encode(names.join(METHOD_SEPARATOR))) };
+  return { names, methodIds, hash: hashText(names.join(METHOD_SEPARATOR)) };
 }
 
 /**
@@ -44,6 +44,11 @@ export function buildMethodTable(methodNames: readonly string[]): MethodTable {
  */
 export function methodTableHash(methodNames: readonly string[]): number {
   return buildMethodTable(methodNames).hash;
+}
+
+/** The 32-bit FNV-1a hash of a text's UTF-8 bytes: what both ends compare to agree on a layout. */
+export function hashText(text: string): number {
+  return fnv1a(utf8Encoder.encode(text));
 }
 
 function fnv1a(bytes: Uint8Array): number {

@@ -1,41 +1,38 @@
 import { DROP_REASONS as CODEC_DROP_REASONS } from './codec.js';
-import type { RpcNode } from './rpc-node.js';
+import type { ReceivedPath, SentPath } from './path-cache.js';
 
 /** Why the RPC layer dropped a packet from a peer: the codec's reasons, then the API's own. */
 export const RPC_DROP_REASONS = [
   ...CODEC_DROP_REASONS,
-  /** A CALL for a path id the peer never announced, or one this side refused. */
+  /** A packet for a path id the peer never announced, released, or one this side refused. */
   'unknownPath',
+  /** An ENTITY_CALL for an entity that is gone, or whose spawn did not arrive in time. */
+  'unknownEntity',
   /** A CALL for a method id the path does not have. */
   'unknownMethod',
   /** A CALL with more arguments than the method declares. */
   'argumentCount',
-  /** A call to an `authority` method from anyone but the path's authority. */
+  /** A call to an `authority` method, a spawn or state, from anyone but the authority. */
   'notAuthority',
   /** A RELAY where the topology has none, or from anyone but the server. */
   'badRelay',
-  /** A call this side did not send because the peer refused its path (unknown there, or other methods). */
+  /** A packet this side did not send because the peer refused its path (unknown there, or other methods). */
   'pathRefused',
-  /** An ANNOUNCE_PATH past the number of paths one peer may announce. */
+  /** An ANNOUNCE_PATH past the number of paths one peer may have announced. */
   'tooManyPaths',
-  /** An ANNOUNCE_PATH giving a path id, already confirmed, another path or method table. */
+  /** An ANNOUNCE_PATH giving a path id another path or method table. */
   'pathConflict',
 ] as const;
 
 /** One of {@link RPC_DROP_REASONS}. */
 export type RpcDropReason = (typeof RPC_DROP_REASONS)[number];
 
-/** What announcing a path to a peer has come to. */
-export type AnnounceState = 'announced' | 'confirmed' | 'refused';
-
-/** The RPC layer's state with one connected peer. */
+/** The RPC layer's state with one connected peer: its path tables both ways and its drops. */
 export class PeerRpcState {
   /** Paths this side announced to the peer, by local path id. */
-  readonly sent = new Map<number, AnnounceState>();
-  /** Paths the peer announced, by its path id: the node, or null when refused. */
-  readonly received = new Map<number, RpcNode<object, string> | null>();
-  /** Lanes (path, channel, mode) on which a path was announced, while it is not yet confirmed. */
-  readonly announcedOn = new Set<number>();
+  readonly sent = new Map<number, SentPath>();
+  /** Paths the peer announced, by its path id. */
+  readonly received = new Map<number, ReceivedPath>();
   /** Calls to authority methods the peer made without being the authority. */
   violations = 0;
   readonly dropped = Object.fromEntries(RPC_DROP_REASONS.map((reason) => [reason, 0])) as Record<RpcDropReason, number>;

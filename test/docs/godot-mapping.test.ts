@@ -31,7 +31,9 @@ function declarations(): string {
     'transport/data-channel',
     'mesh/multiplayer-peer',
     'mesh/webrtc-multiplayer-peer',
-    'rpc/multiplayer-api',
+    'multiplayer/multiplayer-api',
+    'replication/multiplayer-spawner',
+    'replication/multiplayer-synchronizer',
     'rpc/rpc-node',
   ]
     .map((file) => readFileSync(`${root}dist/types/${file}.d.ts`, 'utf8'))

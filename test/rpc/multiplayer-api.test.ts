@@ -243,7 +243,7 @@ describe('lifecycle and paths', () => {
     await g.pollUntil(() => players[2]!.player.calls.length === 1, 'a relayed call');
     // A msgpack timestamp far past what a JavaScript Date holds: decodes to an Invalid Date.
     const timestamp = [0xc7, 12, 0xff, 0, 0, 0, 0, 0x40, 0, 0, 0, 0, 0, 0, 0];
-    const say = (players[1]!.node as RpcNode<object, string>).method('say');
+    const say = (players[1]!.node as RpcNode<object, string>).methods.get('say');
     const call = [1, players[1]!.node.pathId, say.id, 0x92, 0xa1, 0x78, ...timestamp];
     const peer2 = g.group.byId(2).peer;
     peer2.setTargetPeer(1);

@@ -6,7 +6,8 @@
 // is bundled into the browser client as well as the Node.js server and bot. In a project of your
 // own, import the same names from 'rtcmesh' (Node.js) or 'rtcmesh/browser'.
 import { TransferMode } from '../../../src/mesh/index.js';
-import type { MultiplayerAPI, RpcConfigMap, RpcNode } from '../../../src/rpc/index.js';
+import type { MultiplayerAPI } from '../../../src/multiplayer/index.js';
+import type { RpcConfigMap, RpcNode } from '../../../src/rpc/index.js';
 
 /** What a client calls on the server. */
 export interface ServerCalls {

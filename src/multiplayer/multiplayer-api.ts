@@ -1,0 +1,407 @@
+import { EventEmitter } from 'eventemitter3';
+import { MultiplayerPeer } from '../mesh/multiplayer-peer.js';
+import type { PeerStats } from '../mesh/peer-stats.js';
+import { ConnectionStatus, TARGET_PEER_SERVER, TransferMode } from '../mesh/transfer.js';
+import { WebRTCMultiplayerPeer } from '../mesh/webrtc-multiplayer-peer.js';
+import { RtcError } from '../transport/errors.js';
+import { resolvePositiveIntegers } from '../transport/options.js';
+import { RpcCodec } from '../rpc/codec.js';
+import { PathCache } from '../rpc/path-cache.js';
+import { PeerRpcState, type RpcDropReason } from '../rpc/peer-rpc-state.js';
+import { Relay } from '../rpc/relay.js';
+import { RpcInterface } from '../rpc/rpc-interface.js';
+import type { RpcLimits } from '../rpc/rpc-limits.js';
+import { type MethodNames, type RpcConfigMap, RpcNode, type RpcTarget } from '../rpc/rpc-node.js';
+import type { ReplicationDropReason } from '../replication/peer-replication-state.js';
+import { type ReplicationHost, ReplicationInterface } from '../replication/replication-interface.js';
+import { MultiplayerSpawner, type SpawnerOptions } from '../replication/multiplayer-spawner.js';
+import type { PropertyMap } from '../replication/replication-config.js';
+
+/** The options of a {@link MultiplayerAPI}. */
+export interface MultiplayerAPIOptions {
+  /** Bounds on every RPC packet; both ends must agree. Defaults: the codec's (`DEFAULT_RPC_LIMITS`). */
+  limits?: Partial<RpcLimits>;
+  /** Calls to `authority` methods a peer may make without authority before the server drops it. Default 10. */
+  maxAuthorityViolations?: number;
+  /** Paths one peer may have announced and not released. Default 1024. */
+  maxPathsPerPeer?: number;
+  /** Entities one peer's spawners may have alive here, whatever their `spawnLimit`. Default 16384. */
+  maxEntitiesPerPeer?: number;
+}
+
+/** What `MultiplayerAPI.getPeerStats` tells: the transport's figures and the RPC and replication layers' drops. */
+export interface RpcPeerStats {
+  /** The multiplayer peer's stats for this peer, where it keeps any (WebRTCMultiplayerPeer does). */
+  transport: PeerStats | undefined;
+  /** Packets the RPC layer dropped from this peer, by reason. */
+  dropped: Record<RpcDropReason, number>;
+  /** Replication packets (spawns, despawns, state) dropped from this peer, by reason. */
+  replicationDropped: Record<ReplicationDropReason, number>;
+  /** Calls to authority methods this peer made without authority. */
+  authorityViolations: number;
+}
+
+/** An error the RPC layer reports without throwing out of `poll()`. */
+export interface RpcErrorContext {
+  /** The peer the failure concerns. */
+  peerId: number;
+  path?: string;
+  method?: string;
+}
+
+/** The events of a {@link MultiplayerAPI}, Godot's SceneMultiplayer signals; all inside `poll()`. */
+export interface MultiplayerAPIEvents {
+  peerConnected: (id: number) => void;
+  peerDisconnected: (id: number) => void;
+  /** A client reached the server. */
+  connectedToServer: () => void;
+  /** A client could not reach the server. */
+  connectionFailed: () => void;
+  /** A client lost the server. */
+  serverDisconnected: () => void;
+  /** Godot `peer_packet`: bytes a peer sent with `sendBytes`. */
+  peerPacket: (id: number, bytes: Uint8Array) => void;
+  /** rtcmesh: a handler threw, two builds disagree on a path, or a replicated value could not be sent. */
+  error: (error: Error, context: RpcErrorContext) => void;
+}
+
+const DEFAULTS = { maxAuthorityViolations: 10, maxPathsPerPeer: 1024, maxEntitiesPerPeer: 16384 };
+
+/**
+ * The high-level multiplayer API: Godot's `SceneMultiplayer`. Objects registered under a path
+ * are called remotely with `rpc`/`rpcId`; spawners replicate entities and their state. One
+ * `poll()` per frame drives the multiplayer peer, the signaling client attached to it, the RPCs
+ * and replication. As in Godot, the work is split: a path cache names objects on the wire, the
+ * RPC interface sends and runs calls, the relay forwards between clients, and the replication
+ * interface runs spawners and synchronizers.
+ */
+export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
+  /** Godot `server_relay`: in server/client topology, clients reach each other through the server. */
+  serverRelay = true;
+  private peer: MultiplayerPeer | null = null;
+  private readonly codec: RpcCodec;
+  private readonly options: typeof DEFAULTS;
+  private readonly links = new Map<number, PeerRpcState>();
+  private readonly paths: PathCache;
+  private readonly rpcs: RpcInterface;
+  private readonly relay: Relay;
+  private readonly replication: ReplicationInterface;
+  private lastStatus = ConnectionStatus.Disconnected;
+  private reachedServer = false;
+
+  constructor(options: MultiplayerAPIOptions = {}) {
+    super();
+    this.codec = new RpcCodec(options.limits);
+    this.options = resolvePositiveIntegers(DEFAULTS, options);
+    const host = this.host();
+    const now = (): number => performance.now();
+    this.paths = new PathCache(this.codec, host, this.links, this.options, (error, context) => this.emit('error', error, context));
+    this.rpcs = new RpcInterface(host, this.codec, this.paths, now);
+    this.relay = new Relay(host, this.codec, this.paths, this.rpcs);
+    this.replication = new ReplicationInterface(host, this.codec, this.paths, this.rpcs, now, this.options.maxEntitiesPerPeer);
+  }
+
+  /** Godot `multiplayer_peer`: the peer this API runs on; setting another detaches the old one. */
+  get multiplayerPeer(): MultiplayerPeer | null {
+    return this.peer;
+  }
+
+  set multiplayerPeer(peer: MultiplayerPeer | null) {
+    if (peer !== null && !(peer instanceof MultiplayerPeer)) {
+      throw new RtcError('ERR_INVALID_PARAMETER', 'multiplayerPeer is a MultiplayerPeer (such as WebRTCMultiplayerPeer) or null.');
+    }
+    this.peer?.off('peerConnected', this.onPeerConnected, this);
+    this.peer?.off('peerDisconnected', this.onPeerDisconnected, this);
+    for (const id of [...this.links.keys()]) this.forget(id);
+    this.peer = peer;
+    this.lastStatus = peer?.getConnectionStatus() ?? ConnectionStatus.Disconnected;
+    this.reachedServer = false;
+    peer?.on('peerConnected', this.onPeerConnected, this);
+    peer?.on('peerDisconnected', this.onPeerDisconnected, this);
+  }
+
+  /**
+   * Registers `target` under `path` with a config for each method that may be called remotely,
+   * and returns the handle whose `rpc`/`rpcId` are typed by those methods. A path unregistered
+   * before may be registered again, with the same object or another.
+   * @throws RtcError ERR_ALREADY_EXISTS for a path taken; ERR_INVALID_PARAMETER for a bad path or config.
+   */
+  register<T extends object, C extends RpcConfigMap<T>>(path: string, target: T, config: C): RpcNode<T, keyof C & MethodNames<T>> {
+    this.checkPath(path);
+    const node = new RpcNode(this.sender(), path, this.paths.nextId(), target, config);
+    this.paths.add(node);
+    return node as RpcNode<T, keyof C & MethodNames<T>>;
+  }
+
+  /**
+   * Godot `MultiplayerSpawner`: a collection of entities under `path` that its authority spawns
+   * and despawns on every peer that sees them, each with a synchronizer of the declared properties.
+   * @throws RtcError ERR_ALREADY_EXISTS for a path taken; ERR_INVALID_PARAMETER for a bad path or options.
+   */
+  addSpawner<T extends object, D = unknown, P extends PropertyMap = PropertyMap, C extends RpcConfigMap<T> = RpcConfigMap<T>>(
+    path: string,
+    options: SpawnerOptions<T, D, P, C>,
+  ): MultiplayerSpawner<T, D, keyof C & MethodNames<T>> {
+    this.checkPath(path);
+    const spawner = new MultiplayerSpawner<T, D, keyof C & MethodNames<T>>(this.sender(), this.replication, path, this.paths.nextId(), options, this.codec.limits);
+    this.paths.add(spawner);
+    this.replication.addSpawner(spawner as unknown as MultiplayerSpawner<object, unknown, string>);
+    return spawner;
+  }
+
+  /**
+   * Removes what is registered at `path` (an object or a spawner, whose entities are despawned
+   * here): calls to it are refused from now on, and its path id is released at every peer.
+   */
+  unregister(path: string): void {
+    const target = this.paths.get(path);
+    if (target instanceof MultiplayerSpawner) this.replication.removeSpawner(target as MultiplayerSpawner<object, unknown, string>);
+    this.paths.remove(path);
+  }
+
+  /** The node registered at `path`, if any. */
+  getNode(path: string): RpcNode<object, string> | undefined {
+    const target = this.paths.get(path);
+    return target instanceof RpcNode ? (target as RpcNode<object, string>) : undefined;
+  }
+
+  /** The spawner added at `path`, if any. */
+  getSpawner(path: string): MultiplayerSpawner<object, unknown, string> | undefined {
+    const target = this.paths.get(path);
+    return target instanceof MultiplayerSpawner ? (target as MultiplayerSpawner<object, unknown, string>) : undefined;
+  }
+
+  /**
+   * Godot `rpc`: calls `method` of the object at `path` on every peer (and here when `callLocal`).
+   * Returns false when a target could not be reached. Prefer the typed `node.rpc(...)`.
+   * @throws RtcError ERR_INVALID_PARAMETER for an unknown path or method or too many arguments;
+   * ERR_UNCONFIGURED without a multiplayer peer.
+   */
+  rpc(path: string, method: string, ...args: unknown[]): boolean {
+    return this.call(this.requireNode(path), method, 0, args);
+  }
+
+  /**
+   * Godot `rpc_id`: calls `method` on peer `peerId` (0 everyone, -n everyone but n).
+   * @throws RtcError as {@link rpc}, and ERR_INVALID_PARAMETER calling yourself without `callLocal`.
+   */
+  rpcId(peerId: number, path: string, method: string, ...args: unknown[]): boolean {
+    return this.call(this.requireNode(path), method, peerId, args);
+  }
+
+  /**
+   * Godot `send_bytes`: the game's own packet, beside RPCs; arrives as `peerPacket`.
+   * @throws RtcError ERR_UNCONFIGURED without a multiplayer peer; ERR_INVALID_PARAMETER for bytes over the limit.
+   */
+  sendBytes(bytes: Uint8Array, id = 0, mode: TransferMode = TransferMode.Reliable, channel = 0): boolean {
+    const peer = this.requirePeer();
+    if (peer.getConnectionStatus() !== ConnectionStatus.Connected) return false;
+    const packet = this.codec.encodeRaw(bytes);
+    if (this.relays(id)) return this.put(TARGET_PEER_SERVER, this.codec.encodeRelay(id, packet), mode, channel);
+    let sent = true;
+    for (const target of this.targets(id)) sent = this.put(target, packet, mode, channel) && sent;
+    return sent;
+  }
+
+  /** Godot `poll`: polls the multiplayer peer (and its signaling), runs what arrived, then replicates. */
+  poll(): void {
+    const peer = this.peer;
+    if (!peer) return;
+    peer.poll();
+    if (this.peer !== peer) return;
+    this.checkStatus(peer);
+    // getPacketPeer() is 0 once nothing is left: cheaper per packet than counting every peer's queue.
+    for (let from = peer.getPacketPeer(); from !== 0 && this.peer === peer; from = peer.getPacketPeer()) {
+      const mode = peer.getPacketMode();
+      const channel = peer.getPacketChannel();
+      const packet = peer.getPacket();
+      if (packet && this.links.has(from)) this.receive(from, packet, mode, channel);
+    }
+    if (this.peer !== peer) return;
+    this.rpcs.expireHeld(this.links);
+    if (peer.getConnectionStatus() === ConnectionStatus.Connected) this.replication.process();
+  }
+
+  /** Godot `get_unique_id`: this side's peer id; 0 without a multiplayer peer. */
+  getUniqueId(): number {
+    return this.peer?.getUniqueId() ?? 0;
+  }
+
+  /** Godot `is_server`: whether this side is peer 1. */
+  isServer(): boolean {
+    return this.getUniqueId() === TARGET_PEER_SERVER;
+  }
+
+  /** Godot `get_peers`: the ids of the connected peers. */
+  getPeers(): number[] {
+    return [...this.links.keys()];
+  }
+
+  /** Godot `get_remote_sender_id`: the caller while a call runs (this side's id for a local one); 0 otherwise. */
+  getRemoteSenderId(): number {
+    return this.rpcs.getRemoteSenderId();
+  }
+
+  /**
+   * rtcmesh: what the transport, the RPC layer and replication know of a peer.
+   * @throws RtcError ERR_DOES_NOT_EXIST for a peer not connected.
+   */
+  getPeerStats(peerId: number): RpcPeerStats {
+    const state = this.links.get(peerId);
+    if (!state) throw new RtcError('ERR_DOES_NOT_EXIST', `peer ${peerId} is not connected: see getPeers().`);
+    const transport = this.peer instanceof WebRTCMultiplayerPeer ? this.peer.getPeerStats(peerId) : undefined;
+    return {
+      transport,
+      dropped: { ...state.dropped },
+      replicationDropped: this.replication.droppedFrom(peerId),
+      authorityViolations: state.violations,
+    };
+  }
+
+  private call(target: RpcTarget<object, string>, method: string, peerId: number, args: unknown[]): boolean {
+    this.requirePeer();
+    return this.rpcs.call(target, method, peerId, args);
+  }
+
+  // What registered objects and entities call through.
+  private sender(): { call: MultiplayerAPI['call']; getUniqueId: () => number } {
+    return { call: (target, method, peerId, args) => this.call(target, method, peerId, args), getUniqueId: () => this.getUniqueId() };
+  }
+
+  // What the path cache, the RPC interface, the relay and replication need of this API.
+  private host(): ReplicationHost {
+    return {
+      selfId: () => this.getUniqueId(),
+      isConnected: () => this.peer?.getConnectionStatus() === ConnectionStatus.Connected,
+      relays: (target) => this.relays(target),
+      targets: (target, exclude) => this.targets(target, exclude),
+      countViolation: (sender) => this.countViolation(sender),
+      reportError: (error, context) => this.emit('error', error, context),
+      isServer: () => this.isServer(),
+      isRelayTopology: () => this.peer?.isServerRelaySupported() ?? false,
+      serverRelay: () => this.serverRelay,
+      put: (to, packet, mode, channel) => this.put(to, packet, mode, channel),
+      deliverBytes: (sender, bytes) => this.emit('peerPacket', sender, bytes),
+      deliverReplication: (sender, bytes, via) => this.replication.receive(TARGET_PEER_SERVER, sender, bytes, via, TransferMode.Reliable, 0),
+      receivePacket: (from, packet, mode, channel) => this.receive(from, packet, mode, channel),
+    };
+  }
+
+  private checkPath(path: string): void {
+    if (typeof path !== 'string' || path.length === 0) throw new RtcError('ERR_INVALID_PARAMETER', 'a path is a non-empty string.');
+    // The announcement is what a path must survive on the wire: its encoder checks length and UTF-16.
+    this.codec.encodeAnnounce(0, 0, path);
+    if (this.paths.get(path)) throw new RtcError('ERR_ALREADY_EXISTS', `${path} is registered already: unregister() it first.`);
+  }
+
+  private onPeerConnected(id: number): void {
+    this.links.set(id, new PeerRpcState());
+    this.replication.onPeerConnected(id);
+    this.emit('peerConnected', id);
+    if (id === TARGET_PEER_SERVER && !this.isServer() && this.peer?.isServerRelaySupported()) {
+      this.reachedServer = true;
+      this.emit('connectedToServer');
+    }
+  }
+
+  private onPeerDisconnected(id: number): void {
+    if (!this.forget(id)) return;
+    this.emit('peerDisconnected', id);
+    if (id === TARGET_PEER_SERVER && this.reachedServer) {
+      this.reachedServer = false;
+      this.emit('serverDisconnected');
+    }
+  }
+
+  private forget(id: number): boolean {
+    if (!this.links.delete(id)) return false;
+    this.replication.onPeerDisconnected(id);
+    return true;
+  }
+
+  /** Follows the peer's status: a peer that was closed takes its connected peers with it. */
+  private checkStatus(peer: MultiplayerPeer): void {
+    const status = peer.getConnectionStatus();
+    const previous = this.lastStatus;
+    this.lastStatus = status;
+    if (status !== ConnectionStatus.Disconnected || previous === ConnectionStatus.Disconnected) return;
+    if (previous === ConnectionStatus.Connecting && !this.reachedServer) this.emit('connectionFailed');
+    for (const id of [...this.links.keys()]) {
+      if (this.peer !== peer) return;
+      this.onPeerDisconnected(id);
+    }
+  }
+
+  /** Whether a client's packet for `target` must travel through the server. */
+  private relays(target: number): boolean {
+    return this.serverRelay && !this.isServer() && this.peer!.isServerRelaySupported() && target !== TARGET_PEER_SERVER;
+  }
+
+  /** The connected peers a target means: 0 every one, n that one, -n every one but n. */
+  private targets(target: number, exclude = 0): number[] {
+    if (target > 0) return [target];
+    return this.getPeers().filter((id) => id !== -target && id !== exclude);
+  }
+
+  private put(to: number, packet: Uint8Array, mode: TransferMode, channel: number): boolean {
+    const peer = this.peer!;
+    peer.setTargetPeer(to);
+    peer.transferMode = mode;
+    peer.transferChannel = channel;
+    return peer.putPacket(packet);
+  }
+
+  private receive(from: number, packet: Uint8Array, mode: TransferMode, channel: number): void {
+    const link = this.links.get(from)!;
+    const decoded = this.codec.decode(packet);
+    if (!decoded.ok) {
+      link.dropped[decoded.reason]++;
+      return;
+    }
+    const message = decoded.packet;
+    switch (message.kind) {
+      case 'raw':
+        this.emit('peerPacket', from, message.bytes);
+        break;
+      case 'call':
+      case 'entityCall':
+        this.rpcs.receive(message, from, link);
+        break;
+      case 'replication':
+        this.replication.receive(from, from, message.bytes, link, mode, channel);
+        break;
+      case 'announcePath':
+        this.paths.onAnnounce(from, link, message.pathId, message.methodTableHash, message.path);
+        break;
+      case 'confirmPath':
+        this.paths.onConfirm(from, link, message.pathId, message.status);
+        break;
+      case 'releasePath':
+        this.paths.onRelease(link, message.pathId, message.lanes);
+        break;
+      case 'relay':
+        this.relay.receive(from, link, message, mode, channel);
+        break;
+    }
+  }
+
+  private countViolation(sender: number): void {
+    const state = this.links.get(sender);
+    if (!state) return;
+    state.violations++;
+    if (this.isServer() && state.violations >= this.options.maxAuthorityViolations && this.peer instanceof WebRTCMultiplayerPeer && this.peer.hasPeer(sender)) {
+      this.peer.disconnectPeer(sender);
+    }
+  }
+
+  private requireNode(path: string): RpcNode<object, string> {
+    const node = this.getNode(path);
+    if (!node) throw new RtcError('ERR_INVALID_PARAMETER', `nothing is registered at ${path}: register() it first.`);
+    return node;
+  }
+
+  private requirePeer(): MultiplayerPeer {
+    if (!this.peer) throw new RtcError('ERR_UNCONFIGURED', 'set multiplayerPeer before calling RPCs or sending bytes.');
+    return this.peer;
+  }
+}

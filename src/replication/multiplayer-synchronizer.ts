@@ -1,0 +1,210 @@
+// Godot's MultiplayerSynchronizer for one entity: the object's replicated properties (read and
+// checked by the synchronizer itself), the intervals at which they are sent, and who sees them.
+import { EventEmitter } from 'eventemitter3';
+import { RtcError } from '../transport/errors.js';
+import type { ReplicationLayout, ResolvedProperty } from './replication-config.js';
+
+/** The events of a {@link MultiplayerSynchronizer}, Godot's signals; inside `poll()`. */
+export interface MultiplayerSynchronizerEvents {
+  /** Godot `synchronized`: always-mode state from the authority was applied. */
+  synchronized: () => void;
+  /** Godot `delta_synchronized`: changed watched properties from the authority were applied. */
+  deltaSynchronized: () => void;
+  /** Godot `visibility_changed`: the visibility for a peer (0: for all) was changed on this side. */
+  visibilityChanged: (peerId: number) => void;
+}
+
+/** A visibility filter: whether the peer may see the entity. Godot `add_visibility_filter`. */
+export type VisibilityFilter = (peerId: number) => boolean;
+
+/** The intervals and visibility a spawner gives its entities' synchronizers, and the game may change per entity. */
+export interface SynchronizerOptions {
+  /** Godot `replication_interval`: ms between always-mode sends; 0 sends at every `poll()`. Default 0. */
+  replicationIntervalMs?: number;
+  /** Godot `delta_interval`: ms between checks of watched properties; 0 checks at every `poll()`. Default 0. */
+  deltaIntervalMs?: number;
+  /** Godot `public_visibility`: visible to every peer unless a filter says no. Default true. */
+  publicVisibility?: boolean;
+}
+
+/**
+ * Replicates one object's declared properties from its authority to the peers that see it.
+ * Each declared property that is a plain data property of the object becomes an accessor that
+ * refuses, where it is set, a value that does not fit the declared type (`RtcError
+ * ERR_INVALID_PARAMETER`); a property the object defines with its own getter is read and checked
+ * when it is sent, and a bad value is reported as the API's `error` event.
+ */
+export class MultiplayerSynchronizer extends EventEmitter<MultiplayerSynchronizerEvents> {
+  private intervalMs = 0;
+  private deltaMs = 0;
+  private visibleToAll = true;
+  private readonly peerVisibility = new Map<number, boolean>();
+  private readonly filters: VisibilityFilter[] = [];
+  /** @internal The values of properties held here (an accessor installed), by layout index. */
+  readonly values: unknown[];
+  /** @internal Which properties are held here rather than read through the object's own getter. */
+  readonly held: boolean[];
+  /** @internal The watched values last sent, by watched index. */
+  readonly lastWatched: unknown[];
+  /** @internal When always-mode state and watched properties are next due. */
+  nextSyncAt = 0;
+  nextDeltaAt = 0;
+  /** @internal Set when visibility may have changed: the replication interface re-evaluates it. */
+  visibilityDirty = true;
+
+  /** @internal Made with each entity. */
+  constructor(
+    readonly object: object,
+    /** @internal */
+    readonly layout: ReplicationLayout,
+    private readonly label: string,
+    options: SynchronizerOptions,
+    checkInitial: boolean,
+  ) {
+    super();
+    const resolved = resolveSynchronizerOptions(options);
+    this.intervalMs = resolved.replicationIntervalMs;
+    this.deltaMs = resolved.deltaIntervalMs;
+    this.visibleToAll = resolved.publicVisibility;
+    this.values = new Array<unknown>(layout.properties.length);
+    this.held = layout.properties.map((property, index) => this.hold(property, index, checkInitial));
+    this.lastWatched = layout.watchedProperties.map((property) => this.read(property));
+  }
+
+  /** Godot `replication_interval`, in ms. */
+  get replicationIntervalMs(): number {
+    return this.intervalMs;
+  }
+
+  set replicationIntervalMs(ms: number) {
+    this.intervalMs = checkInterval('replicationIntervalMs', ms);
+  }
+
+  /** Godot `delta_interval`, in ms. */
+  get deltaIntervalMs(): number {
+    return this.deltaMs;
+  }
+
+  set deltaIntervalMs(ms: number) {
+    this.deltaMs = checkInterval('deltaIntervalMs', ms);
+  }
+
+  /** Godot `public_visibility`. */
+  get publicVisibility(): boolean {
+    return this.visibleToAll;
+  }
+
+  set publicVisibility(visible: boolean) {
+    this.visibleToAll = Boolean(visible);
+    this.visibilityDirty = true;
+    this.emit('visibilityChanged', 0);
+  }
+
+  /** Godot `set_visibility_for`: lets one peer see the entity (or not) when visibility is not public. */
+  setVisibilityFor(peerId: number, visible: boolean): void {
+    if (!Number.isInteger(peerId) || peerId < 1) throw new RtcError('ERR_INVALID_PARAMETER', 'setVisibilityFor takes a peer id from 1 up.');
+    if (visible) this.peerVisibility.set(peerId, true);
+    else this.peerVisibility.delete(peerId);
+    this.visibilityDirty = true;
+    this.emit('visibilityChanged', peerId);
+  }
+
+  /** Godot `get_visibility_for`: what `setVisibilityFor` said for that peer. */
+  getVisibilityFor(peerId: number): boolean {
+    return this.peerVisibility.get(peerId) ?? false;
+  }
+
+  /** Godot `add_visibility_filter`: a filter evaluated at every `poll()`; every filter must say yes. */
+  addVisibilityFilter(filter: VisibilityFilter): void {
+    if (typeof filter !== 'function') throw new RtcError('ERR_INVALID_PARAMETER', 'a visibility filter is a function of a peer id.');
+    this.filters.push(filter);
+    this.visibilityDirty = true;
+  }
+
+  /** Godot `remove_visibility_filter`. */
+  removeVisibilityFilter(filter: VisibilityFilter): void {
+    const index = this.filters.indexOf(filter);
+    if (index >= 0) this.filters.splice(index, 1);
+    this.visibilityDirty = true;
+  }
+
+  /** Godot `update_visibility`: re-evaluates visibility at the next `poll()` (for one peer, or 0: all). */
+  updateVisibility(peerId = 0): void {
+    this.visibilityDirty = true;
+    this.emit('visibilityChanged', peerId);
+  }
+
+  /** Whether `peerId` may see the entity: public or allowed for that peer, and every filter agrees. */
+  isVisibleTo(peerId: number): boolean {
+    if (!this.visibleToAll && !this.peerVisibility.get(peerId)) return false;
+    for (const filter of this.filters) if (!filter(peerId)) return false;
+    return true;
+  }
+
+  /** @internal Whether visibility must be evaluated at every poll (filters may change their minds). */
+  get hasFilters(): boolean {
+    return this.filters.length > 0;
+  }
+
+  /**
+   * @internal The current value of a property, checked.
+   * @throws RtcError ERR_INVALID_PARAMETER for a value of the object's own getter that does not fit.
+   */
+  read(property: ResolvedProperty): unknown {
+    if (this.held[property.index]) return this.values[property.index];
+    const value = (this.object as Record<string, unknown>)[property.name];
+    property.codec.check(value, `${this.label}.${property.name}`);
+    return value;
+  }
+
+  /** @internal Writes a value that came from the authority (already decoded and valid). */
+  apply(index: number, value: unknown): void {
+    if (this.held[index]) this.values[index] = value;
+    else (this.object as Record<string, unknown>)[this.layout.properties[index]!.name] = value;
+  }
+
+  // Turns a plain data property into a checked accessor; false where the object has its own accessor.
+  private hold(property: ResolvedProperty, index: number, checkInitial: boolean): boolean {
+    const descriptor = Object.getOwnPropertyDescriptor(this.object, property.name);
+    const inherited = descriptor === undefined && property.name in this.object;
+    if ((descriptor && !('value' in descriptor)) || inherited) return false;
+    if (descriptor && (!descriptor.writable || !descriptor.configurable)) {
+      throw new RtcError('ERR_INVALID_PARAMETER', `${this.label}.${property.name} is read-only or not configurable: a replicated property must be writable.`);
+    }
+    if (!Object.isExtensible(this.object) && !descriptor) {
+      throw new RtcError('ERR_INVALID_PARAMETER', `${this.label} is not extensible: give it every replicated property before it is spawned.`);
+    }
+    const label = `${this.label}.${property.name}`;
+    const value = descriptor?.value;
+    if (checkInitial) property.codec.check(value, label);
+    this.values[index] = value;
+    const values = this.values;
+    Object.defineProperty(this.object, property.name, {
+      configurable: true,
+      enumerable: descriptor?.enumerable ?? true,
+      get: () => values[index],
+      set: (next: unknown) => {
+        property.codec.check(next, label);
+        values[index] = next;
+      },
+    });
+    return true;
+  }
+}
+
+/**
+ * The options with their defaults.
+ * @throws RtcError ERR_INVALID_PARAMETER for an interval that is not a number of ms, 0 or more.
+ */
+export function resolveSynchronizerOptions(options: SynchronizerOptions): Required<SynchronizerOptions> {
+  return {
+    replicationIntervalMs: checkInterval('replicationIntervalMs', options.replicationIntervalMs ?? 0),
+    deltaIntervalMs: checkInterval('deltaIntervalMs', options.deltaIntervalMs ?? 0),
+    publicVisibility: options.publicVisibility ?? true,
+  };
+}
+
+function checkInterval(name: string, ms: number): number {
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new RtcError('ERR_INVALID_PARAMETER', `${name} is a number of ms, 0 or more.`);
+  return ms;
+}
