@@ -12,7 +12,7 @@ export const REPLICATION_DROP_REASONS = [
   'notSpawner',
   /** A spawn or despawn from anyone but the spawner's authority, or state from anyone but the entity's. */
   'notAuthority',
-  /** State or a despawn for an entity that is gone (or never visible here). */
+  /** State or a despawn for an entity that is gone here (unreliable state sent just before a despawn may arrive after it). */
   'unknownEntity',
   /** State for an entity whose spawn has not arrived yet (normal under loss: they travel on different channels). */
   'stateBeforeSpawn',

@@ -322,6 +322,8 @@ class QuantizedCodec extends NumberCodec {
   readonly signature: string;
   readonly bytes: number;
   readonly fitting: string;
+  private readonly perUnit: number;
+  private readonly minSteps: number | undefined;
 
   constructor(
     private readonly min: number,
@@ -332,6 +334,10 @@ class QuantizedCodec extends NumberCodec {
   ) {
     super();
     this.signature = `q:${min}:${max}:${precision}`;
+    const perUnit = Math.round(1 / precision);
+    const exact = Math.abs(perUnit * precision - 1) < Number.EPSILON * 4 && Number.isSafeInteger(Math.round(min * perUnit)) && Math.abs(Math.round(min * perUnit) - min * perUnit) < 1e-6;
+    this.perUnit = perUnit;
+    this.minSteps = exact ? Math.round(min * perUnit) : undefined;
     let bytes = 1;
     while (steps >= 2 ** (8 * bytes)) bytes++;
     this.bytes = bytes;
@@ -358,6 +364,9 @@ class QuantizedCodec extends NumberCodec {
     if (step > this.steps) return INVALID;
     // The top step is max itself even where precision does not divide the range evenly.
     if (step === this.steps) return this.max;
+    // With a precision of 1/k (0.01, 0.5, …) and min a whole number of steps, one division gives
+    // the double nearest the decimal the game wrote (12.34 back as 12.34, not 12.340000000000003).
+    if (this.minSteps !== undefined) return Math.min((this.minSteps + step) / this.perUnit, this.max);
     return Math.min(this.min + step * this.precision, this.max);
   }
 
