@@ -95,7 +95,7 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
     this.options = resolvePositiveIntegers(DEFAULTS, options);
     const host = this.host();
     const now = (): number => performance.now();
-    this.paths = new PathCache(this.codec, host, this.links, this.options, (error, context) => this.emit('error', error, context));
+    this.paths = new PathCache(this.codec, host, this.links, this.options, (error, context) => this.emit('error', error, context), now);
     this.rpcs = new RpcInterface(host, this.codec, this.paths, now);
     this.relay = new Relay(host, this.codec, this.paths, this.rpcs);
     this.replication = new ReplicationInterface(host, this.codec, this.paths, this.rpcs, now, this.options.maxEntitiesPerPeer);

@@ -72,8 +72,9 @@ export enum PathStatus {
   UnknownPath = 1,
   /** The path exists but its method table hash differs: the two builds disagree on the methods. */
   MethodTableMismatch = 2,
+  /** The receiver holds as many of the sender's path ids as `maxPathsPerPeer` allows; the announcement was not kept. */
+  TooManyPaths = 3,
 }
-
 
 /**
  * Every reason {@link RpcCodec.decode} gives for dropping a packet, so that a stats table can
@@ -368,7 +369,7 @@ export class RpcCodec {
   encodeConfirm(pathId: number, status: PathStatus): Uint8Array {
     checkWireId('pathId', pathId);
     if (!isPathStatus(status)) {
-      throw invalid(`status must be a PathStatus (0, 1 or 2), got ${String(status)}`);
+      throw invalid(`status must be a PathStatus (0 to 3), got ${String(status)}`);
     }
     const statusOffset = 1 + varintSize(pathId);
     const packet = new Uint8Array(statusOffset + STATUS_BYTES);
@@ -584,9 +585,7 @@ function checkWireId(name: string, value: number): void {
 }
 
 function isPathStatus(value: number): value is PathStatus {
-  return (
-    value === PathStatus.Ok || value === PathStatus.UnknownPath || value === PathStatus.MethodTableMismatch
-  );
+  return Number.isInteger(value) && value >= PathStatus.Ok && value <= PathStatus.TooManyPaths;
 }
 
 function isRelayable(command: number | undefined): boolean {

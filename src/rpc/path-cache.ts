@@ -29,6 +29,8 @@ export type PathReporter = (error: RtcError, context: { peerId: number; path: st
 export interface SentPath {
   /** What the peer last answered: nothing yet, or the status it confirmed. */
   status: PathStatus | 'announced';
+  /** When the peer answered TooManyPaths: the announcement is tried again {@link FULL_TABLE_RETRY_MS} later. */
+  refusedAt: number;
   /** The transfer channels on which anything under the id went reliably: each gets a release. */
   readonly reliableChannels: Set<number>;
 }
@@ -43,6 +45,9 @@ export interface ReceivedPath {
   releases: number;
   expectedReleases: number;
 }
+
+/** How long a sender waits before announcing again a path a peer refused for a full table. */
+export const FULL_TABLE_RETRY_MS = 1000;
 
 /** The options of a {@link PathCache}. */
 export interface PathCacheOptions {
@@ -68,6 +73,7 @@ export class PathCache {
     private readonly links: ReadonlyMap<number, PeerRpcState>,
     private readonly options: PathCacheOptions,
     private readonly report: PathReporter,
+    private readonly now: () => number,
   ) {}
 
   /**
@@ -127,10 +133,14 @@ export class PathCache {
     const link = this.links.get(to);
     if (!link) return this.sink.put(to, packet, mode, channel);
     let sent = link.sent.get(target.pathId);
+    if (sent?.status === PathStatus.TooManyPaths && this.now() - sent.refusedAt >= FULL_TABLE_RETRY_MS) {
+      sent.status = 'announced';
+      sent.reliableChannels.clear();
+    }
     if (sent === undefined) {
-      sent = { status: 'announced', reliableChannels: new Set() };
+      sent = { status: 'announced', refusedAt: 0, reliableChannels: new Set() };
       link.sent.set(target.pathId, sent);
-    } else if (sent.status === PathStatus.UnknownPath || sent.status === PathStatus.MethodTableMismatch) {
+    } else if (sent.status !== 'announced' && sent.status !== PathStatus.Ok) {
       link.dropped.pathRefused++;
       return false;
     }
@@ -153,10 +163,7 @@ export class PathCache {
     }
     if (link.received.size >= this.options.maxPathsPerPeer) {
       link.dropped.tooManyPaths++;
-      this.report(
-        new RtcError('ERR_OUT_OF_MEMORY', `peer ${from} has announced ${link.received.size} paths, the most maxPathsPerPeer allows; ${path} is refused.`),
-        { peerId: from, path },
-      );
+      this.confirm(from, pathId, PathStatus.TooManyPaths);
       return;
     }
     const status = this.judge(path, hash);
@@ -169,8 +176,9 @@ export class PathCache {
   onConfirm(from: number, link: PeerRpcState, pathId: number, status: PathStatus): void {
     const sent = link.sent.get(pathId);
     if (sent === undefined || sent.status === status) return;
-    const first = sent.status === 'announced';
+    const first = sent.status === 'announced' && sent.refusedAt === 0;
     sent.status = status;
+    if (status === PathStatus.TooManyPaths) sent.refusedAt = this.now();
     // Only the first answer is news to the game: later ones follow objects it unregisters and registers again.
     if (first && status !== PathStatus.Ok) this.reportStatus(from, this.byId.get(pathId)?.path ?? `#${pathId}`, status, 'refused');
   }
@@ -233,6 +241,11 @@ export class PathCache {
   }
 
   private reportStatus(peerId: number, path: string, status: PathStatus, how: 'announced' | 'refused'): void {
+    if (status === PathStatus.TooManyPaths) {
+      const message = `peer ${peerId} holds as many of this side's paths as its maxPathsPerPeer allows: calls to ${path} are refused, and it is announced again every ${FULL_TABLE_RETRY_MS} ms.`;
+      this.report(new RtcError('ERR_OUT_OF_MEMORY', message), { peerId, path });
+      return;
+    }
     const fault =
       status === PathStatus.UnknownPath
         ? how === 'announced' ? `peer ${peerId} calls ${path}, which is not registered here` : `peer ${peerId} has nothing registered at ${path}`

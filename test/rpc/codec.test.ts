@@ -391,7 +391,7 @@ describe('bad packets are dropped with a named reason', () => {
     ['an ANNOUNCE_PATH without its hash', Uint8Array.of(RpcCommand.AnnouncePath, 1, 0, 0, 0), 'truncated'],
     ['an ANNOUNCE_PATH without an id', Uint8Array.of(RpcCommand.AnnouncePath), 'truncated'],
     ['a CONFIRM_PATH without a status', Uint8Array.of(RpcCommand.ConfirmPath, 1), 'truncated'],
-    ['a CONFIRM_PATH with status 3', Uint8Array.of(RpcCommand.ConfirmPath, 1, 3), 'badStatus'],
+    ['a CONFIRM_PATH with status 4', Uint8Array.of(RpcCommand.ConfirmPath, 1, 4), 'badStatus'],
     ['a CONFIRM_PATH with bytes after the status', Uint8Array.of(RpcCommand.ConfirmPath, 1, 0, 0), 'trailingBytes'],
     ['a CONFIRM_PATH with an overlong id', Uint8Array.of(RpcCommand.ConfirmPath, 0x81, 0x00, 0), 'badVarint'],
     ['a RELAY without a peer id', Uint8Array.of(RpcCommand.Relay), 'truncated'],
@@ -491,7 +491,7 @@ describe('encoding refuses what it cannot send', () => {
       expectRtcError(() => codec.encodeConfirm(id, PathStatus.Ok), 'ERR_INVALID_PARAMETER');
     }
     expectRtcError(() => codec.encodeCall(0, 0, 'not an array' as unknown as unknown[]), 'ERR_INVALID_PARAMETER');
-    expectRtcError(() => codec.encodeConfirm(0, 3 as PathStatus), 'ERR_INVALID_PARAMETER');
+    expectRtcError(() => codec.encodeConfirm(0, 4 as PathStatus), 'ERR_INVALID_PARAMETER');
     for (const path of ['', 'a\ud800b', '\udc00']) {
       expectRtcError(() => codec.encodeAnnounce(0, 0, path), 'ERR_INVALID_PARAMETER');
     }

@@ -101,19 +101,28 @@ describe('objects that come and go at a path, on real connections', () => {
     expect(first.hits).toEqual([1]);
   });
 
-  it('a peer that announces more paths than maxPathsPerPeer is refused with an error event, not silently', async () => {
+  it('a peer whose table of this side\'s paths is full refuses more: an error event and false, then a retry once there is room', async () => {
     const g = track(await makeApiGroup(2, { api: { maxPathsPerPeer: 8 } }));
     const errors: string[] = [];
-    g.api(2).on('error', (error) => errors.push(error.message));
-    const nodes = Array.from({ length: 10 }, (_, n) => {
-      g.api(2).register(`/p${n}`, new Player(), { hit: { mode: 'anyPeer' } });
+    g.api(1).on('error', (error) => errors.push(error.message));
+    const targets = Array.from({ length: 10 }, () => new Player());
+    const nodes = targets.map((target, n) => {
+      g.api(2).register(`/p${n}`, target, { hit: { mode: 'anyPeer' } });
       return g.api(1).register(`/p${n}`, new Player(), { hit: { mode: 'anyPeer' } });
     });
     for (const node of nodes) node.rpcId(2, 'hit', 1);
     await g.pollUntil(() => errors.length === 2, 'two refusals');
     expect(errors[0]).toMatch(/maxPathsPerPeer/);
     expect(g.api(2).getPeerStats(1).dropped.tooManyPaths).toBe(2);
+    expect(nodes[9]!.rpcId(2, 'hit', 2)).toBe(false);
+    expect(g.api(1).getPeerStats(2).dropped.pathRefused).toBe(1);
+    expect(targets.slice(0, 8).every((target) => target.hits.length === 1)).toBe(true);
     for (let n = 0; n < 8; n++) g.api(1).unregister(`/p${n}`);
     await g.pollUntil(() => pathsOf(g.api(2), 1).received.size === 0, 'the releases');
+    await g.pollUntil(() => {
+      nodes[9]!.rpcId(2, 'hit', 3);
+      return targets[9]!.hits.includes(3);
+    }, 'the path to be announced again', 5000);
+    expect(errors.length).toBe(2);
   });
 });
