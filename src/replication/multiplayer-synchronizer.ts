@@ -68,7 +68,7 @@ export class MultiplayerSynchronizer extends EventEmitter<MultiplayerSynchronize
     this.visibleToAll = resolved.publicVisibility;
     this.values = new Array<unknown>(layout.properties.length);
     this.held = layout.properties.map((property, index) => this.hold(property, index, checkInitial));
-    this.lastWatched = layout.watchedProperties.map((property) => this.read(property));
+    this.lastWatched = layout.watchedProperties.map((property) => snapshot(this.values[property.index]));
   }
 
   /** Godot `replication_interval`, in ms. */
@@ -151,9 +151,11 @@ export class MultiplayerSynchronizer extends EventEmitter<MultiplayerSynchronize
    * @throws RtcError ERR_INVALID_PARAMETER for a value of the object's own getter that does not fit.
    */
   read(property: ResolvedProperty): unknown {
-    if (this.held[property.index]) return this.values[property.index];
-    const value = (this.object as Record<string, unknown>)[property.name];
-    property.codec.check(value, `${this.label}.${property.name}`);
+    const held = this.held[property.index];
+    const value = held ? this.values[property.index] : (this.object as Record<string, unknown>)[property.name];
+    // A held number or string was checked when set; an object (a vector, bytes, an `any` value)
+    // may have been changed in place since.
+    if (!held || (typeof value === 'object' && value !== null)) property.codec.check(value, `${this.label}.${property.name}`);
     return value;
   }
 
@@ -190,6 +192,14 @@ export class MultiplayerSynchronizer extends EventEmitter<MultiplayerSynchronize
     });
     return true;
   }
+}
+
+/**
+ * A value as it is now: objects are copied, so that a watched vector or byte array changed in
+ * place still differs from what was last sent.
+ */
+export function snapshot(value: unknown): unknown {
+  return typeof value === 'object' && value !== null ? structuredClone(value) : value;
 }
 
 /**

@@ -10,11 +10,14 @@ import type { PeerRpcState } from '../rpc/peer-rpc-state.js';
 import type { RelayHost } from '../rpc/relay.js';
 import type { RpcInterface } from '../rpc/rpc-interface.js';
 import type { VarintCursor } from '../rpc/varint.js';
+import { RtcError } from '../transport/errors.js';
 import type { Entity } from './entity.js';
+import { snapshot } from './multiplayer-synchronizer.js';
 import { MultiplayerSpawner, type SpawnerHost } from './multiplayer-spawner.js';
 import { PeerReplicationState, type ReplicationDropReason } from './peer-replication-state.js';
 import type { ResolvedProperty } from './replication-config.js';
 import {
+  MAX_FRAGMENTS,
   MAX_REPLICATION_PACKET_BYTES,
   encodeDespawn,
   encodeEntry,
@@ -170,8 +173,21 @@ export class ReplicationInterface implements SpawnerHost {
     const values = this.readAll(entity, properties);
     if (!values) return;
     const packet = encodeSpawn(spawner.pathId, entity.netId, entity.getMultiplayerAuthority(), spawner.encodeData(entity.data), properties, values);
+    if (!this.send(peerId, spawner, packet, EVENT_MODE)) return;
     entity.spawnedAt.add(peerId);
-    this.send(peerId, spawner, packet, EVENT_MODE);
+    // Watched properties not sent with the spawn follow it, so a late joiner has them before their next change.
+    const watched = spawner.layout.watchedProperties;
+    let mask = 0;
+    const unspawned: ResolvedProperty[] = [];
+    for (let index = 0; index < watched.length; index++) {
+      if (watched[index]!.spawn) continue;
+      mask |= 1 << index;
+      unspawned.push(watched[index]!);
+    }
+    const current = unspawned.length > 0 ? this.readAll(entity, unspawned) : undefined;
+    if (current) {
+      for (const delta of packEntries(RpcCommand.Delta, spawner.pathId, [encodeEntry(entity.netId, mask >>> 0, unspawned, current)])) this.send(peerId, spawner, delta, EVENT_MODE);
+    }
   }
 
   // Always-mode state and watched changes of the entities this side is the authority of.
@@ -218,7 +234,7 @@ export class ReplicationInterface implements SpawnerHost {
         continue;
       }
       if (property.codec.equal(value, synchronizer.lastWatched[index])) continue;
-      synchronizer.lastWatched[index] = value;
+      synchronizer.lastWatched[index] = snapshot(value);
       mask |= 1 << index;
       changed.push(property);
       values.push(value);
@@ -247,15 +263,25 @@ export class ReplicationInterface implements SpawnerHost {
     }
   }
 
-  // Sends a replication packet, in fragments where it is over one packet's size.
-  private send(peerId: number, spawner: AnySpawner, packet: Uint8Array, mode: TransferMode): void {
-    if (packet.length <= MAX_REPLICATION_PACKET_BYTES) {
-      this.paths.deliver(peerId, spawner, packet, mode, CHANNEL);
-      return;
-    }
+  // Sends a replication packet, in fragments where it is over one packet's size; one too large
+  // for every fragment a receiver assembles is not sent, and the game hears why.
+  private send(peerId: number, spawner: AnySpawner, packet: Uint8Array, mode: TransferMode): boolean {
+    if (packet.length <= MAX_REPLICATION_PACKET_BYTES) return this.paths.deliver(peerId, spawner, packet, mode, CHANNEL);
     const state = this.peers.get(peerId);
-    if (!state) return;
-    for (const part of fragment(state.nextMessageId++, packet)) this.paths.deliver(peerId, spawner, part, mode, CHANNEL);
+    if (!state) return false;
+    const parts = fragment(state.nextMessageId, packet);
+    if (parts.length > MAX_FRAGMENTS) {
+      const error = new RtcError(
+        'ERR_INVALID_PARAMETER',
+        `a replication packet of ${spawner.path} takes ${packet.length} bytes, over the ${MAX_FRAGMENTS} fragments a peer assembles: send less state per entity (or that data by RPC, in parts).`,
+      );
+      this.host.reportError(error, { peerId, path: spawner.path });
+      return false;
+    }
+    state.nextMessageId++;
+    let sent = true;
+    for (const part of parts) sent = this.paths.deliver(peerId, spawner, part, mode, CHANNEL) && sent;
+    return sent;
   }
 
   private receiveFragment(from: number, state: PeerReplicationState, packet: Uint8Array, mode: TransferMode, channel: number): void {

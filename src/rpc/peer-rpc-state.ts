@@ -35,5 +35,7 @@ export class PeerRpcState {
   readonly received = new Map<number, ReceivedPath>();
   /** Calls to authority methods the peer made without being the authority. */
   violations = 0;
+  /** Entity calls from the peer held for a spawn that has not arrived. */
+  heldCalls = 0;
   readonly dropped = Object.fromEntries(RPC_DROP_REASONS.map((reason) => [reason, 0])) as Record<RpcDropReason, number>;
 }

@@ -47,7 +47,7 @@ interface HeldCall {
   readonly deadline: number;
 }
 
-/** How long, and how many, entity calls are held for a spawn that has not arrived. */
+/** How long, and how many from one peer, entity calls are held for a spawn that has not arrived. */
 export const HELD_CALL_MS = 1000;
 export const MAX_HELD_CALLS = 256;
 
@@ -158,6 +158,7 @@ export class RpcInterface {
       const held = this.held[index]!;
       if (held.container === container && held.call.netId === netId) {
         this.held.splice(index, 1);
+        held.via.heldCalls--;
         this.receive(held.call, held.sender, held.via);
       } else {
         index++;
@@ -174,6 +175,7 @@ export class RpcInterface {
       const held = this.held[index]!;
       if (!links.has(held.via) || held.deadline <= now) {
         this.held.splice(index, 1);
+        held.via.heldCalls--;
         held.via.dropped.unknownEntity++;
       } else {
         index++;
@@ -195,10 +197,11 @@ export class RpcInterface {
   }
 
   private hold(container: EntityContainer, call: EntityCallPacket, sender: number, via: PeerRpcState): void {
-    if (this.held.length >= MAX_HELD_CALLS) {
+    if (via.heldCalls >= MAX_HELD_CALLS) {
       via.dropped.unknownEntity++;
       return;
     }
+    via.heldCalls++;
     this.held.push({ container, call, sender, via, deadline: this.now() + HELD_CALL_MS });
   }
 }

@@ -254,3 +254,32 @@ describe('MultiplayerSpawner and MultiplayerSynchronizer on real connections', (
     expect(receiver.getEntity(entity.netId)!.target.blob).toEqual(blob);
   });
 });
+
+describe('replicated values that are objects, and state too large to send', () => {
+  it('sees a watched vector changed in place, and reports a packet past the fragment limit instead of sending it', async () => {
+    const g = track(await makeGroupOf(2, 'mesh', true));
+    const make = (api: MultiplayerAPI) =>
+      api.addSpawner('/things', {
+        spawnFunction: () => ({ at: { x: 0, y: 0 }, blob: new Uint8Array(0), secret: 0 }),
+        properties: {
+          at: { type: 'vec2', mode: ReplicationMode.OnChange },
+          blob: { type: { type: 'bytes', maxLength: 200_000 }, mode: ReplicationMode.OnChange },
+          secret: { type: 'u16', mode: ReplicationMode.OnChange, spawn: false },
+        },
+      });
+    const sender = make(g.api(1));
+    const receiver = make(g.api(2));
+    const errors: string[] = [];
+    g.api(1).on('error', (error) => errors.push(error.message));
+    const entity = sender.spawn(null);
+    entity.target.secret = 4242;
+    g.group.link(1, 2);
+    await g.pollUntil(() => receiver.getEntity(entity.netId)?.target.secret === 4242, 'a late joiner to get a watched property not sent with the spawn');
+    entity.target.at.x = 1.5;
+    await g.pollUntil(() => receiver.getEntity(entity.netId)!.target.at.x === 1.5, 'a vector changed in place');
+    entity.target.blob = new Uint8Array(100_000);
+    await g.pollUntil(() => errors.length > 0, 'the error for a packet over the fragment limit');
+    expect(errors[0]).toMatch(/fragments/);
+    expect(g.api(2).getPeerStats(1).replicationDropped.badFragment).toBe(0);
+  });
+});
