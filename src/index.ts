@@ -13,6 +13,7 @@ export * from './transport/index.js';
 export * from './mesh/index.js';
 export * from './rpc/index.js';
 export * from './signaling/index.js';
+export * from './conditioner/index.js';
 export { NodeWebSocket, NODE_WEBSOCKET_MAX_PAYLOAD } from './signaling/node-websocket.js';
 export { nodeDataChannelBackend };
 export { createW3CBackend, type RTCPeerConnectionConstructor, type W3CBackendOptions } from './transport/backends/w3c.js';

@@ -1,0 +1,2 @@
+export { NetworkConditioner, type ConditionerDirection, type NetworkConditionerOptions } from './network-conditioner.js';
+export { PERFECT_LINK, type LinkConditions, type LinkCounters } from './link-conditions.js';
