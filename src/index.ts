@@ -15,6 +15,7 @@ export * from './rpc/index.js';
 export * from './replication/index.js';
 export * from './multiplayer/index.js';
 export * from './signaling/index.js';
+export * from './conditioner/index.js';
 export { NodeWebSocket, NODE_WEBSOCKET_MAX_PAYLOAD } from './signaling/node-websocket.js';
 export { nodeDataChannelBackend };
 export { createW3CBackend, type RTCPeerConnectionConstructor, type W3CBackendOptions } from './transport/backends/w3c.js';

@@ -1,6 +1,7 @@
 // Command-line options of the arena's two programs, the server and the bots: node:util's strict
 // parseArgs, and a usage message and exit code 2 for anything it refuses.
 import { parseArgs } from 'node:util';
+import { CONDITION_FLAGS, type ConditionFlagValues, RtcError, hasConditionFlags, readConditionFlags } from '../../src/index.js';
 
 /** Exit code of a bad command line, as most Unix tools use. */
 export const EXIT_USAGE = 2;
@@ -31,6 +32,21 @@ export function integerOption(usage: string, name: string, text: string, min: nu
   const value = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!(value >= min && value <= max)) return usageError(usage, `--${name} takes an integer from ${min} to ${max}, not "${text}"`);
   return value;
+}
+
+/** Defaults that make the network condition flags optional: one not given reads as ''. */
+export const CONDITION_DEFAULTS = Object.fromEntries(CONDITION_FLAGS.map((flag) => [flag, ''])) as Record<(typeof CONDITION_FLAGS)[number], string>;
+
+/** The condition flags among `values` (read with {@link CONDITION_DEFAULTS}), or undefined when none is given; a usage error for a bad one. */
+export function conditionOptions(usage: string, values: Record<(typeof CONDITION_FLAGS)[number], string>): ConditionFlagValues | undefined {
+  const given = Object.fromEntries(CONDITION_FLAGS.map((flag) => [flag, values[flag] || undefined]));
+  if (!hasConditionFlags(given)) return undefined;
+  try {
+    return readConditionFlags(given);
+  } catch (error) {
+    if (error instanceof RtcError) return usageError(usage, error.message);
+    throw error;
+  }
 }
 
 function usageError(usage: string, fault: string): never {

@@ -45,6 +45,13 @@ export function parseOptions<const K extends string>(args: string[], defaults: R
 }
 
 /**
+ * Defaults for {@link parseOptions} that make `names` optional: an option not given reads as ''.
+ */
+export function optionalOptions<const K extends string>(names: readonly K[]): Record<K, string> {
+  return Object.fromEntries(names.map((name) => [name, ''])) as Record<K, string>;
+}
+
+/**
  * The value of option `name` as an integer from `min` to `max`.
  * @throws UsageError for anything else, naming the option and its range.
  */

@@ -1,7 +1,8 @@
 // `rtcmesh demo`: a local match. A signaling server here, each peer in a child process of its own,
 // all on 127.0.0.1; this process only starts them, watches them, and prints their results.
-import { SignalingServer } from '../index.js';
-import { EXIT_FAILURE, type Output, choiceOption, integerOption, parseOptions, positiveNumberOption } from './command-line.js';
+import { CONDITION_FLAGS, SignalingServer, conditionFlagArgs, describeConditions } from '../index.js';
+import { readLinkOptions } from './condition-options.js';
+import { EXIT_FAILURE, type Output, choiceOption, integerOption, optionalOptions, parseOptions, positiveNumberOption } from './command-line.js';
 import { PeerProcess } from './peer-process.js';
 import {
   DEMO_MODES,
@@ -11,7 +12,7 @@ import {
   MAX_DEMO_SECONDS,
   MIN_DEMO_PEERS,
 } from './demo-peer.js';
-import { formatDemoTable } from './table.js';
+import { formatDemoTable, formatLinkTable } from './table.js';
 
 const DEFAULT_PEERS = 4;
 const DEFAULT_SECONDS = 5;
@@ -35,9 +36,11 @@ class DemoFailure extends Error {
 }
 
 /**
- * Runs `rtcmesh demo [--peers n] [--seconds s] [--mode mesh|server]`: a signaling server on
- * 127.0.0.1 port 0 and n peer processes that join one lobby, connect (a full mesh, or a star
- * around the host), exchange traffic at 60 Hz, and report. Prints one table and resolves with 0
+ * Runs `rtcmesh demo [--peers n] [--seconds s] [--mode mesh|server] [--loss …]`: a signaling
+ * server on 127.0.0.1 port 0 and n peer processes that join one lobby, connect (a full mesh, or a
+ * star around the host), exchange traffic at 60 Hz, and report. With condition flags each peer
+ * conditions what it sends, so every direction of every link has those conditions, and a second
+ * table tells what the conditioners did and what rtcmesh dropped. Prints the table and resolves with 0
  * when every peer connected and reported; otherwise kills every peer, prints a one-line reason
  * and resolves with non-zero (130 on SIGINT or SIGTERM).
  * @throws UsageError for a bad option.
@@ -47,7 +50,9 @@ export async function runDemoCommand(args: string[], output: Output): Promise<nu
     peers: String(DEFAULT_PEERS),
     seconds: String(DEFAULT_SECONDS),
     mode: DEMO_MODES[0],
+    ...optionalOptions(CONDITION_FLAGS),
   });
+  const link = readLinkOptions(values);
   const peerCount = integerOption('peers', values.peers, MIN_DEMO_PEERS, MAX_DEMO_PEERS);
   const seconds = positiveNumberOption('seconds', values.seconds, MAX_DEMO_SECONDS);
   const mode = choiceOption('mode', values.mode, DEMO_MODES);
@@ -66,6 +71,8 @@ export async function runDemoCommand(args: string[], output: Output): Promise<nu
     const { url } = await Promise.race([server.listen(), failed]);
     const start = (lobby: string): PeerProcess => {
       const peerArgs = ['--url', url, '--lobby', lobby, '--peers', String(peerCount), '--seconds', String(seconds), '--mode', mode];
+      // Each peer its own seed, so that no two draw the same sequence.
+      if (link) peerArgs.push(...conditionFlagArgs({ conditions: link.conditions, seed: (link.seed ?? 1) + peers.length }));
       const peer = new PeerProcess(peers.length + 1, peerArgs, (reason) => fail(new DemoFailure(reason)));
       peers.push(peer);
       return peer;
@@ -83,8 +90,14 @@ export async function runDemoCommand(args: string[], output: Output): Promise<nu
     const reports = await Promise.race([Promise.all(peers.map((peer) => peer.finished)), failed, finishTimeout]);
     const topology = mode === 'mesh' ? 'a full mesh' : 'a star around the host (server mode)';
     output.log(`${peerCount} peers, one process each, in lobby ${lobby}: ${topology}; ${seconds} s of traffic at ${DEMO_TICK_HZ} Hz`);
+    if (link) output.log(`link: ${describeConditions(link.conditions)}; each way on every connection, seed ${link.seed ?? 1}`);
     output.log(formatDemoTable(reports));
     output.log(LEGEND);
+    if (link) {
+      output.log('');
+      output.log(formatLinkTable(reports));
+      output.log(LINK_LEGEND);
+    }
     return 0;
   } catch (error) {
     if (!(error instanceof DemoFailure)) throw error;
@@ -106,6 +119,13 @@ const LEGEND = [
   '  each end\'s next tick (up to 16.7 ms at 60 Hz).',
   'sent, recv, drop: packets on each channel, from getPeerStats, summed over the peer\'s connections,',
   '  up to the Done each peer sends when its traffic ends (in a mesh, reliable sent = recv in total).',
+].join('\n');
+
+const LINK_LEGEND = [
+  'sent, lost, lost %, over bw, dup, reord: UDP datagrams each peer sent, and what its network conditioner',
+  '  did to them: lost, dropped at the bandwidth cap, duplicated, held back so that later ones overtake.',
+  'stale, outOfOrder, ...: packets rtcmesh dropped, by reason (getPeerStats(id).dropped), summed over the',
+  '  peer\'s connections: unreliable ones older than their lifetime, ordered ones older than one delivered.',
 ].join('\n');
 
 /** Which peers had not connected when the mesh timeout struck. */

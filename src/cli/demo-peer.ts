@@ -2,16 +2,30 @@
 // one poll() a tick, then read, then send. It tells the demo command how it went on stdout, one
 // JSON line per step (demo-report.ts).
 import {
+  CONDITION_FLAGS,
+  DROP_REASONS,
+  type DropReason,
   HOST_PEER_ID,
+  NetworkConditioner,
+  PeerConnection,
   SignalingClient,
   TransferMode,
   WebRTCMultiplayerPeer,
   cleanup,
 } from '../index.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EXIT_FAILURE, type Output, choiceOption, integerOption, parseOptions, positiveNumberOption } from './command-line.js';
+import {
+  EXIT_FAILURE,
+  type Output,
+  choiceOption,
+  integerOption,
+  optionalOptions,
+  parseOptions,
+  positiveNumberOption,
+} from './command-line.js';
+import { readLinkOptions } from './condition-options.js';
 import { DemoPacketKind, decodeDemoPacket, encodeDemoPacket } from './demo-packets.js';
-import { type ChannelCounts, type ChannelName, type PeerReport, encodePeerMessage, summarizeRtt } from './demo-report.js';
+import { type ChannelCounts, type ChannelName, type LinkReport, type PeerReport, encodePeerMessage, summarizeRtt } from './demo-report.js';
 
 /** The only address the demo binds or connects to. */
 export const LOOPBACK_HOST = '127.0.0.1';
@@ -46,7 +60,10 @@ const CHANNEL_OF_MODE: Record<TransferMode, ChannelName> = {
 type Phase = 'connecting' | 'traffic' | 'finishing' | 'closing';
 
 /**
- * Runs `rtcmesh demo-peer --url u [--lobby l] --peers n --seconds s --mode m`: joins the lobby
+ * Runs `rtcmesh demo-peer --url u [--lobby l] --peers n --seconds s --mode m [--loss …]`: with
+ * condition flags, every connection of this process goes through a NetworkConditioner that
+ * applies them to what this peer sends (each peer conditions its own sending, so each direction
+ * of a link is conditioned once). Then it joins the lobby
  * (creates one when `--lobby` is empty) and prints its id and the lobby's name, waits until
  * connected to every peer its topology gives it, sends traffic for `--seconds`, trades Done and
  * then Bye with every peer, prints its report, closes everything and resolves with 0. On a
@@ -55,7 +72,15 @@ type Phase = 'connecting' | 'traffic' | 'finishing' | 'closing';
  * @throws UsageError for a bad option.
  */
 export async function runDemoPeer(args: string[], output: Output): Promise<number> {
-  const values = parseOptions(args, { url: undefined, lobby: '', peers: undefined, seconds: undefined, mode: DEMO_MODES[0] });
+  const values = parseOptions(args, {
+    url: undefined,
+    lobby: '',
+    peers: undefined,
+    seconds: undefined,
+    mode: DEMO_MODES[0],
+    ...optionalOptions(CONDITION_FLAGS),
+  });
+  const conditioner = conditionerOf(values);
   const settings: DemoPeerSettings = {
     url: values.url,
     lobby: values.lobby,
@@ -66,7 +91,7 @@ export async function runDemoPeer(args: string[], output: Output): Promise<numbe
   let peer: DemoPeer | undefined;
   const onParentGone = (): void => peer?.abort('the demo command went away (its end of stdin closed)');
   try {
-    peer = new DemoPeer(settings, (line) => output.log(line));
+    peer = new DemoPeer(settings, (line) => output.log(line), conditioner);
     process.stdin.on('end', onParentGone).resume();
     const report = await peer.run();
     output.log(encodePeerMessage({ event: 'result', report }));
@@ -77,9 +102,23 @@ export async function runDemoPeer(args: string[], output: Output): Promise<numbe
     return EXIT_FAILURE;
   } finally {
     peer?.close();
+    await conditioner?.close();
     cleanup();
     process.stdin.off('end', onParentGone).destroy();
   }
+}
+
+/**
+ * With condition flags, a conditioner of what this peer sends, made the default backend of this
+ * process so that the signaling client's connections are made on it; undefined without them.
+ * @throws UsageError for a bad flag.
+ */
+function conditionerOf(values: Partial<Record<(typeof CONDITION_FLAGS)[number], string>>): NetworkConditioner | undefined {
+  const link = readLinkOptions(values);
+  if (!link) return undefined;
+  const conditioner = new NetworkConditioner({ outgoing: link.conditions, ...(link.seed === undefined ? {} : { seed: link.seed }) });
+  PeerConnection.setDefaultBackend(conditioner.backend);
+  return conditioner;
 }
 
 interface DemoPeerSettings {
@@ -115,6 +154,7 @@ class DemoPeer {
   constructor(
     private readonly settings: DemoPeerSettings,
     private readonly print: (line: string) => void,
+    private readonly conditioner: NetworkConditioner | undefined,
   ) {
     this.client = new SignalingClient({
       url: settings.url,
@@ -289,8 +329,11 @@ class DemoPeer {
       ordered: { sent: 0, received: 0, dropped: 0 },
       unreliable: { sent: 0, received: 0, dropped: 0 },
     };
+    const dropped = Object.fromEntries(DROP_REASONS.map((reason) => [reason, 0])) as Record<DropReason, number>;
     for (const id of this.connected) {
-      for (const channel of this.multiplayerPeer.getPeerStats(id).channels) {
+      const stats = this.multiplayerPeer.getPeerStats(id);
+      for (const reason of DROP_REASONS) dropped[reason] += stats.dropped[reason];
+      for (const channel of stats.channels) {
         if (channel.transferChannel !== 0) continue;
         const counts = channels[CHANNEL_OF_MODE[channel.mode]];
         counts.sent += channel.packetsSent;
@@ -307,6 +350,20 @@ class DemoPeer {
       meshMs: this.meshMs,
       ...summarizeRtt(this.rttSamples),
       channels,
+      dropped,
+      link: this.linkReport(),
+    };
+  }
+
+  private linkReport(): LinkReport | null {
+    if (!this.conditioner) return null;
+    const counters = this.conditioner.getCounters('outgoing');
+    return {
+      sent: counters.received,
+      lost: counters.dropped,
+      overBandwidth: counters.droppedByBandwidth,
+      duplicated: counters.duplicated,
+      reordered: counters.reordered,
     };
   }
 }

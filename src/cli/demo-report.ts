@@ -1,5 +1,6 @@
 // What a demo peer process tells the demo command: one JSON object a line on its stdout. Both
 // sides of that pipe live here, so that they cannot drift apart.
+import { DROP_REASONS, type DropReason } from '../mesh/index.js';
 
 /** The three default channels of a WebRTCMultiplayerPeer, in Godot's order (SCTP ids 1, 2, 3). */
 export const CHANNEL_NAMES = ['reliable', 'ordered', 'unreliable'] as const;
@@ -29,6 +30,22 @@ export interface PeerReport {
   /** 99th percentile round trip, or null without samples. */
   rttP99Ms: number | null;
   channels: Record<ChannelName, ChannelCounts>;
+  /** Packets rtcmesh dropped, by reason, summed over every remote peer. */
+  dropped: Record<DropReason, number>;
+  /** What the conditioner did to the datagrams this peer sent, or null on an unconditioned run. */
+  link: LinkReport | null;
+}
+
+/** What a peer's network conditioner did to the UDP datagrams it sent (its outgoing direction). */
+export interface LinkReport {
+  /** Datagrams the peer's engine sent. */
+  sent: number;
+  /** Lost by the loss setting. */
+  lost: number;
+  /** Dropped by the bandwidth cap's full queue. */
+  overBandwidth: number;
+  duplicated: number;
+  reordered: number;
 }
 
 /**
@@ -95,8 +112,15 @@ function isPeerReport(value: unknown): value is PeerReport {
     isCount(value['rttSamples']) &&
     (value['rttP50Ms'] === null || isCount(value['rttP50Ms'])) &&
     (value['rttP99Ms'] === null || isCount(value['rttP99Ms'])) &&
-    CHANNEL_NAMES.every((name) => isChannelCounts(channels[name]))
+    CHANNEL_NAMES.every((name) => isChannelCounts(channels[name])) &&
+    isRecord(value['dropped']) &&
+    DROP_REASONS.every((reason) => isCount((value['dropped'] as Record<string, unknown>)[reason])) &&
+    (value['link'] === null || isLinkReport(value['link']))
   );
+}
+
+function isLinkReport(value: unknown): value is LinkReport {
+  return isRecord(value) && (['sent', 'lost', 'overBandwidth', 'duplicated', 'reordered'] as const).every((key) => isCount(value[key]));
 }
 
 function isChannelCounts(value: unknown): value is ChannelCounts {

@@ -1,4 +1,5 @@
 // The `rtcmesh` command: picks the command named by the first argument and runs it.
+import { CONDITION_FLAG_HELP } from '../index.js';
 import { EXIT_USAGE, type Output, UsageError } from './command-line.js';
 import { runDemoCommand } from './demo-command.js';
 import { runDemoPeer } from './demo-peer.js';
@@ -24,6 +25,10 @@ commands:
       --seconds <s>      seconds of traffic once connected (default 5)
       --mode <mode>      mesh: every peer connects to every other (default);
                          server: the host is the server and every other peer connects to it only
+            With any of the flags below, every direction of every connection crosses a network
+            conditioner with those settings, and a second table shows what it did and what
+            rtcmesh dropped, by reason.
+${CONDITION_FLAG_HELP.replace(/^/gm, '      ')}
 
   -h, --help  show this text (also after a command)
 

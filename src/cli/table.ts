@@ -1,4 +1,5 @@
-// The demo's result table: plain text, right-aligned columns, one row a peer.
+// The demo's result tables: plain text, right-aligned columns, one row a peer.
+import type { DropReason } from '../mesh/index.js';
 import { CHANNEL_NAMES, type PeerReport } from './demo-report.js';
 
 const COLUMN_GAP = '  ';
@@ -28,6 +29,39 @@ export function formatDemoTable(reports: readonly PeerReport[]): string {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
   const groups = groupLine(widths);
   return [groups, joinCells(header, widths), ...rows.map((row) => joinCells(row, widths))].join('\n');
+}
+
+/** Drop reasons a conditioned link causes, always shown; any other appears when some peer has one. */
+const LINK_DROP_REASONS: readonly DropReason[] = ['stale', 'outOfOrder'];
+const LINK_COLUMNS = ['id', 'mesh ms', 'rtt p50', 'sent', 'lost', 'lost %', 'over bw', 'dup', 'reord'];
+const PERCENT_DECIMALS = 1;
+
+/**
+ * The table of a conditioned run: a row per report with its id, time to connect and RTT p50,
+ * what its conditioner did to the UDP datagrams it sent (sent, lost and the share lost, dropped
+ * by the bandwidth cap, duplicated, held back to reorder), then what rtcmesh dropped on arrival
+ * or on sending, by reason: stale and out-of-order always, any other reason some row has.
+ */
+export function formatLinkTable(reports: readonly PeerReport[]): string {
+  const reasons = Object.keys(reports[0]?.dropped ?? {}).filter(
+    (reason) => LINK_DROP_REASONS.includes(reason as DropReason) || reports.some((report) => report.dropped[reason as DropReason] > 0),
+  ) as DropReason[];
+  const header = [...LINK_COLUMNS, ...reasons];
+  const rows = reports.map((report) => {
+    const link = report.link;
+    const linkCells = link
+      ? [link.sent, link.lost, formatMs(link.sent === 0 ? null : (100 * link.lost) / link.sent, PERCENT_DECIMALS), link.overBandwidth, link.duplicated, link.reordered]
+      : Array(6).fill(MISSING);
+    return [
+      String(report.id),
+      formatMs(report.meshMs, 0),
+      formatMs(report.rttP50Ms, RTT_DECIMALS),
+      ...linkCells.map(String),
+      ...reasons.map((reason) => String(report.dropped[reason])),
+    ];
+  });
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  return [joinCells(header, widths), ...rows.map((row) => joinCells(row, widths))].join('\n');
 }
 
 function formatMs(value: number | null, decimals: number): string {

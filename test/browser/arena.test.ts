@@ -95,12 +95,19 @@ function pathsOfOthers(views: ArenaView[]): Map<number, number> {
   return paths;
 }
 
+/** The server's link conditions in the conditioned run: 30 ms each way, so a round trip of 60 ms at least. */
+const CONDITION_ARGS = ['--loss', '5', '--delay', '30', '--jitter', '10', '--seed', '2'];
+const CONDITIONED_MIN_RTT_MS = 60;
+
 describeInBrowser('the arena sample', import.meta.url, () => {
-  it(
-    'two browser pages and a bot play: each page draws the others moving, and its overlay shows the round-trip time',
-    async () => {
+  it.each([
+    ['on a clean link', []],
+    ['with the server on a conditioned link', CONDITION_ARGS],
+  ])(
+    'two browser pages and a bot play %s: each page draws the others moving, and its overlay shows the round-trip time',
+    async (_, conditionArgs) => {
       await run(process.execPath, [BUILD], { cwd: ROOT });
-      const server = startProgram(SERVER, ['--http-port', '0', '--signaling-port', '0']);
+      const server = startProgram(SERVER, ['--http-port', '0', '--signaling-port', '0', ...conditionArgs]);
       const programs = [server];
       let browser: Browser | undefined;
       try {
@@ -144,6 +151,7 @@ describeInBrowser('the arena sample', import.meta.url, () => {
           for (const [id, path] of paths) expect(path, `the distance peer ${id} covered`).toBeGreaterThan(MIN_PATH);
           expect(await changedPixels(page, firstShots[n]!, lastShots[n]!)).toBeGreaterThan(MIN_CHANGED_PIXELS);
           expect(await page.locator('#overlay').textContent()).toMatch(/rtt \d+\.\d ms/);
+          if (conditionArgs.length > 0) expect(views[n]!.at(-1)!.rttMs).toBeGreaterThanOrEqual(CONDITIONED_MIN_RTT_MS);
           expect(await page.evaluate(() => performance.now() - window.arena.lastSnapshotAt)).toBeLessThan(MAX_SNAPSHOT_AGE_MS);
           expect(players[n]!.errors).toEqual([]);
         }
@@ -152,6 +160,7 @@ describeInBrowser('the arena sample', import.meta.url, () => {
         // Both programs end by themselves on SIGTERM, having closed everything.
         expect(await stopProgram(bot), bot.output()).toBe(0);
         expect(await stopProgram(server), server.output()).toBe(0);
+        if (conditionArgs.length > 0) expect(server.output()).toMatch(/conditioner, outgoing: \d+ datagrams, [1-9]\d* lost/);
       } finally {
         await browser?.close();
         for (const program of programs) if (program.child.exitCode === null) program.child.kill('SIGKILL');

@@ -128,7 +128,7 @@ describe('rtcmesh', () => {
   it('documents every command and option with --help and exits 0', async () => {
     const { code, stdout } = await run(['--help']);
     expect(code).toBe(0);
-    for (const word of ['signal', 'demo', '--host', '--port', '--peers', '--seconds', '--mode', 'exit codes']) {
+    for (const word of ['signal', 'demo', '--host', '--port', '--peers', '--seconds', '--mode', '--loss', '--bandwidth', '--seed', 'exit codes']) {
       expect(stdout).toContain(word);
     }
     // The demo's child process is not a command for people.
@@ -211,6 +211,38 @@ describe('rtcmesh demo', () => {
     // In a mesh every reliable packet sent is received once, by the peer it was sent to.
     const total = (column: number): number => rows.reduce((sum, row) => sum + row.counts[column]!, 0);
     expect(total(RELIABLE_RECEIVED_COLUMN)).toBe(total(RELIABLE_SENT_COLUMN));
+  });
+
+  it('plays the match on a conditioned link, the conditions and what they did visible in its tables', async () => {
+    const args = ['demo', '--peers', '2', '--seconds', '2', '--loss', '10', '--delay', '40', '--jitter', '20', '--reorder', '5', '--duplicate', '2', '--seed', '7'];
+    const { code, stdout, stderr } = await run(args, DEMO_WAIT_MS);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toContain('link: loss 10 %, delay 40 ms, jitter 20 ms, reorder 5 % (held 20 ms), duplicate 2 %; each way on every connection, seed 7');
+    const rows = tableRows(stdout);
+    expect(rows).toHaveLength(2);
+    // 40 ms each way at least, on top of the ticks: the round trip the game saw includes the link.
+    for (const row of rows) expect(row.rttP50).toBeGreaterThanOrEqual(80);
+    const linkRows = stdout
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/))
+      .filter((cells) => cells.length === 11 && cells.every((cell) => /^\d+(\.\d+)?$/.test(cell)));
+    expect(linkRows).toHaveLength(2);
+    for (const [, , , sent, lost, lostPercent, , duplicated, reordered] of linkRows) {
+      expect(Number(sent)).toBeGreaterThan(0);
+      expect(Number(lost)).toBeGreaterThan(0);
+      // 10 % of a few hundred seeded draws: within 5 points.
+      expect(Math.abs(Number(lostPercent) - 10)).toBeLessThan(5);
+      expect(Number(duplicated)).toBeGreaterThan(0);
+      expect(Number(reordered)).toBeGreaterThan(0);
+    }
+    expect(stdout).toMatch(/\bstale\b.*\boutOfOrder\b/);
+  });
+
+  it('exits 2 naming a bad condition flag', async () => {
+    const { code, stderr } = await run(['demo', '--bandwidth', 'fast']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--bandwidth takes a rate in bit\/s such as 64k/);
   });
 
   it('connects 3 peer processes in server mode and exits 0', async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DROP_REASONS, type DropReason } from '../../src/index.js';
 import { type PeerReport, encodePeerMessage, parsePeerMessage, percentile, summarizeRtt } from '../../src/cli/demo-report.js';
 
 const REPORT: PeerReport = {
@@ -13,6 +14,8 @@ const REPORT: PeerReport = {
     ordered: { sent: 2, received: 2, dropped: 0 },
     unreliable: { sent: 1, received: 1, dropped: 0 },
   },
+  dropped: Object.fromEntries(DROP_REASONS.map((reason) => [reason, reason === 'stale' ? 2 : 0])) as Record<DropReason, number>,
+  link: null,
 };
 
 describe('demo peer messages', () => {
@@ -21,6 +24,7 @@ describe('demo peer messages', () => {
     { event: 'meshed' },
     { event: 'result', report: REPORT },
     { event: 'failed', reason: 'the connection to peer 2 failed before it opened' },
+    { event: 'result', report: { ...REPORT, link: { sent: 100, lost: 10, overBandwidth: 0, duplicated: 2, reordered: 5 } } },
   ] as const)('reads back what was written: $event', (message) => {
     expect(parsePeerMessage(encodePeerMessage(message))).toEqual(message);
   });
@@ -31,6 +35,8 @@ describe('demo peer messages', () => {
     '{"event":"joined","id":-1,"lobby":"x"}',
     '{"event":"result","report":{"id":1}}',
     `{"event":"result","report":${JSON.stringify({ ...REPORT, channels: { ...REPORT.channels, ordered: { sent: 'many' } } })}}`,
+    `{"event":"result","report":${JSON.stringify({ ...REPORT, dropped: { stale: 1 } })}}`,
+    `{"event":"result","report":${JSON.stringify({ ...REPORT, link: { sent: 1 } })}}`,
     '{"event":"failed"}',
     '{"event":"other"}',
     '[1,2]',

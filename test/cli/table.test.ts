@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PeerReport } from '../../src/cli/demo-report.js';
-import { formatDemoTable } from '../../src/cli/table.js';
+import { formatDemoTable, formatLinkTable } from '../../src/cli/table.js';
+import { DROP_REASONS, type DropReason } from '../../src/index.js';
 
 function report(id: number, overrides: Partial<PeerReport> = {}): PeerReport {
   return {
@@ -15,6 +16,8 @@ function report(id: number, overrides: Partial<PeerReport> = {}): PeerReport {
       ordered: { sent: 600, received: 590, dropped: 3 },
       unreliable: { sent: 300, received: 299, dropped: 1 },
     },
+    dropped: Object.fromEntries(DROP_REASONS.map((reason) => [reason, 0])) as Record<DropReason, number>,
+    link: null,
     ...overrides,
   };
 }
@@ -58,5 +61,16 @@ describe('formatDemoTable', () => {
 
   it('prints just the header for no reports', () => {
     expect(formatDemoTable([]).split('\n')).toHaveLength(2);
+  });
+});
+
+describe('formatLinkTable', () => {
+  it('shows what each conditioner did, stale and outOfOrder drops always, and other reasons only when some row has one', () => {
+    const dropped = { ...report(1).dropped, stale: 4, outOfOrder: 7, silentPeer: 2 };
+    const link = { sent: 1000, lost: 101, overBandwidth: 3, duplicated: 20, reordered: 50 };
+    const lines = formatLinkTable([report(1, { dropped, link }), report(2)]).split('\n');
+    expect(lines[0]!.trim().split(/\s{2,}/)).toEqual(['id', 'mesh ms', 'rtt p50', 'sent', 'lost', 'lost %', 'over bw', 'dup', 'reord', 'stale', 'outOfOrder', 'silentPeer']);
+    expect(lines[1]!.trim().split(/\s+/)).toEqual(['1', '251', '16.7', '1000', '101', '10.1', '3', '20', '50', '4', '7', '2']);
+    expect(lines[2]!.trim().split(/\s+/)).toEqual(['2', '251', '16.7', '-', '-', '-', '-', '-', '-', '0', '0', '0']);
   });
 });

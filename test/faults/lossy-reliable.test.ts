@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { LinkConditions } from '../support/lossy-proxy.js';
+import type { LinkConditions } from '../../src/index.js';
 import { type ProxiedMesh, connectThroughProxy } from '../support/proxied-mesh.js';
 import { closeAfterEach } from '../support/close-after-each.js';
 import { recordSize } from '../../src/mesh/framing.js';
@@ -39,18 +39,18 @@ describe('the reliable channel through a lossy link', () => {
     // The sender's keepalives wait behind the whole 1 MB backlog in SCTP's send buffer, so the
     // receiver hears only the data, whose gaps while SCTP retransmits reach 2 s here and passed
     // the 3 s default once on a loaded machine: this test is about delivery, not detection.
-    const mesh = await connectThroughProxy({ proxy: { seed: 11 }, meshOptions: { keepaliveTimeoutMs: 10_000 } });
+    const mesh = await connectThroughProxy({ conditioner: { seed: 11 }, meshOptions: { keepaliveTimeoutMs: 10_000 } });
     track(mesh);
-    mesh.proxy.setConditions('both', lossyLink(0.1));
+    mesh.conditioner.setConditions('both', lossyLink(0.1));
     await sendAndCheck(mesh, 10_000, 90_000);
-    expect(mesh.proxy.getCounters('aToB').dropped).toBeGreaterThan(0);
-    expect(mesh.proxy.getCounters('aToB').duplicated + mesh.proxy.getCounters('bToA').duplicated).toBeGreaterThan(0);
+    expect(mesh.conditioner.getCounters('outgoing').dropped).toBeGreaterThan(0);
+    expect(mesh.conditioner.getCounters('outgoing').duplicated + mesh.conditioner.getCounters('incoming').duplicated).toBeGreaterThan(0);
   }, 100_000);
 
   it('while the link is cut, undeliveredBytes shows what SCTP took and bufferedBytes cannot see, until the peer reports it', async () => {
-    const mesh = await connectThroughProxy({ proxy: { seed: 13 }, meshOptions: { keepaliveTimeoutMs: 15_000, disconnectGraceMs: 15_000 } });
+    const mesh = await connectThroughProxy({ conditioner: { seed: 13 }, meshOptions: { keepaliveTimeoutMs: 15_000, disconnectGraceMs: 15_000 } });
     track(mesh);
-    mesh.proxy.cut();
+    mesh.conditioner.cut();
     const count = 300;
     const packet = new Uint8Array(PACKET_BYTES * 10);
     for (let n = 0; n < count; n++) expect(mesh.a.putPacket(packet)).toBe(true);
@@ -59,7 +59,7 @@ describe('the reliable channel through a lossy link', () => {
     const during = mesh.a.getPeerStats(1);
     expect(during.undeliveredBytes).toBe(count * recordSize(packet.byteLength));
     expect(during.bufferedBytes).toBeLessThan(during.undeliveredBytes);
-    mesh.proxy.restore();
+    mesh.conditioner.restore();
     let received = 0;
     await mesh.pollUntil(() => {
       while (mesh.b.getPacket()) received++;
@@ -71,9 +71,9 @@ describe('the reliable channel through a lossy link', () => {
   it('delivers every packet in order at 30% loss (a short run in CI; docs/reliability.md has the long one)', async () => {
     // At 30% loss both ways SCTP backs off for seconds at a time, keepalives included: a timeout
     // of 3 s would take those stalls for a dead link.
-    const mesh = await connectThroughProxy({ proxy: { seed: 12 }, meshOptions: { keepaliveTimeoutMs: 30_000, disconnectGraceMs: 30_000 } });
+    const mesh = await connectThroughProxy({ conditioner: { seed: 12 }, meshOptions: { keepaliveTimeoutMs: 30_000, disconnectGraceMs: 30_000 } });
     track(mesh);
-    mesh.proxy.setConditions('both', lossyLink(0.3));
+    mesh.conditioner.setConditions('both', lossyLink(0.3));
     await sendAndCheck(mesh, 100, 60_000);
   }, 70_000);
 });

@@ -54,8 +54,8 @@ function median(values: number[]): number {
 
 describe('unreliable channels through a lossy link', () => {
   it('UnreliableOrdered at 10% loss: never older than what was delivered, intact, no duplicates, median age under 150 ms', async () => {
-    const m = await mesh({ proxy: { seed: 21 } });
-    m.proxy.setConditions('both', { loss: 0.1, delayMs: 20, jitterMs: 60, reorder: 0.05, duplicate: 0.02 });
+    const m = await mesh({ conditioner: { seed: 21 } });
+    m.conditioner.setConditions('both', { loss: 0.1, delayMs: 20, jitterMs: 60, reorder: 0.05, duplicate: 0.02 });
     const arrivals = await stream(m, TransferMode.UnreliableOrdered, 5000);
     const sequences = arrivals.map((a) => a.sequence);
     expect(sequences.every((s, n) => n === 0 || s > sequences[n - 1]!)).toBe(true);
@@ -65,8 +65,8 @@ describe('unreliable channels through a lossy link', () => {
   }, 30_000);
 
   it('Unreliable at 10% loss: a delivery ratio consistent with the loss, and no duplicates', async () => {
-    const m = await mesh({ proxy: { seed: 22 } });
-    m.proxy.setConditions('both', { loss: 0.1, delayMs: 20, jitterMs: 60, reorder: 0.05, duplicate: 0.02 });
+    const m = await mesh({ conditioner: { seed: 22 } });
+    m.conditioner.setConditions('both', { loss: 0.1, delayMs: 20, jitterMs: 60, reorder: 0.05, duplicate: 0.02 });
     const arrivals = await stream(m, TransferMode.Unreliable, 5000);
     const sent = m.a.getPeerStats(1).channels[2]!.packetsSent;
     expect(new Set(arrivals.map((a) => a.sequence)).size).toBe(arrivals.length);
@@ -78,12 +78,12 @@ describe('unreliable channels through a lossy link', () => {
 
   it('after a 3 s cut, delivers no unreliable packet older than the lifetime', async () => {
     const lifetime = 300;
-    const m = await mesh({ proxy: { seed: 23 }, unreliableLifetime: lifetime, meshOptions: { keepaliveTimeoutMs: 10_000, disconnectGraceMs: 10_000 } });
+    const m = await mesh({ conditioner: { seed: 23 }, unreliableLifetime: lifetime, meshOptions: { keepaliveTimeoutMs: 10_000, disconnectGraceMs: 10_000 } });
     let restoredAt = 0;
     const arrivals = await stream(m, TransferMode.Unreliable, 6000, (elapsed) => {
-      if (elapsed > 1000 && elapsed < 4000 && !m.proxy.isCut) m.proxy.cut();
-      if (elapsed >= 4000 && m.proxy.isCut) {
-        m.proxy.restore();
+      if (elapsed > 1000 && elapsed < 4000 && !m.conditioner.isCut) m.conditioner.cut();
+      if (elapsed >= 4000 && m.conditioner.isCut) {
+        m.conditioner.restore();
         restoredAt = elapsed;
       }
     });
@@ -97,7 +97,7 @@ describe('unreliable channels through a lossy link', () => {
 
 describe('cuts and the keepalive', () => {
   it('a cut shorter than the grace period keeps the peer, and reliable traffic resumes with nothing lost', async () => {
-    const m = await mesh({ proxy: { seed: 24 }, meshOptions: { keepaliveTimeoutMs: 3000, disconnectGraceMs: 3000 } });
+    const m = await mesh({ conditioner: { seed: 24 }, meshOptions: { keepaliveTimeoutMs: 3000, disconnectGraceMs: 3000 } });
     let received = 0;
     let next = 0;
     const start = clockMs();
@@ -105,8 +105,8 @@ describe('cuts and the keepalive', () => {
       const elapsed = clockMs() - start;
       // A 1 s cut: SCTP backs off while it lasts and takes up to about as long again to resume,
       // all of which the keepalive hears as silence; the peer must outlast it.
-      if (elapsed > 500 && elapsed < 1500 && !m.proxy.isCut) m.proxy.cut();
-      if (elapsed >= 1500 && m.proxy.isCut) m.proxy.restore();
+      if (elapsed > 500 && elapsed < 1500 && !m.conditioner.isCut) m.conditioner.cut();
+      if (elapsed >= 1500 && m.conditioner.isCut) m.conditioner.restore();
       if (next < 200 && elapsed > next * 15) m.a.putPacket(Uint8Array.of(next++ & 0xff));
       for (let packet = m.b.getPacket(); packet; packet = m.b.getPacket()) {
         expect(packet[0]).toBe(received & 0xff);
@@ -119,8 +119,8 @@ describe('cuts and the keepalive', () => {
 
   it('a cut longer than the keepalive timeout gives peerDisconnected within the timeout plus one second', async () => {
     const timeout = 2000;
-    const m = await mesh({ proxy: { seed: 25 }, meshOptions: { keepaliveTimeoutMs: timeout } });
-    m.proxy.cut();
+    const m = await mesh({ conditioner: { seed: 25 }, meshOptions: { keepaliveTimeoutMs: timeout } });
+    m.conditioner.cut();
     const cutAt = clockMs();
     let detectedAt = 0;
     await m.pollUntil(() => {

@@ -12,10 +12,10 @@ const TICK_MS = 1000 / 60;
 
 describe('a sender that outpaces a slow link for 10 s', () => {
   it('keeps both peers (one process here) within a memory bound, and the receiver keeps receiving', async () => {
-    const mesh = await connectThroughProxy({ proxy: { seed: 31 } });
+    const mesh = await connectThroughProxy({ conditioner: { seed: 31 } });
     try {
       // A slow, lossy link: SCTP gets tens of kilobytes a second through it.
-      mesh.proxy.setConditions('both', { loss: 0.1, delayMs: 40, jitterMs: 20 });
+      mesh.conditioner.setConditions('both', { loss: 0.1, delayMs: 40, jitterMs: 20 });
       (globalThis as { gc?: () => void }).gc?.();
       const baseline = process.memoryUsage().rss;
       let peak = baseline;

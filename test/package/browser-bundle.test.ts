@@ -7,7 +7,21 @@ const root = new URL('../..', import.meta.url);
 const bundle = new URL('dist/browser.js', root);
 
 /** The Node entry's names that need Node: the browser entry must leave exactly these out. */
-const NODE_ONLY = ['NODE_WEBSOCKET_MAX_PAYLOAD', 'NodeWebSocket', 'SignalingServer', 'nodeDataChannelBackend'];
+const NODE_ONLY = [
+  'NODE_WEBSOCKET_MAX_PAYLOAD',
+  'NodeWebSocket',
+  'SignalingServer',
+  'nodeDataChannelBackend',
+  // The network conditioner relays UDP: src/conditioner/ as a whole stays out of the browser.
+  'NetworkConditioner',
+  'PERFECT_LINK',
+  'CONDITION_FLAGS',
+  'CONDITION_FLAG_HELP',
+  'conditionFlagArgs',
+  'describeConditions',
+  'hasConditionFlags',
+  'readConditionFlags',
+];
 
 function runNode(script: string): string {
   return execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });

@@ -1,4 +1,4 @@
-import { PeerConnection, type PeerConnectionConfig } from '../../src/index.js';
+import { type Backend, PeerConnection, type PeerConnectionConfig } from '../../src/index.js';
 import { ConnectionState } from '../../src/transport/states.js';
 import { pollUntil } from './poll.js';
 
@@ -16,10 +16,11 @@ export interface TransportPair {
 
 /**
  * Makes two loopback PeerConnections and relays descriptions and candidates between them
- * through their events only, as a signaling server would. `a` is the side that offers.
+ * through their events only, as a signaling server would. `a` is the side that offers, on
+ * `backendOfA` when given (a conditioner's), else on the default backend like `b`.
  */
-export function wirePair(config: PeerConnectionConfig = {}): TransportPair {
-  const a = new PeerConnection();
+export function wirePair(config: PeerConnectionConfig = {}, backendOfA?: Backend): TransportPair {
+  const a = new PeerConnection(backendOfA);
   const b = new PeerConnection();
   a.initialize({ ...LOOPBACK_CONFIG, ...config });
   b.initialize({ ...LOOPBACK_CONFIG, ...config });
