@@ -35,7 +35,7 @@ export enum RpcCommand {
   AnnouncePath = 2,
   /** varint pathId, u8 {@link PathStatus}. */
   ConfirmPath = 3,
-  /** zigzag-varint peer id, then a complete CALL, RAW, ENTITY_CALL, SYNC or DELTA packet. */
+  /** zigzag-varint peer id, then a complete CALL, RAW or ENTITY_CALL packet. */
   Relay = 4,
   /** varint pathId, varint lanes: the sender is done with the path id; sent once on each of `lanes` reliable lanes. */
   ReleasePath = 5,
@@ -51,6 +51,8 @@ export enum RpcCommand {
   Delta = 10,
   /** Replication: one part of a replication packet too large for one packet. */
   Fragment = 11,
+  /** Replication: the latest synchronized state received whole, per spawner. */
+  Ack = 12,
 }
 
 /** The commands whose bodies the replication layer decodes; the RPC codec hands them over whole. */
@@ -59,7 +61,8 @@ export type ReplicationCommand =
   | RpcCommand.Despawn
   | RpcCommand.Sync
   | RpcCommand.Delta
-  | RpcCommand.Fragment;
+  | RpcCommand.Fragment
+  | RpcCommand.Ack;
 
 /** The most reliable lanes (one per transfer channel) a RELEASE_PATH may name. */
 export const MAX_RELEASE_LANES = 256;
@@ -97,7 +100,7 @@ export enum PathStatus {
  * - `badPath`: an announced path that is empty, over `maxPathLength` or not valid UTF-8.
  * - `badStatus`: a CONFIRM_PATH status that no {@link PathStatus} has.
  * - `nestedRelay`: a RELAY inside a RELAY.
- * - `unrelayableCommand`: anything but a CALL, RAW, ENTITY_CALL, SYNC or DELTA inside a RELAY.
+ * - `unrelayableCommand`: anything but a CALL, RAW or ENTITY_CALL inside a RELAY.
  * - `badPeerId`: a relay peer id outside −(2^31 − 1) … 2^31 − 1.
  * - `badLaneCount`: a RELEASE_PATH naming 0 lanes or more than {@link MAX_RELEASE_LANES}.
  */
@@ -177,7 +180,7 @@ export interface ReplicationPacket {
 }
 
 /** What a RELAY may carry. */
-export type RelayablePacket = CallPacket | RawPacket | EntityCallPacket | ReplicationPacket;
+export type RelayablePacket = CallPacket | RawPacket | EntityCallPacket;
 
 /** A decoded ANNOUNCE_PATH packet. */
 export interface AnnouncePathPacket {
@@ -208,7 +211,7 @@ export interface RelayPacket {
    * refuse a non-positive id on a client.
    */
   readonly peerId: number;
-  /** The relayed packet, decoded and checked (a replication packet's body is checked by its layer). */
+  /** The relayed packet, decoded and checked. */
   readonly inner: RelayablePacket;
   /** The relayed packet's bytes (a view on the received packet), for the server to forward. */
   readonly innerBytes: Uint8Array;
@@ -289,7 +292,7 @@ export class RpcCodec {
   }
 
   /**
-   * A copy of a CALL, ENTITY_CALL, SYNC or DELTA packet that `decode` accepted, with its path id
+   * A copy of a CALL or ENTITY_CALL packet that `decode` accepted, with its path id
    * (the varint after the command byte) replaced and the rest left byte for byte: how the server
    * forwards a relayed packet under its own path ids, without a decode and re-encode that could
    * change or grow it. Throws `ERR_INVALID_PARAMETER` if the longer id takes the packet over the
@@ -300,7 +303,7 @@ export class RpcCodec {
     const cursor = this.cursor;
     cursor.offset = 1;
     if (!isAddressed(packet[0]) || readVarint(packet, packet.length, cursor) < 0) {
-      throw invalid('readdress takes a CALL, ENTITY_CALL, SYNC or DELTA packet');
+      throw invalid('readdress takes a CALL or ENTITY_CALL packet');
     }
     const rest = packet.subarray(cursor.offset);
     const readdressed = new Uint8Array(1 + varintSize(pathId) + rest.length);
@@ -424,7 +427,7 @@ export class RpcCodec {
   }
 
   /**
-   * Wraps a CALL, RAW, ENTITY_CALL, SYNC or DELTA packet in a RELAY for `peerId`: the target when a client sends (0 all,
+   * Wraps a CALL, RAW or ENTITY_CALL packet in a RELAY for `peerId`: the target when a client sends (0 all,
    * n one peer, −n all but n), the true sender when the server forwards. Throws
    * `ERR_INVALID_PARAMETER` for an id outside −(2^31 − 1) … 2^31 − 1, or an inner packet that is
    * not one of those within the size a relay carries.
@@ -434,7 +437,7 @@ export class RpcCodec {
       throw invalid(`a relay peer id must be an integer in −${MAX_PEER_ID} … ${MAX_PEER_ID}`);
     }
     if (!(inner instanceof Uint8Array) || !isRelayable(inner[0])) {
-      throw invalid('only a CALL, RAW, ENTITY_CALL, SYNC or DELTA packet can be relayed');
+      throw invalid('only a CALL, RAW or ENTITY_CALL packet can be relayed');
     }
     if (inner.length > this.maxRelayableBytes) {
       throw invalid(`a relayed packet takes at most ${this.maxRelayableBytes} bytes`);
@@ -462,12 +465,13 @@ export class RpcCodec {
       case RpcCommand.Raw:
       case RpcCommand.Call:
       case RpcCommand.EntityCall:
+        return this.decodeRelayable(packet);
       case RpcCommand.Sync:
       case RpcCommand.Delta:
-        return this.decodeRelayable(packet);
       case RpcCommand.Spawn:
       case RpcCommand.Despawn:
       case RpcCommand.Fragment:
+      case RpcCommand.Ack:
         return accept({ kind: 'replication', command: packet[0], bytes: packet });
       case RpcCommand.ReleasePath:
         return this.decodeRelease(packet);
@@ -487,7 +491,6 @@ export class RpcCodec {
     if (packet.length > this.maxRelayableBytes) return drop('oversized');
     const command = packet[0]!;
     if (command === RpcCommand.Raw) return accept({ kind: 'raw', bytes: packet.subarray(1) });
-    if (command === RpcCommand.Sync || command === RpcCommand.Delta) return accept({ kind: 'replication', command, bytes: packet });
     const cursor = this.cursor;
     cursor.offset = 1;
     const pathId = readVarint(packet, packet.length, cursor);
@@ -571,7 +574,7 @@ export class RpcCodec {
     const command = innerBytes[0];
     if (command === undefined) return drop('truncated');
     if (command === RpcCommand.Relay) return drop('nestedRelay');
-    if (!isRelayable(command)) return drop(command <= RpcCommand.Fragment ? 'unrelayableCommand' : 'unknownCommand');
+    if (!isRelayable(command)) return drop(command <= RpcCommand.Ack ? 'unrelayableCommand' : 'unknownCommand');
     const inner = this.decodeRelayable(innerBytes);
     if (!inner.ok) return inner;
     return accept({ kind: 'relay', peerId, inner: inner.packet as RelayablePacket, innerBytes });
@@ -592,14 +595,9 @@ function isRelayable(command: number | undefined): boolean {
   return command === RpcCommand.Raw || isAddressed(command);
 }
 
-// The packets that name a path id right after the command byte, which readdress() replaces.
+// The relayable packets that name a path id right after the command byte, which readdress() replaces.
 function isAddressed(command: number | undefined): boolean {
-  return (
-    command === RpcCommand.Call ||
-    command === RpcCommand.EntityCall ||
-    command === RpcCommand.Sync ||
-    command === RpcCommand.Delta
-  );
+  return command === RpcCommand.Call || command === RpcCommand.EntityCall;
 }
 
 function accept(packet: DecodedPacket): DecodeResult {

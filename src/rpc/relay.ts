@@ -18,8 +18,6 @@ export interface RelayHost extends RpcHost {
   put(to: number, packet: Uint8Array, mode: TransferMode, channel: number): boolean;
   /** The game's bytes from `sender` (`sendBytes`), for the `peerPacket` event. */
   deliverBytes(sender: number, bytes: Uint8Array): void;
-  /** A replication packet relayed from `sender`, for the replication layer. */
-  deliverReplication(sender: number, bytes: Uint8Array, via: PeerRpcState): void;
 }
 
 /** Handles RELAY packets on the server (forwarding) and on clients (unwrapping). */
@@ -50,15 +48,13 @@ export class Relay {
     }
     const inner = message.inner;
     if (inner.kind === 'raw') this.host.deliverBytes(sender, inner.bytes);
-    else if (inner.kind === 'replication') this.host.deliverReplication(sender, inner.bytes, link);
     else this.rpc.receive(inner, sender, link);
   }
 
   // On the server: a client's packet for `message.peerId`.
   private forward(from: number, link: PeerRpcState, message: RelayPacket, mode: TransferMode, channel: number): void {
     const inner = message.inner;
-    // State travels to the server bare; the replication layer forwards it to whoever sees the entity.
-    if (!this.host.serverRelay() || inner.kind === 'replication') {
+    if (!this.host.serverRelay()) {
       link.dropped.badRelay++;
       return;
     }

@@ -351,7 +351,7 @@ describe('limits', () => {
 describe('bad packets are dropped with a named reason', () => {
   it.each<[string, Uint8Array, DropReason]>([
     ['an empty packet', new Uint8Array(0), 'empty'],
-    ['an unknown command', Uint8Array.of(12, 0), 'unknownCommand'],
+    ['an unknown command', Uint8Array.of(13, 0), 'unknownCommand'],
     ['a command byte of 255', Uint8Array.of(255), 'unknownCommand'],
     ['a CALL without ids', Uint8Array.of(RpcCommand.Call), 'truncated'],
     ['a CALL without a method id', Uint8Array.of(RpcCommand.Call, 0x05), 'truncated'],
@@ -399,7 +399,7 @@ describe('bad packets are dropped with a named reason', () => {
     ['a RELAY inside a RELAY', Uint8Array.of(RpcCommand.Relay, 2, RpcCommand.Relay, 2, RpcCommand.Raw), 'nestedRelay'],
     ['an ANNOUNCE_PATH inside a RELAY', concat(RpcCommand.Relay, 2, codec.encodeAnnounce(1, 2, 'p')), 'unrelayableCommand'],
     ['a CONFIRM_PATH inside a RELAY', concat(RpcCommand.Relay, 2, codec.encodeConfirm(1, 0)), 'unrelayableCommand'],
-    ['an unknown command inside a RELAY', Uint8Array.of(RpcCommand.Relay, 2, 12), 'unknownCommand'],
+    ['an unknown command inside a RELAY', Uint8Array.of(RpcCommand.Relay, 2, 13), 'unknownCommand'],
     ['a bad CALL inside a RELAY', Uint8Array.of(RpcCommand.Relay, 2, RpcCommand.Call, 0, 0, 0xc1), 'malformedArguments'],
     ['a relay peer id of −2^31', Uint8Array.of(RpcCommand.Relay, 0xff, 0xff, 0xff, 0xff, 0x0f, RpcCommand.Raw), 'badPeerId'],
     ['a relay peer id of 2^31', Uint8Array.of(RpcCommand.Relay, 0x80, 0x80, 0x80, 0x80, 0x10, RpcCommand.Raw), 'badVarint'],
