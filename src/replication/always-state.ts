@@ -35,17 +35,18 @@ export class AlwaysState {
    */
   send(spawner: AnySpawner, now: number): void {
     const always = spawner.layout.alwaysProperties;
-    const due = new Map<AnyEntity, unknown[]>();
+    const due = new Map<AnyEntity, readonly unknown[]>();
     const byPeer = new Map<number, AnyEntity[]>();
+    const recipients: number[] = [];
     for (const entity of spawner.live.values()) {
       if (!this.context.speaksFor(spawner, entity)) continue;
       const synchronizer = entity.synchronizer;
       if (now >= synchronizer.nextSyncAt) {
         synchronizer.nextSyncAt = now + synchronizer.replicationIntervalMs;
-        const values = this.context.readAll(entity, always);
+        const values = this.current(entity, always);
         if (values) due.set(entity, values);
       }
-      for (const peerId of this.context.recipients(spawner, entity)) {
+      for (const peerId of this.context.recipients(spawner, entity, recipients)) {
         const list = byPeer.get(peerId);
         if (list) list.push(entity);
         else byPeer.set(peerId, [entity]);
@@ -59,6 +60,26 @@ export class AlwaysState {
       const state = this.context.peers.get(peerId);
       if (state) this.sendTo(peerId, state, spawner, entities, due, time, encoded);
     }
+  }
+
+  /**
+   * The entity's `Always` values, checked: the array read last time when none changed since (so
+   * an idle entity allocates nothing, and peers' baselines share it), else a new one.
+   */
+  private current(entity: AnyEntity, always: AnySpawner['layout']['alwaysProperties']): readonly unknown[] | undefined {
+    const synchronizer = entity.synchronizer;
+    const last = synchronizer.lastAlways;
+    if (last) {
+      let same = true;
+      for (let index = 0; index < always.length && same; index++) {
+        const property = always[index]!;
+        same = synchronizer.held[property.index] === true && typeof last[index] !== 'object' && property.codec.equal(synchronizer.values[property.index], last[index]);
+      }
+      if (same) return last;
+    }
+    const values = this.context.readAll(entity, always);
+    if (values) synchronizer.lastAlways = values;
+    return values;
   }
 
   /** A SYNC from `from`: each entry rebuilt against its baseline, checked, and applied. */
@@ -162,7 +183,7 @@ export class AlwaysState {
     state: PeerReplicationState,
     spawner: AnySpawner,
     entities: AnyEntity[],
-    due: Map<AnyEntity, unknown[]>,
+    due: Map<AnyEntity, readonly unknown[]>,
     time: number,
     encoded: Map<AnyEntity, { previous: readonly unknown[] | undefined; entry: SyncEntry | undefined }>,
   ): void {

@@ -63,6 +63,8 @@ export class MultiplayerSynchronizer extends EventEmitter<MultiplayerSynchronize
   readonly held: boolean[];
   /** @internal The watched values last sent, by watched index. */
   readonly lastWatched: unknown[];
+  /** @internal The `Always` values read when last sent: reused while none changes. */
+  lastAlways: readonly unknown[] | undefined;
   /** @internal When always-mode state and watched properties are next due. */
   nextSyncAt = 0;
   nextDeltaAt = 0;

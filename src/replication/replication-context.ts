@@ -22,8 +22,8 @@ export interface ReplicationContext {
    * the server topology passing on a client's entity in its own snapshots.
    */
   speaksFor(spawner: AnySpawner, entity: AnyEntity): boolean;
-  /** The peers this side sends the entity's state to. */
-  recipients(spawner: AnySpawner, entity: AnyEntity): number[];
+  /** The peers this side sends the entity's state to, written over `into` (reused: this runs per entity and poll). */
+  recipients(spawner: AnySpawner, entity: AnyEntity, into: number[]): number[];
   /** Whether state for the entity from `from` is accepted: its authority's, or the server's on a client. */
   acceptsState(from: number, spawner: AnySpawner, entity: AnyEntity): boolean;
   /** The values of `properties`, checked; undefined (reported to the game) where one does not fit. */

@@ -152,14 +152,19 @@ export class ReplicationInterface implements SpawnerHost, ReplicationContext {
    * spawner's authority); the server, which passes it on (a client of the server topology);
    * every peer that sees it (a mesh peer that owns an entity of another's spawner).
    */
-  recipients(spawner: AnySpawner, entity: AnyEntity): number[] {
+  recipients(spawner: AnySpawner, entity: AnyEntity, into: number[]): number[] {
+    into.length = 0;
     if (spawner.isMultiplayerAuthority()) {
       const owner = entity.getMultiplayerAuthority();
-      return [...entity.spawnedAt].filter((peerId) => peerId !== owner);
+      for (const peerId of entity.spawnedAt) if (peerId !== owner) into.push(peerId);
+    } else if (this.isClientOfServer()) {
+      if (this.peers.has(TARGET_PEER_SERVER)) into.push(TARGET_PEER_SERVER);
+    } else {
+      for (const peerId of this.peers.keys()) if (entity.synchronizer.isVisibleTo(peerId)) into.push(peerId);
     }
-    if (this.isClientOfServer()) return this.peers.has(TARGET_PEER_SERVER) ? [TARGET_PEER_SERVER] : [];
-    return [...this.peers.keys()].filter((peerId) => entity.synchronizer.isVisibleTo(peerId));
+    return into;
   }
+
 
   acceptsState(from: number, spawner: AnySpawner, entity: AnyEntity): boolean {
     const authority = entity.getMultiplayerAuthority();

@@ -20,13 +20,14 @@ export class WatchedState {
     const watched = spawner.layout.watchedProperties;
     if (watched.length === 0) return;
     const byPeer = new Map<number, Uint8Array[]>();
+    const recipients: number[] = [];
     for (const entity of spawner.live.values()) {
       const synchronizer = entity.synchronizer;
       if (now < synchronizer.nextDeltaAt || !this.context.speaksFor(spawner, entity)) continue;
       synchronizer.nextDeltaAt = now + synchronizer.deltaIntervalMs;
       const entry = this.changes(spawner, entity, watched);
       if (!entry) continue;
-      for (const peerId of this.context.recipients(spawner, entity)) {
+      for (const peerId of this.context.recipients(spawner, entity, recipients)) {
         const list = byPeer.get(peerId);
         if (list) list.push(entry);
         else byPeer.set(peerId, [entry]);
