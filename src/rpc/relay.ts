@@ -20,6 +20,8 @@ export interface RelayHost extends RpcHost {
   deliverBytes(sender: number, bytes: Uint8Array): void;
   /** A replication packet relayed from `sender`, for the replication layer. */
   deliverReplication(sender: number, bytes: Uint8Array, via: PeerRpcState): void;
+  /** On a client: whether the server told of `peerId` (PEER_ADD) and it has not gone since. */
+  isRelayedPeer(peerId: number): boolean;
 }
 
 /** Handles RELAY packets on the server (forwarding) and on clients (unwrapping). */
@@ -49,8 +51,17 @@ export class Relay {
       return;
     }
     const inner = message.inner;
+    // Entity state is the server's to forward (its spawner), whoever owns the entity; calls and
+    // bytes come only from a client the server announced, and not after it left.
+    if (inner.kind === 'replication') {
+      this.host.deliverReplication(sender, inner.bytes, link);
+      return;
+    }
+    if (!this.host.isRelayedPeer(sender)) {
+      link.dropped.unknownSender++;
+      return;
+    }
     if (inner.kind === 'raw') this.host.deliverBytes(sender, inner.bytes);
-    else if (inner.kind === 'replication') this.host.deliverReplication(sender, inner.bytes, link);
     else this.rpc.receive(inner, sender, link);
   }
 

@@ -17,8 +17,8 @@ export interface RpcHost {
   relays(target: number): boolean;
   /** The connected peers a target means: 0 every one, n that one, -n every one but n; never `exclude`. */
   targets(target: number, exclude?: number): number[];
-  /** Counts a call without authority, and drops a peer that makes too many. */
-  countViolation(sender: number): void;
+  /** Counts a call to `method` of `path` without authority, and drops a peer that makes too many. */
+  countViolation(sender: number, path: string, method: string): void;
   /** Reports a failure that must not throw out of `poll()`. */
   reportError(error: Error, context: { peerId: number; path?: string; method?: string }): void;
 }
@@ -31,6 +31,9 @@ export interface EntityContainer extends PathTarget {
    */
   entityFor(netId: number): RpcTarget<object, string> | 'pending' | undefined;
 }
+
+/** Where a failure of a handler is reported. */
+type CallContext = { peerId: number; path: string; method: string };
 
 /** A call checked and ready to run. */
 interface ResolvedCall {
@@ -59,6 +62,8 @@ export const MAX_HELD_CALLS = 256;
 export class RpcInterface {
   private remoteSenderId = 0;
   private readonly held: HeldCall[] = [];
+  /** Rejections of async handlers since the last `poll()`, reported there like a throw. */
+  private readonly rejected: Array<{ error: Error; context: CallContext }> = [];
 
   constructor(
     private readonly host: RpcHost,
@@ -146,7 +151,7 @@ export class RpcInterface {
     }
     if (method.mode === 'authority' && sender !== target.getMultiplayerAuthority()) {
       via.dropped.notAuthority++;
-      this.host.countViolation(sender);
+      this.host.countViolation(sender, target.address.path, method.name);
       return undefined;
     }
     return { target, method };
@@ -183,17 +188,28 @@ export class RpcInterface {
     }
   }
 
-  /** Runs a method with `sender` as the remote sender id; a throw becomes the `error` event. */
+  /**
+   * Runs a method with `sender` as the remote sender id; a throw becomes the `error` event, and
+   * so does the rejection of a promise the method returns, at the next {@link reportRejected}.
+   */
   invoke(target: RpcTarget<object, string>, method: RpcMethod, args: readonly unknown[], sender: number): void {
     const previous = this.remoteSenderId;
     this.remoteSenderId = sender;
+    const context = { peerId: sender, path: target.address.path, method: method.name };
     try {
-      (target.target as Record<string, (...values: unknown[]) => unknown>)[method.name]!(...args);
+      const result = (target.target as Record<string, (...values: unknown[]) => unknown>)[method.name]!(...args);
+      // An unhandled rejection ends a Node.js process by default: the game hears of it instead.
+      if (isThenable(result)) result.then(undefined, (error: unknown) => this.rejected.push({ error: asError(error), context }));
     } catch (error) {
-      this.host.reportError(error instanceof Error ? error : new Error(String(error)), { peerId: sender, path: target.address.path, method: method.name });
+      this.host.reportError(asError(error), context);
     } finally {
       this.remoteSenderId = previous;
     }
+  }
+
+  /** Reports, inside `poll()`, the async handlers that rejected since the last call. */
+  reportRejected(): void {
+    for (const { error, context } of this.rejected.splice(0)) this.host.reportError(error, context);
   }
 
   private hold(container: EntityContainer, call: EntityCallPacket, sender: number, via: PeerRpcState): void {
@@ -204,6 +220,14 @@ export class RpcInterface {
     via.heldCalls++;
     this.held.push({ container, call, sender, via, deadline: this.now() + HELD_CALL_MS });
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null | undefined)?.then === 'function';
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 function isEntityContainer(target: PathTarget): target is EntityContainer {
