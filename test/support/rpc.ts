@@ -14,7 +14,7 @@ export interface ApiGroup {
 
 export interface ApiGroupOptions extends GroupOptions {
   api?: MultiplayerAPIOptions;
-  /** Runs on each API before it polls: an authCallback, serverRelay. */
+  /** Runs on each API, its multiplayer peer set, before it polls: an authCallback, serverRelay, another peer. */
   prepare?: (api: MultiplayerAPI, id: number) => void;
   /** Whether to wait for every peer to see every other (default true, unless `manualLinks`). */
   wait?: boolean;
@@ -29,8 +29,8 @@ export async function makeApiGroup(count: number, options: ApiGroupOptions = {})
   const group = makeGroup(count, options);
   const apis = group.members.map((member) => {
     const api = new MultiplayerAPI(options.api);
-    options.prepare?.(api, member.id);
     api.multiplayerPeer = member.peer;
+    options.prepare?.(api, member.id);
     return api;
   });
   const made: ApiGroup = {
