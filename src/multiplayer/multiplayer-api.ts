@@ -2,11 +2,13 @@ import { EventEmitter } from 'eventemitter3';
 import { MultiplayerPeer } from '../mesh/multiplayer-peer.js';
 import type { PeerStats } from '../mesh/peer-stats.js';
 import { ConnectionStatus, TARGET_PEER_SERVER, TransferMode } from '../mesh/transfer.js';
+import { clockMs } from '../mesh/keepalive.js';
 import { WebRTCMultiplayerPeer } from '../mesh/webrtc-multiplayer-peer.js';
 import { RtcError } from '../transport/errors.js';
 import { resolvePositiveIntegers } from '../transport/options.js';
 import { RpcCodec } from '../rpc/codec.js';
 import { PathCache } from '../rpc/path-cache.js';
+import { NetworkClock } from './network-clock.js';
 import { PeerRpcState, type RpcDropReason } from '../rpc/peer-rpc-state.js';
 import { Relay } from '../rpc/relay.js';
 import { RpcInterface } from '../rpc/rpc-interface.js';
@@ -124,6 +126,8 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
   private timeoutMs = DEFAULT_AUTH_TIMEOUT_MS;
   private lastStatus = ConnectionStatus.Disconnected;
   private reachedServer = false;
+  private readonly clock = new NetworkClock(clockMs);
+  private clockReference = 0;
 
   constructor(options: MultiplayerAPIOptions = {}) {
     super();
@@ -334,6 +338,7 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
     peer.poll();
     if (this.peer !== peer) return;
     this.checkStatus(peer);
+    this.followClock(peer);
     // getPacketPeer() is 0 once nothing is left: cheaper per packet than counting every peer's queue.
     for (let from = peer.getPacketPeer(); from !== 0 && this.peer === peer; from = peer.getPacketPeer()) {
       const mode = peer.getPacketMode();
@@ -346,6 +351,17 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
     this.rpcs.reportRejected();
     this.rpcs.expireHeld(this.links);
     if (peer.getConnectionStatus() === ConnectionStatus.Connected) this.replication.process();
+  }
+
+  /**
+   * rtcmesh: the network time in milliseconds, one clock every peer agrees on: the server's (peer
+   * 1) in the server topology, the lowest peer id's in a mesh (this side's own when it is the
+   * lowest). It follows the keepalive's estimate of that peer's clock offset (from the fastest
+   * of its recent round trips), slews small corrections and never runs backwards. Before the
+   * first estimate, and without a WebRTCMultiplayerPeer, it is this side's own clock.
+   */
+  getNetworkTime(): number {
+    return this.clock.read();
   }
 
   /** Godot `get_unique_id`: this side's peer id; 0 without a multiplayer peer. */
@@ -418,9 +434,9 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
       serverRelay: () => this.serverRelay,
       put: (to, packet, mode, channel) => this.put(to, packet, mode, channel),
       deliverBytes: (sender, bytes) => this.emit('peerPacket', sender, bytes),
-      deliverReplication: (sender, bytes, via) => this.replication.receive(TARGET_PEER_SERVER, sender, bytes, via, TransferMode.Reliable, 0),
       isRelayedPeer: (id) => this.relayed.has(id),
       receivePacket: (from, packet, mode, channel) => this.receive(from, packet, mode, channel),
+      networkTime: () => this.getNetworkTime(),
     };
   }
 
@@ -477,6 +493,20 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
     const peer = this.peer;
     this.onPeerDisconnected(id);
     if (peer && this.peer === peer) peer.disconnectPeer(id);
+  }
+
+  // Moves the network clock toward the reference peer's, as the keepalive estimates its offset.
+  private followClock(peer: MultiplayerPeer): void {
+    const self = peer.getUniqueId();
+    let reference = peer.isServerRelaySupported() ? TARGET_PEER_SERVER : self;
+    for (const id of this.links.keys()) if (!peer.isServerRelaySupported() && id < reference) reference = id;
+    if (reference !== this.clockReference) {
+      this.clockReference = reference;
+      this.clock.reset();
+    }
+    if (reference === self || !(peer instanceof WebRTCMultiplayerPeer)) this.clock.update(0);
+    else if (this.links.has(reference)) this.clock.update(peer.getPeerStats(reference).clockOffsetMs);
+    else this.clock.update(Number.NaN);
   }
 
   private forget(id: number): boolean {
@@ -543,7 +573,7 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
         this.rpcs.receive(message, from, link);
         break;
       case 'replication':
-        this.replication.receive(from, from, message.bytes, link, mode, channel);
+        this.replication.receive(from, message.bytes, link, mode, channel);
         break;
       case 'announcePath':
         this.paths.onAnnounce(from, link, message.pathId, message.methodTableHash, message.path);

@@ -14,7 +14,7 @@ import { type RpcConfig, type RpcConfigMap, RpcMethods, type RpcSender, methodOf
 import { MAX_VARINT_VALUE } from '../rpc/varint.js';
 import { RtcError } from '../transport/errors.js';
 import { Entity } from './entity.js';
-import { MultiplayerSynchronizer, type SynchronizerOptions, resolveSynchronizerOptions } from './multiplayer-synchronizer.js';
+import { MultiplayerSynchronizer, type SynchronizerOptions, checkMilliseconds, resolveSynchronizerOptions } from './multiplayer-synchronizer.js';
 import { type PropertyMap, type ReplicationLayout, resolveLayout } from './replication-config.js';
 
 /** The options of a spawner: Godot's MultiplayerSpawner properties and its entities' SceneReplicationConfig. */
@@ -27,7 +27,19 @@ export interface SpawnerOptions<T extends object, D, P extends PropertyMap, C ex
   properties?: P;
   /** The RPC methods of every entity, as `register()` takes them. `maxArguments` defaults to `RpcLimits.maxArguments`. */
   rpc?: C;
+  /**
+   * How far behind the network time receivers draw (`getRenderTime()`), in ms. Default: measured,
+   * two intervals between the authority's snapshots plus their arrival jitter.
+   */
+  interpolationDelayMs?: number;
+  /** How far past its newest snapshot `interpolate()` extrapolates before it holds, in ms. Default {@link DEFAULT_MAX_EXTRAPOLATION_MS}. */
+  maxExtrapolationMs?: number;
 }
+
+/** The default bound on extrapolation past the newest snapshot. */
+export const DEFAULT_MAX_EXTRAPOLATION_MS = 100;
+/** The interpolation delay before any state has arrived to measure. */
+export const UNMEASURED_INTERPOLATION_DELAY_MS = 100;
 
 /** The events of a {@link MultiplayerSpawner}, Godot's signals; inside `poll()` (and `spawn`/`despawn` on the authority). */
 export interface MultiplayerSpawnerEvents<T extends object, M extends string> {
@@ -45,6 +57,10 @@ export interface SpawnerHost {
   localDespawned(entity: Entity<object, string>): void;
   /** Whether this side runs the server topology as a client (which cannot spawn for the others). */
   isClientOfServer(): boolean;
+  /** The network time, in ms. */
+  networkTime(): number;
+  /** How regularly the spawner's state arrives here: the freshest sender's interval and jitter, if measured. */
+  stateTiming(spawner: MultiplayerSpawner<object, unknown, string>): { intervalMs: number; jitterMs: number } | undefined;
 }
 
 /**
@@ -70,6 +86,9 @@ export class MultiplayerSpawner<T extends object, D, M extends string>
   private limit: number;
   private readonly spawnFunction: (data: D) => T;
   private readonly synchronizerOptions: SynchronizerOptions;
+  private delayMs: number | undefined;
+  /** The bound on extrapolation past the newest snapshot, in ms. */
+  readonly maxExtrapolationMs: number;
 
   /** @internal Made by `MultiplayerAPI.addSpawner`. */
   constructor(
@@ -91,6 +110,8 @@ export class MultiplayerSpawner<T extends object, D, M extends string>
     this.methods = new RpcMethods(path, (options.rpc ?? {}) as Readonly<Record<string, RpcConfig | undefined>>, () => limits.maxArguments);
     this.hash = hashText(`spawner\n${this.methods.table.names.join('\n')}\n\n${this.layout.signature}`);
     this.synchronizerOptions = resolveSynchronizerOptions(options);
+    if (options.interpolationDelayMs !== undefined) this.interpolationDelayMs = options.interpolationDelayMs;
+    this.maxExtrapolationMs = checkMilliseconds('maxExtrapolationMs', options.maxExtrapolationMs ?? DEFAULT_MAX_EXTRAPOLATION_MS);
   }
 
   /** Godot `spawn_limit`; 0 for none. */
@@ -100,6 +121,29 @@ export class MultiplayerSpawner<T extends object, D, M extends string>
 
   set spawnLimit(limit: number) {
     this.limit = checkLimit(limit);
+  }
+
+  /** The interpolation delay in ms: as set, or measured (see {@link SpawnerOptions.interpolationDelayMs}). */
+  get interpolationDelayMs(): number {
+    if (this.delayMs !== undefined) return this.delayMs;
+    const timing = this.host.stateTiming(this as unknown as MultiplayerSpawner<object, unknown, string>);
+    if (!timing || Number.isNaN(timing.intervalMs)) return UNMEASURED_INTERPOLATION_DELAY_MS;
+    return 2 * timing.intervalMs + timing.jitterMs;
+  }
+
+  /** Sets a fixed interpolation delay; undefined goes back to the measured one. */
+  set interpolationDelayMs(ms: number | undefined) {
+    this.delayMs = ms === undefined ? undefined : checkMilliseconds('interpolationDelayMs', ms);
+  }
+
+  /** The network time receivers draw this spawner's entities at: now less the interpolation delay. */
+  getRenderTime(): number {
+    return this.host.networkTime() - this.interpolationDelayMs;
+  }
+
+  /** @internal */
+  renderTime(): number {
+    return this.getRenderTime();
   }
 
   /**
@@ -190,7 +234,7 @@ export class MultiplayerSpawner<T extends object, D, M extends string>
       throw new RtcError('ERR_INVALID_PARAMETER', `${this.path}: spawnFunction must return an object.`);
     }
     for (const method of this.methods.table.names) methodOf(this.path, object, method);
-    const synchronizer = new MultiplayerSynchronizer(object, this.layout, `${this.path}#${netId}`, this.synchronizerOptions, checkInitial);
+    const synchronizer = new MultiplayerSynchronizer(object, this.layout, `${this.path}#${netId}`, this.synchronizerOptions, checkInitial, this);
     const entity = new Entity<T, M>(this.sender, this.methods, this, netId, data, object, synchronizer);
     entity.setMultiplayerAuthority(authority);
     this.entities.set(netId, entity);

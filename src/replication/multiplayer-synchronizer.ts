@@ -17,6 +17,23 @@ export interface MultiplayerSynchronizerEvents {
 /** A visibility filter: whether the peer may see the entity. Godot `add_visibility_filter`. */
 export type VisibilityFilter = (peerId: number) => boolean;
 
+/** Where a synchronizer's interpolation takes its default time and its bound on extrapolation. */
+export interface Timeline {
+  /** The network time to draw at: now less the interpolation delay. */
+  renderTime(): number;
+  /** How far past its newest snapshot a value is extrapolated before it holds. */
+  readonly maxExtrapolationMs: number;
+}
+
+/** A received snapshot of the `Always` properties: when the authority read them, and their values. */
+interface Sample {
+  readonly time: number;
+  readonly values: readonly unknown[];
+}
+
+/** The snapshots a receiver keeps per entity for interpolation. */
+export const INTERPOLATION_SAMPLES = 32;
+
 /** The intervals and visibility a spawner gives its entities' synchronizers, and the game may change per entity. */
 export interface SynchronizerOptions {
   /** Godot `replication_interval`: ms between always-mode sends; 0 sends at every `poll()`. Default 0. */
@@ -51,6 +68,9 @@ export class MultiplayerSynchronizer extends EventEmitter<MultiplayerSynchronize
   nextDeltaAt = 0;
   /** @internal Set when visibility may have changed: the replication interface re-evaluates it. */
   visibilityDirty = true;
+  private readonly samples: Sample[] = [];
+  private stateSender = 0;
+  private stateTick = 0;
 
   /** @internal Made with each entity. */
   constructor(
@@ -60,6 +80,7 @@ export class MultiplayerSynchronizer extends EventEmitter<MultiplayerSynchronize
     private readonly label: string,
     options: SynchronizerOptions,
     checkInitial: boolean,
+    private readonly timeline: Timeline,
   ) {
     super();
     const resolved = resolveSynchronizerOptions(options);
@@ -77,7 +98,7 @@ export class MultiplayerSynchronizer extends EventEmitter<MultiplayerSynchronize
   }
 
   set replicationIntervalMs(ms: number) {
-    this.intervalMs = checkInterval('replicationIntervalMs', ms);
+    this.intervalMs = checkMilliseconds('replicationIntervalMs', ms);
   }
 
   /** Godot `delta_interval`, in ms. */
@@ -86,7 +107,7 @@ export class MultiplayerSynchronizer extends EventEmitter<MultiplayerSynchronize
   }
 
   set deltaIntervalMs(ms: number) {
-    this.deltaMs = checkInterval('deltaIntervalMs', ms);
+    this.deltaMs = checkMilliseconds('deltaIntervalMs', ms);
   }
 
   /** Godot `public_visibility`. */
@@ -159,6 +180,54 @@ export class MultiplayerSynchronizer extends EventEmitter<MultiplayerSynchronize
     return value;
   }
 
+  /**
+   * The value of an `Always` property at network time `at` (default: the spawner's render time,
+   * now less the interpolation delay), between the two snapshots around it as the property's
+   * interpolation says; past the newest, extrapolated from the last two for at most
+   * `maxExtrapolationMs`, then held. Where no snapshot has arrived (on the authority), the
+   * current value.
+   * @throws RtcError ERR_INVALID_PARAMETER for a name that is not an `Always` property.
+   */
+  interpolate(name: string, at: number = this.timeline.renderTime()): unknown {
+    const slot = this.layout.alwaysProperties.findIndex((property) => property.name === name);
+    if (slot < 0) throw new RtcError('ERR_INVALID_PARAMETER', `${name} is not an Always property of ${this.label}: only those are interpolated.`);
+    const property = this.layout.alwaysProperties[slot]!;
+    const samples = this.samples;
+    if (samples.length === 0) return this.read(property);
+    let after = samples.findIndex((sample) => sample.time > at);
+    if (after === 0) return samples[0]!.values[slot];
+    if (after < 0) {
+      if (samples.length === 1 || property.interpolation === 'step') return samples[samples.length - 1]!.values[slot];
+      after = samples.length - 1;
+      at = Math.min(at, samples[after]!.time + this.timeline.maxExtrapolationMs);
+    }
+    const from = samples[after - 1]!;
+    const to = samples[after]!;
+    if (property.interpolation === 'step') return from.values[slot];
+    const share = (at - from.time) / (to.time - from.time);
+    return blend(from.values[slot], to.values[slot], share, property.interpolation === 'angle' ? property.period : 0);
+  }
+
+  /**
+   * @internal Applies `Always` state read at network time `time` in `tick` of `sender`'s stream;
+   * false (nothing applied) for a tick not newer than the last applied from that sender.
+   */
+  receiveState(sender: number, tick: number, time: number, values: readonly unknown[]): boolean {
+    if (sender !== this.stateSender) {
+      this.stateSender = sender;
+      this.stateTick = 0;
+      this.samples.length = 0;
+    }
+    if (tick <= this.stateTick) return false;
+    this.stateTick = tick;
+    const always = this.layout.alwaysProperties;
+    for (let index = 0; index < always.length; index++) this.apply(always[index]!.index, values[index]);
+    if (this.samples.length > 0 && time <= this.samples[this.samples.length - 1]!.time) this.samples.length = 0;
+    this.samples.push({ time, values });
+    if (this.samples.length > INTERPOLATION_SAMPLES) this.samples.shift();
+    return true;
+  }
+
   /** @internal Writes a value that came from the authority (already decoded and valid). */
   apply(index: number, value: unknown): void {
     if (this.held[index]) this.values[index] = value;
@@ -208,13 +277,28 @@ export function snapshot(value: unknown): unknown {
  */
 export function resolveSynchronizerOptions(options: SynchronizerOptions): Required<SynchronizerOptions> {
   return {
-    replicationIntervalMs: checkInterval('replicationIntervalMs', options.replicationIntervalMs ?? 0),
-    deltaIntervalMs: checkInterval('deltaIntervalMs', options.deltaIntervalMs ?? 0),
+    replicationIntervalMs: checkMilliseconds('replicationIntervalMs', options.replicationIntervalMs ?? 0),
+    deltaIntervalMs: checkMilliseconds('deltaIntervalMs', options.deltaIntervalMs ?? 0),
     publicVisibility: options.publicVisibility ?? true,
   };
 }
 
-function checkInterval(name: string, ms: number): number {
+// Blends two values of a numeric type; `period` > 0 takes the shorter way round a turn.
+function blend(from: unknown, to: unknown, share: number, period: number): unknown {
+  if (typeof from === 'number' && typeof to === 'number') {
+    if (period <= 0) return from + (to - from) * share;
+    const difference = ((((to - from) % period) + period * 1.5) % period) - period / 2;
+    return from + difference * share;
+  }
+  const a = from as Record<string, number>;
+  const b = to as Record<string, number>;
+  const blended: Record<string, number> = { x: a.x! + (b.x! - a.x!) * share, y: a.y! + (b.y! - a.y!) * share };
+  if ('z' in a) blended.z = a.z! + (b.z! - a.z!) * share;
+  return blended;
+}
+
+/** `ms` when it is a number of milliseconds, 0 or more. @throws RtcError ERR_INVALID_PARAMETER naming `name` otherwise. */
+export function checkMilliseconds(name: string, ms: number): number {
   if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new RtcError('ERR_INVALID_PARAMETER', `${name} is a number of ms, 0 or more.`);
   return ms;
 }

@@ -1,6 +1,8 @@
 // What replication keeps per connected peer: its drops by reason, the entities its spawners have
 // alive here, the fragments it is sending, and the id of this side's next fragmented packet.
+import { Baselines } from './baselines.js';
 import { MAX_ASSEMBLIES_PER_PEER, type FragmentPart } from './replication-packets.js';
+import { StateStream } from './state-stream.js';
 
 /** Why replication dropped a packet (or an entry of one) from a peer. */
 export const REPLICATION_DROP_REASONS = [
@@ -26,6 +28,8 @@ export const REPLICATION_DROP_REASONS = [
   'badFragment',
   /** A fragmented packet given up incomplete, to make room for newer ones. */
   'incompleteFragments',
+  /** State relative to a snapshot this side no longer has (or never received whole): the sender soon sends it whole. */
+  'missingBaseline',
 ] as const;
 
 /** One of {@link REPLICATION_DROP_REASONS}. */
@@ -45,7 +49,35 @@ export class PeerReplicationState {
   entities = 0;
   /** The id of this side's next fragmented packet to the peer. */
   nextMessageId = 0;
+  /** Per spawner: the state this side sent the peer, and the state it receives from it. */
+  private readonly sent = new Map<object, Baselines>();
+  private readonly received = new Map<object, StateStream>();
   private readonly assemblies = new Map<number, Assembly>();
+
+  /** The snapshots sent to the peer for `spawner`. */
+  baselines(spawner: object): Baselines {
+    let baselines = this.sent.get(spawner);
+    if (!baselines) this.sent.set(spawner, (baselines = new Baselines()));
+    return baselines;
+  }
+
+  /** The state of `spawner` received from the peer, under the peer's path id for it. */
+  stream(spawner: object, remotePathId: number): StateStream {
+    let stream = this.received.get(spawner);
+    if (!stream || stream.remotePathId !== remotePathId) this.received.set(spawner, (stream = new StateStream(remotePathId)));
+    return stream;
+  }
+
+  /** The state received from the peer, for each spawner. */
+  streams(): IterableIterator<[object, StateStream]> {
+    return this.received.entries();
+  }
+
+  /** Forgets what concerns a spawner removed here. */
+  forget(spawner: object): void {
+    this.sent.delete(spawner);
+    this.received.delete(spawner);
+  }
 
   /**
    * Adds a fragment; returns the whole packet once every part has arrived. Keeps at most

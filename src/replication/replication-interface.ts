@@ -1,7 +1,7 @@
 // The replication interface (Godot's SceneReplicationInterface): sends each spawner's spawns and
-// despawns to the peers that see its entities, their state from each entity's authority, and
-// applies what peers send after checking every byte and who sent it.
-import { TARGET_PEER_SERVER, TransferMode } from '../mesh/transfer.js';
+// despawns to the peers that see its entities, and routes state both ways through its `Always`
+// and watched parts, after checking every byte and who sent it.
+import { TARGET_PEER_SERVER, type TransferMode } from '../mesh/transfer.js';
 import { RpcCommand, type RpcCodec } from '../rpc/codec.js';
 import { checkArguments } from '../rpc/msgpack-check.js';
 import { unpackr } from '../rpc/msgpack.js';
@@ -11,48 +11,36 @@ import type { RelayHost } from '../rpc/relay.js';
 import type { RpcInterface } from '../rpc/rpc-interface.js';
 import type { VarintCursor } from '../rpc/varint.js';
 import { RtcError } from '../transport/errors.js';
-import type { Entity } from './entity.js';
-import { snapshot } from './multiplayer-synchronizer.js';
+import { AlwaysState } from './always-state.js';
 import { MultiplayerSpawner, type SpawnerHost } from './multiplayer-spawner.js';
 import { PeerReplicationState, type ReplicationDropReason } from './peer-replication-state.js';
 import type { ResolvedProperty } from './replication-config.js';
-import {
-  MAX_FRAGMENTS,
-  MAX_REPLICATION_PACKET_BYTES,
-  encodeDespawn,
-  encodeEntry,
-  encodeSpawn,
-  fragment,
-  packEntries,
-  readFragment,
-  readId,
-  readSpawnHeader,
-  readValues,
-} from './replication-packets.js';
-
-type AnySpawner = MultiplayerSpawner<object, unknown, string>;
-type AnyEntity = Entity<object, string>;
+import type { AnyEntity, AnySpawner, ReplicationContext } from './replication-context.js';
+import { MAX_FRAGMENTS, MAX_REPLICATION_PACKET_BYTES, encodeDespawn, encodeSpawn, fragment, readFragment, readId, readSpawnHeader, readValues } from './replication-packets.js';
+import { EVENT_MODE, WatchedState } from './watched-state.js';
 
 /** What replication needs of the multiplayer API around it. */
 export interface ReplicationHost extends RelayHost {
   /** Runs a packet put back together from fragments as if it had arrived whole. */
   receivePacket(from: number, packet: Uint8Array, mode: TransferMode, channel: number): void;
+  /** The network time, in ms. */
+  networkTime(): number;
 }
 
-// Spawns, despawns and watched changes share the reliable channel, so each arrives in order
-// after the spawn; always-mode state takes the unreliable-ordered one, where the latest wins.
-const EVENT_MODE = TransferMode.Reliable;
-const STATE_MODE = TransferMode.UnreliableOrdered;
 const CHANNEL = 0;
 
 /** Runs every spawner of one multiplayer API. */
-export class ReplicationInterface implements SpawnerHost {
+export class ReplicationInterface implements SpawnerHost, ReplicationContext {
   private readonly spawners = new Set<AnySpawner>();
-  private readonly peers = new Map<number, PeerReplicationState>();
+  readonly peers = new Map<number, PeerReplicationState>();
+  private readonly always = new AlwaysState(this);
+  private readonly watched = new WatchedState(this);
   /** The peer each remote entity came from, whose departure takes it away. */
   private readonly origins = new Map<AnyEntity, number>();
   private peersChanged = false;
   private readonly cursor: VarintCursor = { offset: 0 };
+  // The path id the packet being read names, as `spawnerOf` read it.
+  private lastPathId = 0;
 
   constructor(
     private readonly host: ReplicationHost,
@@ -70,6 +58,7 @@ export class ReplicationInterface implements SpawnerHost {
   /** A spawner unregistered here: its authority despawns its entities everywhere; they go here too. */
   removeSpawner(spawner: AnySpawner): void {
     this.spawners.delete(spawner);
+    for (const state of this.peers.values()) state.forget(spawner);
     for (const entity of [...spawner.live.values()]) {
       if (spawner.isMultiplayerAuthority()) this.localDespawned(entity);
       this.forgetRemote(entity);
@@ -118,6 +107,7 @@ export class ReplicationInterface implements SpawnerHost {
   /** Once per `poll()`: spawns and despawns where visibility changed, then the state that is due. */
   process(): void {
     const now = this.now();
+    this.always.beginTick();
     for (const spawner of this.spawners) {
       if (spawner.isMultiplayerAuthority()) {
         for (const entity of spawner.live.values()) {
@@ -125,16 +115,65 @@ export class ReplicationInterface implements SpawnerHost {
           if (this.peersChanged || synchronizer.visibilityDirty || synchronizer.hasFilters) this.updateVisibility(spawner, entity);
         }
       }
-      this.sendState(spawner, now);
+      if (spawner.layout.alwaysProperties.length > 0) this.always.send(spawner, now);
+      this.watched.send(spawner, now);
     }
+    this.always.acknowledge((peerId, packet, mode, channel) => this.host.put(peerId, packet, mode, channel));
     this.peersChanged = false;
   }
 
+  networkTime(): number {
+    return this.host.networkTime();
+  }
+
+  selfId(): number {
+    return this.host.selfId();
+  }
+
+  stateTiming(spawner: AnySpawner): { intervalMs: number; jitterMs: number } | undefined {
+    let freshest: { intervalMs: number; jitterMs: number } | undefined;
+    for (const state of this.peers.values()) {
+      for (const [owner, stream] of state.streams()) {
+        if (owner === spawner && !Number.isNaN(stream.intervalMs) && (!freshest || stream.intervalMs < freshest.intervalMs)) freshest = stream;
+      }
+    }
+    return freshest && { intervalMs: freshest.intervalMs, jitterMs: freshest.jitterMs };
+  }
+
+  speaksFor(spawner: AnySpawner, entity: AnyEntity): boolean {
+    const self = this.host.selfId();
+    const authority = entity.getMultiplayerAuthority();
+    if (authority === self) return true;
+    return this.host.isServer() && this.host.isRelayTopology() && spawner.isMultiplayerAuthority();
+  }
+
   /**
-   * A replication packet from `sender`, which arrived from `from` (the sender, or the server
-   * relaying it); `via` is the RPC layer's state of `from`, whose path ids the packet uses.
+   * Who gets an entity's state from this side: the peers it was spawned at but its owner (the
+   * spawner's authority); the server, which passes it on (a client of the server topology);
+   * every peer that sees it (a mesh peer that owns an entity of another's spawner).
    */
-  receive(from: number, sender: number, packet: Uint8Array, via: PeerRpcState, mode: TransferMode, channel: number): void {
+  recipients(spawner: AnySpawner, entity: AnyEntity): number[] {
+    if (spawner.isMultiplayerAuthority()) {
+      const owner = entity.getMultiplayerAuthority();
+      return [...entity.spawnedAt].filter((peerId) => peerId !== owner);
+    }
+    if (this.isClientOfServer()) return this.peers.has(TARGET_PEER_SERVER) ? [TARGET_PEER_SERVER] : [];
+    return [...this.peers.keys()].filter((peerId) => entity.synchronizer.isVisibleTo(peerId));
+  }
+
+  acceptsState(from: number, spawner: AnySpawner, entity: AnyEntity): boolean {
+    const authority = entity.getMultiplayerAuthority();
+    if (authority === this.host.selfId()) return false;
+    if (from === authority) return true;
+    return this.isClientOfServer() && from === TARGET_PEER_SERVER && spawner.getMultiplayerAuthority() === TARGET_PEER_SERVER;
+  }
+
+  reportError(error: Error, peerId: number, spawner: AnySpawner): void {
+    this.host.reportError(error, { peerId, path: spawner.path });
+  }
+
+  /** A replication packet from `from`; `via` is the RPC layer's state of `from`, whose path ids the packet uses. */
+  receive(from: number, packet: Uint8Array, via: PeerRpcState, mode: TransferMode, channel: number): void {
     const state = this.peers.get(from);
     if (!state) return;
     switch (packet[0]) {
@@ -147,10 +186,19 @@ export class ReplicationInterface implements SpawnerHost {
       case RpcCommand.Despawn:
         this.receiveDespawn(from, state, packet, via);
         return;
-      case RpcCommand.Sync:
-      case RpcCommand.Delta:
-        this.receiveState(from, sender, state, packet, via);
+      case RpcCommand.Ack:
+        this.always.receiveAck(state, packet, (pathId) => this.localSpawner(pathId));
         return;
+      case RpcCommand.Sync: {
+        const spawner = this.spawnerOf(packet, state, via);
+        if (spawner) this.always.receive(from, state, spawner, this.lastPathId, packet, this.cursor);
+        return;
+      }
+      case RpcCommand.Delta: {
+        const spawner = this.spawnerOf(packet, state, via);
+        if (spawner) this.watched.receive(from, state, spawner, packet, this.cursor);
+        return;
+      }
     }
   }
 
@@ -176,85 +224,10 @@ export class ReplicationInterface implements SpawnerHost {
     if (!this.send(peerId, spawner, packet, EVENT_MODE)) return;
     entity.spawnedAt.add(peerId);
     // Watched properties not sent with the spawn follow it, so a late joiner has them before their next change.
-    const watched = spawner.layout.watchedProperties;
-    let mask = 0;
-    const unspawned: ResolvedProperty[] = [];
-    for (let index = 0; index < watched.length; index++) {
-      if (watched[index]!.spawn) continue;
-      mask |= 1 << index;
-      unspawned.push(watched[index]!);
-    }
-    const current = unspawned.length > 0 ? this.readAll(entity, unspawned) : undefined;
-    if (current) {
-      for (const delta of packEntries(RpcCommand.Delta, spawner.pathId, [encodeEntry(entity.netId, mask >>> 0, unspawned, current)])) this.send(peerId, spawner, delta, EVENT_MODE);
-    }
+    this.watched.sendUnspawned(peerId, spawner, entity);
   }
 
-  // Always-mode state and watched changes of the entities this side is the authority of.
-  private sendState(spawner: AnySpawner, now: number): void {
-    const { alwaysProperties, watchedProperties } = spawner.layout;
-    if (alwaysProperties.length === 0 && watchedProperties.length === 0) return;
-    const self = this.host.selfId();
-    const syncs = new Map<number, Uint8Array[]>();
-    const deltas = new Map<number, Uint8Array[]>();
-    for (const entity of spawner.live.values()) {
-      if (entity.getMultiplayerAuthority() !== self) continue;
-      const synchronizer = entity.synchronizer;
-      let recipients: number[] | undefined;
-      if (alwaysProperties.length > 0 && now >= synchronizer.nextSyncAt) {
-        synchronizer.nextSyncAt = now + synchronizer.replicationIntervalMs;
-        const values = this.readAll(entity, alwaysProperties);
-        recipients = this.recipients(spawner, entity);
-        if (values && recipients.length > 0) add(syncs, recipients, encodeEntry(entity.netId, undefined, alwaysProperties, values));
-      }
-      if (watchedProperties.length > 0 && now >= synchronizer.nextDeltaAt) {
-        synchronizer.nextDeltaAt = now + synchronizer.deltaIntervalMs;
-        const entry = this.watchedChanges(entity, watchedProperties);
-        recipients ??= this.recipients(spawner, entity);
-        if (entry && recipients.length > 0) add(deltas, recipients, entry);
-      }
-    }
-    for (const [peerId, entries] of syncs) for (const packet of packEntries(RpcCommand.Sync, spawner.pathId, entries)) this.send(peerId, spawner, packet, STATE_MODE);
-    for (const [peerId, entries] of deltas) for (const packet of packEntries(RpcCommand.Delta, spawner.pathId, entries)) this.send(peerId, spawner, packet, EVENT_MODE);
-  }
-
-  // The DELTA entry of the watched properties that changed since last sent, if any did.
-  private watchedChanges(entity: AnyEntity, watched: readonly ResolvedProperty[]): Uint8Array | undefined {
-    const synchronizer = entity.synchronizer;
-    let mask = 0;
-    const changed: ResolvedProperty[] = [];
-    const values: unknown[] = [];
-    for (let index = 0; index < watched.length; index++) {
-      const property = watched[index]!;
-      let value: unknown;
-      try {
-        value = synchronizer.read(property);
-      } catch (error) {
-        this.host.reportError(error as Error, { peerId: this.host.selfId(), path: entity.spawner.path });
-        continue;
-      }
-      if (property.codec.equal(value, synchronizer.lastWatched[index])) continue;
-      synchronizer.lastWatched[index] = snapshot(value);
-      mask |= 1 << index;
-      changed.push(property);
-      values.push(value);
-    }
-    return mask === 0 ? undefined : encodeEntry(entity.netId, mask >>> 0, changed, values);
-  }
-
-  /**
-   * Who gets an entity's state from this side: the peers it was spawned at (the spawner's
-   * authority); the server, which forwards it (a client of the server topology); every peer that
-   * sees it (a mesh peer that owns an entity of another's spawner).
-   */
-  private recipients(spawner: AnySpawner, entity: AnyEntity): number[] {
-    if (spawner.isMultiplayerAuthority()) return [...entity.spawnedAt];
-    if (this.isClientOfServer()) return this.peers.has(TARGET_PEER_SERVER) ? [TARGET_PEER_SERVER] : [];
-    return [...this.peers.keys()].filter((peerId) => entity.synchronizer.isVisibleTo(peerId));
-  }
-
-  // The values of `properties`, checked; undefined (reported) where the object's own getter gives a bad one.
-  private readAll(entity: AnyEntity, properties: readonly ResolvedProperty[]): unknown[] | undefined {
+  readAll(entity: AnyEntity, properties: readonly ResolvedProperty[]): unknown[] | undefined {
     try {
       return properties.map((property) => entity.synchronizer.read(property));
     } catch (error) {
@@ -263,9 +236,8 @@ export class ReplicationInterface implements SpawnerHost {
     }
   }
 
-  // Sends a replication packet, in fragments where it is over one packet's size; one too large
-  // for every fragment a receiver assembles is not sent, and the game hears why.
-  private send(peerId: number, spawner: AnySpawner, packet: Uint8Array, mode: TransferMode): boolean {
+  // One too large for every fragment a receiver assembles is not sent, and the game hears why.
+  send(peerId: number, spawner: AnySpawner, packet: Uint8Array, mode: TransferMode): boolean {
     if (packet.length <= MAX_REPLICATION_PACKET_BYTES) return this.paths.deliver(peerId, spawner, packet, mode, CHANNEL);
     const state = this.peers.get(peerId);
     if (!state) return false;
@@ -307,6 +279,7 @@ export class ReplicationInterface implements SpawnerHost {
       state.dropped.malformed++;
       return undefined;
     }
+    this.lastPathId = pathId;
     // An unknown path id is counted by the path cache, among the RPC layer's drops.
     const target = this.paths.resolve(via, pathId);
     if (!target) return undefined;
@@ -383,57 +356,10 @@ export class ReplicationInterface implements SpawnerHost {
     spawner.remove(entity);
   }
 
-  // A SYNC or DELTA: each entry is checked whole before any of its values is applied.
-  private receiveState(from: number, sender: number, state: PeerReplicationState, packet: Uint8Array, via: PeerRpcState): void {
-    const spawner = this.spawnerOf(packet, state, via);
-    if (!spawner) return;
-    const delta = packet[0] === RpcCommand.Delta;
-    const { alwaysProperties, watchedProperties } = spawner.layout;
-    const cursor = this.cursor;
-    const forwards = new Map<number, Uint8Array[]>();
-    while (cursor.offset < packet.length) {
-      const entryStart = cursor.offset;
-      const netId = readId(packet, cursor);
-      const mask = delta ? readId(packet, cursor) : 0;
-      const length = readId(packet, cursor);
-      const start = cursor.offset;
-      const end = start + length;
-      if (netId < 1 || mask < 0 || length < 0 || end > packet.length || (delta && (mask === 0 || mask >= 2 ** watchedProperties.length))) {
-        state.dropped.malformed++;
-        return;
-      }
-      cursor.offset = end;
-      const entity = spawner.live.get(netId);
-      if (!entity) {
-        if (netId > spawner.highestNetId) state.dropped.stateBeforeSpawn++;
-        else state.dropped.unknownEntity++;
-        continue;
-      }
-      if (sender !== entity.getMultiplayerAuthority()) {
-        state.dropped.notAuthority++;
-        continue;
-      }
-      const properties = delta ? watchedProperties.filter((_, index) => (mask & (1 << index)) !== 0) : alwaysProperties;
-      const values = new Array<unknown>(properties.length);
-      if (!readValues(packet, start, end, properties, values)) {
-        state.dropped.badValue++;
-        continue;
-      }
-      const synchronizer = entity.synchronizer;
-      for (let index = 0; index < properties.length; index++) synchronizer.apply(properties[index]!.index, values[index]);
-      synchronizer.emit(delta ? 'deltaSynchronized' : 'synchronized');
-      // The server passes a client's state on to the others that see the entity, stamped with the client's id.
-      if (from === sender && this.host.isServer() && this.host.isRelayTopology() && spawner.isMultiplayerAuthority()) {
-        const recipients = [...entity.spawnedAt].filter((peerId) => peerId !== sender);
-        if (recipients.length > 0) add(forwards, recipients, packet.slice(entryStart, end));
-      }
-    }
-    const command = delta ? RpcCommand.Delta : RpcCommand.Sync;
-    for (const [peerId, entries] of forwards) {
-      for (const packed of packEntries(command, spawner.pathId, entries)) {
-        this.send(peerId, spawner, this.codec.encodeRelay(sender, packed), delta ? EVENT_MODE : STATE_MODE);
-      }
-    }
+  // This side's own spawner under one of its path ids, as an ACK names it.
+  private localSpawner(pathId: number): AnySpawner | undefined {
+    for (const spawner of this.spawners) if (spawner.pathId === pathId) return spawner;
+    return undefined;
   }
 
   private forgetRemote(entity: AnyEntity): void {
@@ -442,13 +368,5 @@ export class ReplicationInterface implements SpawnerHost {
     this.origins.delete(entity);
     const state = this.peers.get(origin);
     if (state) state.entities--;
-  }
-}
-
-function add(lists: Map<number, Uint8Array[]>, recipients: readonly number[], entry: Uint8Array): void {
-  for (const peerId of recipients) {
-    const list = lists.get(peerId);
-    if (list) list.push(entry);
-    else lists.set(peerId, [entry]);
   }
 }

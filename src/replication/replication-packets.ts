@@ -1,7 +1,7 @@
-// The bytes of the replication packets (SPAWN, DESPAWN, SYNC, DELTA, FRAGMENT): how each is
+// The bytes of the replication packets (SPAWN, DESPAWN, SYNC, DELTA, FRAGMENT, ACK): how each is
 // written, and how each is read back from hostile bytes into checked values or a drop reason.
 import { RpcCommand } from '../rpc/codec.js';
-import { readVarint, varintSize, writeVarint, type VarintCursor } from '../rpc/varint.js';
+import { MAX_VARINT_BYTES, MAX_VARINT_VALUE, readVarint, varintSize, writeVarint, type VarintCursor } from '../rpc/varint.js';
 import { INVALID } from './property-codec.js';
 import type { ResolvedProperty } from './replication-config.js';
 
@@ -67,44 +67,169 @@ export function encodeDespawn(pathId: number, netId: number): Uint8Array {
   return packet;
 }
 
-/** One entity's entry in a SYNC or DELTA: network id, (a DELTA's property mask,) byte length, values. */
-export function encodeEntry(netId: number, mask: number | undefined, properties: readonly ResolvedProperty[], values: readonly unknown[]): Uint8Array {
+/** One entity's entry in a DELTA: network id, property mask, byte length, values. */
+export function encodeDeltaEntry(netId: number, mask: number, properties: readonly ResolvedProperty[], values: readonly unknown[]): Uint8Array {
   const length = valuesSize(properties, values);
-  const entry = new Uint8Array(varintSize(netId) + (mask === undefined ? 0 : varintSize(mask)) + varintSize(length) + length);
+  const entry = new Uint8Array(varintSize(netId) + varintSize(mask) + varintSize(length) + length);
   let offset = writeVarint(entry, 0, netId);
-  if (mask !== undefined) offset = writeVarint(entry, offset, mask);
+  offset = writeVarint(entry, offset, mask);
   offset = writeVarint(entry, offset, length);
   writeValues(entry, offset, properties, values);
   return entry;
 }
 
-/**
- * Packs entries into SYNC or DELTA packets of at most {@link MAX_REPLICATION_PACKET_BYTES}
- * (an entry larger than that alone gets a packet of its own, which travels as fragments).
- */
-export function packEntries(command: RpcCommand.Sync | RpcCommand.Delta, pathId: number, entries: readonly Uint8Array[]): Uint8Array[] {
+/** Packs DELTA entries into packets of at most {@link MAX_REPLICATION_PACKET_BYTES} (a larger entry gets one of its own). */
+export function packDeltas(pathId: number, entries: readonly Uint8Array[]): Uint8Array[] {
   const headerBytes = 1 + varintSize(pathId);
-  const packets: Uint8Array[] = [];
-  let first = 0;
-  let bytes = headerBytes;
-  const flush = (end: number): void => {
-    if (end === first) return;
-    const { packet, offset } = writeHeader(command, pathId, bytes - headerBytes);
+  return split(entries.map((entry) => entry.length), headerBytes).map(([first, end]) => {
+    let size = 0;
+    for (let index = first; index < end; index++) size += entries[index]!.length;
+    const { packet, offset } = writeHeader(RpcCommand.Delta, pathId, size);
     let at = offset;
     for (let index = first; index < end; index++) {
       packet.set(entries[index]!, at);
       at += entries[index]!.length;
     }
-    packets.push(packet);
-    first = end;
-    bytes = headerBytes;
-  };
-  for (let index = 0; index < entries.length; index++) {
-    if (bytes + entries[index]!.length > MAX_REPLICATION_PACKET_BYTES) flush(index);
-    bytes += entries[index]!.length;
+    return packet;
+  });
+}
+
+/** The most `Always` properties a spawner's entities may have: a SYNC entry names the changed ones by a bit each, beside the id gap. */
+export const MAX_ALWAYS_PROPERTIES = 16;
+
+/** What a SYNC says of itself: whose tick, against which baseline, sampled when, and which part of the tick's state. */
+export interface SyncHeader {
+  /** The sender's tick; every part of one tick's state carries it. */
+  tick: number;
+  /** The tick of the baseline the entries are relative to, or 0 for none (every entry whole). */
+  baseline: number;
+  /** The sender's network time when it read the state, in quarter milliseconds, modulo 2^32. */
+  time: number;
+  part: number;
+  parts: number;
+}
+
+/** One entity's entry of a SYNC, before packing: its values relative to the baseline. */
+export interface SyncEntry {
+  readonly netId: number;
+  /** Bit i: the i-th `Always` property follows (changed since the baseline). */
+  readonly mask: number;
+  /** The changed values, written. */
+  readonly body: Uint8Array;
+}
+
+/** The most parts one tick's state for one peer may take. */
+export const MAX_SYNC_PARTS = 255;
+
+/**
+ * SYNC: command, spawner path id, tick, tick − baseline (0: none), time, part, parts, then
+ * entries in ascending network id, each `(gap × 2^n + mask)` as one varint (gap: the id less the
+ * previous entry's, the first's from 0; n: the spawner's `Always` property count) and the masked
+ * values. An entry with mask 0 only moves the id on (a gap too large for one entry).
+ */
+export function packSync(pathId: number, header: Omit<SyncHeader, 'part' | 'parts'>, entries: readonly SyncEntry[], bits: number): Uint8Array[] {
+  const scale = 2 ** bits;
+  const maxGap = Math.floor(MAX_VARINT_VALUE / scale);
+  const heads: number[][] = [];
+  let previous = 0;
+  for (const entry of entries) {
+    const head: number[] = [];
+    let gap = entry.netId - previous;
+    while (gap > maxGap) {
+      head.push(maxGap * scale);
+      gap -= maxGap;
+    }
+    head.push(gap * scale + entry.mask);
+    heads.push(head);
+    previous = entry.netId;
   }
-  flush(entries.length);
-  return packets;
+  const sizes = entries.map((entry, index) => heads[index]!.reduce((sum, value) => sum + varintSize(value), 0) + entry.body.length);
+  // Room for the largest part numbers: a part's first entry is re-based on 0, which may take more.
+  const headerBytes = 1 + varintSize(pathId) + varintSize(header.tick) + varintSize(header.tick - header.baseline) + varintSize(header.time) + 2 + MAX_VARINT_BYTES;
+  const ranges = split(sizes, headerBytes);
+  return ranges.map(([first, end], part) => {
+    const firstHead = first < entries.length ? rebase(entries[first]!, scale, maxGap) : [];
+    let size = varintSize(header.tick) + varintSize(header.baseline === 0 ? 0 : header.tick - header.baseline) + varintSize(header.time) + varintSize(part) + varintSize(ranges.length);
+    for (const value of firstHead) size += varintSize(value);
+    if (first < entries.length) size += entries[first]!.body.length;
+    for (let index = first + 1; index < end; index++) size += sizes[index]!;
+    const { packet, offset: start } = writeHeader(RpcCommand.Sync, pathId, size);
+    let offset = writeVarint(packet, start, header.tick);
+    offset = writeVarint(packet, offset, header.baseline === 0 ? 0 : header.tick - header.baseline);
+    offset = writeVarint(packet, offset, header.time);
+    offset = writeVarint(packet, offset, part);
+    offset = writeVarint(packet, offset, ranges.length);
+    for (let index = first; index < end; index++) {
+      for (const value of index === first ? firstHead : heads[index]!) offset = writeVarint(packet, offset, value);
+      packet.set(entries[index]!.body, offset);
+      offset += entries[index]!.body.length;
+    }
+    return packet;
+  });
+}
+
+// The head of a part's first entry, its gap counted from 0.
+function rebase(entry: SyncEntry, scale: number, maxGap: number): number[] {
+  const head: number[] = [];
+  let gap = entry.netId;
+  while (gap > maxGap) {
+    head.push(maxGap * scale);
+    gap -= maxGap;
+  }
+  head.push(gap * scale + entry.mask);
+  return head;
+}
+
+/** Reads a SYNC's header after the path id; undefined for bytes that do not hold one. */
+export function readSyncHeader(source: Uint8Array, cursor: VarintCursor): SyncHeader | undefined {
+  const tick = readId(source, cursor);
+  const back = readId(source, cursor);
+  const time = readId(source, cursor);
+  const part = readId(source, cursor);
+  const parts = readId(source, cursor);
+  if (tick < 1 || back < 0 || back > tick - 1 || time < 0 || part < 0 || parts < 1 || parts > MAX_SYNC_PARTS || part >= parts) return undefined;
+  return { tick, baseline: back === 0 ? 0 : tick - back, time, part, parts };
+}
+
+/** ACK: command, then (spawner path id, tick) pairs: the latest tick of each spawner's state received whole. */
+export function encodeAck(acks: readonly (readonly [number, number])[]): Uint8Array {
+  let size = 1;
+  for (const [pathId, tick] of acks) size += varintSize(pathId) + varintSize(tick);
+  const packet = new Uint8Array(size);
+  packet[0] = RpcCommand.Ack;
+  let offset = 1;
+  for (const [pathId, tick] of acks) offset = writeVarint(packet, writeVarint(packet, offset, pathId), tick);
+  return packet;
+}
+
+/** Reads an ACK's pairs; undefined for bytes that do not hold them. */
+export function readAck(source: Uint8Array): Array<[number, number]> | undefined {
+  const cursor: VarintCursor = { offset: 1 };
+  const acks: Array<[number, number]> = [];
+  while (cursor.offset < source.length) {
+    const pathId = readId(source, cursor);
+    const tick = readId(source, cursor);
+    if (pathId < 0 || tick < 1) return undefined;
+    acks.push([pathId, tick]);
+  }
+  return acks.length > 0 ? acks : undefined;
+}
+
+// Splits items of these sizes into runs that each fit a packet with `headerBytes` in front.
+function split(sizes: readonly number[], headerBytes: number): Array<[number, number]> {
+  const ranges: Array<[number, number]> = [];
+  let first = 0;
+  let bytes = headerBytes;
+  for (let index = 0; index < sizes.length; index++) {
+    if (index > first && bytes + sizes[index]! > MAX_REPLICATION_PACKET_BYTES) {
+      ranges.push([first, index]);
+      first = index;
+      bytes = headerBytes;
+    }
+    bytes += sizes[index]!;
+  }
+  if (first < sizes.length) ranges.push([first, sizes.length]);
+  return ranges;
 }
 
 /** FRAGMENT: command, message id, part index, part count, then the part's bytes. */

@@ -35,7 +35,7 @@ export enum RpcCommand {
   AnnouncePath = 2,
   /** varint pathId, u8 {@link PathStatus}. */
   ConfirmPath = 3,
-  /** zigzag-varint peer id, then a complete CALL, RAW, ENTITY_CALL, SYNC or DELTA packet. */
+  /** zigzag-varint peer id, then a complete CALL, RAW or ENTITY_CALL packet. */
   Relay = 4,
   /** varint pathId, varint lanes: the sender is done with the path id; sent once on each of `lanes` reliable lanes. */
   ReleasePath = 5,
@@ -51,14 +51,16 @@ export enum RpcCommand {
   Delta = 10,
   /** Replication: one part of a replication packet too large for one packet. */
   Fragment = 11,
+  /** Replication: the latest synchronized state received whole, per spawner. */
+  Ack = 12,
   /** Authentication (Godot's `SYS_COMMAND_AUTH` with data): the game's auth bytes, one or more, to the end. */
-  Auth = 12,
+  Auth = 13,
   /** Authentication (Godot's empty `SYS_COMMAND_AUTH`): the sender has completed authentication of the receiver. */
-  AuthComplete = 13,
+  AuthComplete = 14,
   /** Server to client (Godot's `SYS_COMMAND_ADD_PEER`): varint peer id of another client now connected. */
-  PeerAdd = 14,
+  PeerAdd = 15,
   /** Server to client (Godot's `SYS_COMMAND_DEL_PEER`): varint peer id of a client gone. */
-  PeerRemove = 15,
+  PeerRemove = 16,
 }
 
 /** The commands whose bodies the replication layer decodes; the RPC codec hands them over whole. */
@@ -67,7 +69,8 @@ export type ReplicationCommand =
   | RpcCommand.Despawn
   | RpcCommand.Sync
   | RpcCommand.Delta
-  | RpcCommand.Fragment;
+  | RpcCommand.Fragment
+  | RpcCommand.Ack;
 
 /** The most reliable lanes (one per transfer channel) a RELEASE_PATH may name. */
 export const MAX_RELEASE_LANES = 256;
@@ -105,7 +108,7 @@ export enum PathStatus {
  * - `badPath`: an announced path that is empty, over `maxPathLength` or not valid UTF-8.
  * - `badStatus`: a CONFIRM_PATH status that no {@link PathStatus} has.
  * - `nestedRelay`: a RELAY inside a RELAY.
- * - `unrelayableCommand`: anything but a CALL, RAW, ENTITY_CALL, SYNC or DELTA inside a RELAY.
+ * - `unrelayableCommand`: anything but a CALL, RAW or ENTITY_CALL inside a RELAY.
  * - `badPeerId`: a relay peer id outside −(2^31 − 1) … 2^31 − 1.
  * - `badLaneCount`: a RELEASE_PATH naming 0 lanes or more than {@link MAX_RELEASE_LANES}.
  *
@@ -208,7 +211,7 @@ export interface ReplicationPacket {
 }
 
 /** What a RELAY may carry. */
-export type RelayablePacket = CallPacket | RawPacket | EntityCallPacket | ReplicationPacket;
+export type RelayablePacket = CallPacket | RawPacket | EntityCallPacket;
 
 /** A decoded ANNOUNCE_PATH packet. */
 export interface AnnouncePathPacket {
@@ -239,7 +242,7 @@ export interface RelayPacket {
    * refuse a non-positive id on a client.
    */
   readonly peerId: number;
-  /** The relayed packet, decoded and checked (a replication packet's body is checked by its layer). */
+  /** The relayed packet, decoded and checked. */
   readonly inner: RelayablePacket;
   /** The relayed packet's bytes (a view on the received packet), for the server to forward. */
   readonly innerBytes: Uint8Array;
@@ -323,7 +326,7 @@ export class RpcCodec {
   }
 
   /**
-   * A copy of a CALL, ENTITY_CALL, SYNC or DELTA packet that `decode` accepted, with its path id
+   * A copy of a CALL or ENTITY_CALL packet that `decode` accepted, with its path id
    * (the varint after the command byte) replaced and the rest left byte for byte: how the server
    * forwards a relayed packet under its own path ids, without a decode and re-encode that could
    * change or grow it. Throws `ERR_INVALID_PARAMETER` if the longer id takes the packet over the
@@ -334,7 +337,7 @@ export class RpcCodec {
     const cursor = this.cursor;
     cursor.offset = 1;
     if (!isAddressed(packet[0]) || readVarint(packet, packet.length, cursor) < 0) {
-      throw invalid('readdress takes a CALL, ENTITY_CALL, SYNC or DELTA packet');
+      throw invalid('readdress takes a CALL or ENTITY_CALL packet');
     }
     const rest = packet.subarray(cursor.offset);
     const readdressed = new Uint8Array(1 + varintSize(pathId) + rest.length);
@@ -488,7 +491,7 @@ export class RpcCodec {
   }
 
   /**
-   * Wraps a CALL, RAW, ENTITY_CALL, SYNC or DELTA packet in a RELAY for `peerId`: the target when a client sends (0 all,
+   * Wraps a CALL, RAW or ENTITY_CALL packet in a RELAY for `peerId`: the target when a client sends (0 all,
    * n one peer, −n all but n), the true sender when the server forwards. Throws
    * `ERR_INVALID_PARAMETER` for an id outside −(2^31 − 1) … 2^31 − 1, or an inner packet that is
    * not one of those within the size a relay carries.
@@ -498,7 +501,7 @@ export class RpcCodec {
       throw invalid(`a relay peer id must be an integer in −${MAX_PEER_ID} … ${MAX_PEER_ID}`);
     }
     if (!(inner instanceof Uint8Array) || !isRelayable(inner[0])) {
-      throw invalid('only a CALL, RAW, ENTITY_CALL, SYNC or DELTA packet can be relayed');
+      throw invalid('only a CALL, RAW or ENTITY_CALL packet can be relayed');
     }
     if (inner.length > this.maxRelayableBytes) {
       throw invalid(`a relayed packet takes at most ${this.maxRelayableBytes} bytes`);
@@ -526,12 +529,13 @@ export class RpcCodec {
       case RpcCommand.Raw:
       case RpcCommand.Call:
       case RpcCommand.EntityCall:
+        return this.decodeRelayable(packet);
       case RpcCommand.Sync:
       case RpcCommand.Delta:
-        return this.decodeRelayable(packet);
       case RpcCommand.Spawn:
       case RpcCommand.Despawn:
       case RpcCommand.Fragment:
+      case RpcCommand.Ack:
         return accept({ kind: 'replication', command: packet[0], bytes: packet });
       case RpcCommand.ReleasePath:
         return this.decodeRelease(packet);
@@ -558,7 +562,6 @@ export class RpcCodec {
     if (packet.length > this.maxRelayableBytes) return drop('oversized');
     const command = packet[0]!;
     if (command === RpcCommand.Raw) return accept({ kind: 'raw', bytes: packet.subarray(1) });
-    if (command === RpcCommand.Sync || command === RpcCommand.Delta) return accept({ kind: 'replication', command, bytes: packet });
     const cursor = this.cursor;
     cursor.offset = 1;
     const pathId = readVarint(packet, packet.length, cursor);
@@ -673,14 +676,9 @@ function isRelayable(command: number | undefined): boolean {
   return command === RpcCommand.Raw || isAddressed(command);
 }
 
-// The packets that name a path id right after the command byte, which readdress() replaces.
+// The relayable packets that name a path id right after the command byte, which readdress() replaces.
 function isAddressed(command: number | undefined): boolean {
-  return (
-    command === RpcCommand.Call ||
-    command === RpcCommand.EntityCall ||
-    command === RpcCommand.Sync ||
-    command === RpcCommand.Delta
-  );
+  return command === RpcCommand.Call || command === RpcCommand.EntityCall;
 }
 
 function accept(packet: DecodedPacket): DecodeResult {

@@ -18,8 +18,6 @@ export interface RelayHost extends RpcHost {
   put(to: number, packet: Uint8Array, mode: TransferMode, channel: number): boolean;
   /** The game's bytes from `sender` (`sendBytes`), for the `peerPacket` event. */
   deliverBytes(sender: number, bytes: Uint8Array): void;
-  /** A replication packet relayed from `sender`, for the replication layer. */
-  deliverReplication(sender: number, bytes: Uint8Array, via: PeerRpcState): void;
   /** On a client: whether the server told of `peerId` (PEER_ADD) and it has not gone since. */
   isRelayedPeer(peerId: number): boolean;
 }
@@ -51,12 +49,7 @@ export class Relay {
       return;
     }
     const inner = message.inner;
-    // Entity state is the server's to forward (its spawner), whoever owns the entity; calls and
-    // bytes come only from a client the server announced, and not after it left.
-    if (inner.kind === 'replication') {
-      this.host.deliverReplication(sender, inner.bytes, link);
-      return;
-    }
+    // Calls and bytes come only from a client the server announced, and not after it left.
     if (!this.host.isRelayedPeer(sender)) {
       link.dropped.unknownSender++;
       return;
@@ -68,8 +61,7 @@ export class Relay {
   // On the server: a client's packet for `message.peerId`.
   private forward(from: number, link: PeerRpcState, message: RelayPacket, mode: TransferMode, channel: number): void {
     const inner = message.inner;
-    // State travels to the server bare; the replication layer forwards it to whoever sees the entity.
-    if (!this.host.serverRelay() || inner.kind === 'replication') {
+    if (!this.host.serverRelay()) {
       link.dropped.badRelay++;
       return;
     }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { type MultiplayerAPI, ReplicationMode, TransferMode } from '../../src/index.js';
 import { RpcCodec } from '../../src/rpc/codec.js';
 import { RpcCommand } from '../../src/rpc/codec.js';
-import { encodeDespawn, encodeEntry, encodeSpawn, fragment, packEntries } from '../../src/replication/replication-packets.js';
+import { encodeAck, encodeDeltaEntry, encodeDespawn, encodeSpawn, fragment, packDeltas, packSync } from '../../src/replication/replication-packets.js';
 import { closeAfterEach } from '../support/close-after-each.js';
 import { makeApiGroup } from '../support/rpc.js';
 import { seededRandom } from '../support/seeded-random.js';
@@ -64,10 +64,12 @@ describe('replication decoding under fuzz, on real connections', () => {
     const valid = [
       encodeSpawn(pathId, 5, 3, Uint8Array.of(0x91, 0x81, 0xa1, 0x6e, 0x05), layout.spawnProperties, spawnValues),
       encodeDespawn(pathId, 5),
-      ...packEntries(RpcCommand.Sync, pathId, [encodeEntry(1, undefined, layout.alwaysProperties, ['t', 12.5]), encodeEntry(5, undefined, layout.alwaysProperties, ['', 100])]),
-      ...packEntries(RpcCommand.Delta, pathId, [encodeEntry(1, 1, layout.watchedProperties, [7])]),
+      ...packSync(pathId, { tick: 9, baseline: 0, time: 1234 }, [{ netId: 1, mask: 3, body: Uint8Array.of(1, 0x74, 25) }, { netId: 5, mask: 2, body: Uint8Array.of(200) }], 2),
+      ...packSync(pathId, { tick: 12, baseline: 9, time: 1300 }, [{ netId: 1, mask: 1, body: Uint8Array.of(0) }], 2),
+      ...packDeltas(pathId, [encodeDeltaEntry(1, 1, layout.watchedProperties, [7])]),
       ...fragment(3, new Uint8Array(3000).fill(RpcCommand.Sync)),
-      codec.encodeRelay(3, packEntries(RpcCommand.Sync, pathId, [encodeEntry(1, undefined, layout.alwaysProperties, ['t', 1])])[0]!),
+      encodeAck([[fuzzer.pathId, 3]]),
+      codec.encodeRelay(3, codec.encodeCall(1, 0, [1])),
     ];
     const next = seededRandom(77);
     const sender = g.group.byId(3).peer;

@@ -153,11 +153,11 @@ describe('packets round-trip', () => {
   });
 
   it('carries AUTH, AUTH_COMPLETE, PEER_ADD and PEER_REMOVE as laid out in the wire format', () => {
-    expect(hex(codec.encodeAuth(Uint8Array.of(1, 2)))).toBe('0c0102');
+    expect(hex(codec.encodeAuth(Uint8Array.of(1, 2)))).toBe('0d0102');
     expect(decoded(codec.encodeAuth(Uint8Array.of(1, 2)))).toEqual({ kind: 'auth', bytes: Uint8Array.of(1, 2) });
-    expect(hex(codec.encodeAuthComplete())).toBe('0d');
+    expect(hex(codec.encodeAuthComplete())).toBe('0e');
     expect(decoded(codec.encodeAuthComplete())).toEqual({ kind: 'authComplete' });
-    expect(hex(codec.encodePeerNotice('peerAdd', 300))).toBe('0eac02');
+    expect(hex(codec.encodePeerNotice('peerAdd', 300))).toBe('0fac02');
     expect(decoded(codec.encodePeerNotice('peerAdd', MAX_PEER_ID))).toEqual({ kind: 'peerAdd', peerId: MAX_PEER_ID });
     expect(decoded(codec.encodePeerNotice('peerRemove', 2))).toEqual({ kind: 'peerRemove', peerId: 2 });
     expectRtcError(() => codec.encodeAuth(new Uint8Array(0)), 'ERR_INVALID_PARAMETER');
@@ -363,7 +363,7 @@ describe('limits', () => {
 describe('bad packets are dropped with a named reason', () => {
   it.each<[string, Uint8Array, DropReason]>([
     ['an empty packet', new Uint8Array(0), 'empty'],
-    ['an unknown command', Uint8Array.of(16, 0), 'unknownCommand'],
+    ['an unknown command', Uint8Array.of(17, 0), 'unknownCommand'],
     ['a command byte of 255', Uint8Array.of(255), 'unknownCommand'],
     ['a CALL without ids', Uint8Array.of(RpcCommand.Call), 'truncated'],
     ['a CALL without a method id', Uint8Array.of(RpcCommand.Call, 0x05), 'truncated'],
@@ -411,7 +411,7 @@ describe('bad packets are dropped with a named reason', () => {
     ['a RELAY inside a RELAY', Uint8Array.of(RpcCommand.Relay, 2, RpcCommand.Relay, 2, RpcCommand.Raw), 'nestedRelay'],
     ['an ANNOUNCE_PATH inside a RELAY', concat(RpcCommand.Relay, 2, codec.encodeAnnounce(1, 2, 'p')), 'unrelayableCommand'],
     ['a CONFIRM_PATH inside a RELAY', concat(RpcCommand.Relay, 2, codec.encodeConfirm(1, 0)), 'unrelayableCommand'],
-    ['an unknown command inside a RELAY', Uint8Array.of(RpcCommand.Relay, 2, 16), 'unknownCommand'],
+    ['an unknown command inside a RELAY', Uint8Array.of(RpcCommand.Relay, 2, 17), 'unknownCommand'],
     ['a bad CALL inside a RELAY', Uint8Array.of(RpcCommand.Relay, 2, RpcCommand.Call, 0, 0, 0xc1), 'malformedArguments'],
     ['a relay peer id of −2^31', Uint8Array.of(RpcCommand.Relay, 0xff, 0xff, 0xff, 0xff, 0x0f, RpcCommand.Raw), 'badPeerId'],
     ['a relay peer id of 2^31', Uint8Array.of(RpcCommand.Relay, 0x80, 0x80, 0x80, 0x80, 0x10, RpcCommand.Raw), 'badVarint'],
