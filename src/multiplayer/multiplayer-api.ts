@@ -325,7 +325,7 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
     const peer = this.requirePeer();
     if (peer.getConnectionStatus() !== ConnectionStatus.Connected) return false;
     const packet = this.codec.encodeRaw(bytes);
-    if (this.relays(id)) return this.put(TARGET_PEER_SERVER, this.codec.encodeRelay(id, packet), mode, channel);
+    if (this.relays(id)) return (id <= 0 || this.relayed.has(id)) && this.put(TARGET_PEER_SERVER, this.codec.encodeRelay(id, packet), mode, channel);
     let sent = true;
     for (const target of this.targets(id)) sent = this.put(target, packet, mode, channel) && sent;
     return sent;

@@ -18,8 +18,6 @@ export interface RelayHost extends RpcHost {
   put(to: number, packet: Uint8Array, mode: TransferMode, channel: number): boolean;
   /** The game's bytes from `sender` (`sendBytes`), for the `peerPacket` event. */
   deliverBytes(sender: number, bytes: Uint8Array): void;
-  /** On a client: whether the server told of `peerId` (PEER_ADD) and it has not gone since. */
-  isRelayedPeer(peerId: number): boolean;
 }
 
 /** Handles RELAY packets on the server (forwarding) and on clients (unwrapping). */

@@ -15,6 +15,8 @@ export interface RpcHost {
   isConnected(): boolean;
   /** Whether a packet for `target` must travel through the server (as a RELAY). */
   relays(target: number): boolean;
+  /** On a client: whether the server told of `peerId` (PEER_ADD) and it has not gone since. */
+  isRelayedPeer(peerId: number): boolean;
   /** The connected peers a target means: 0 every one, n that one, -n every one but n; never `exclude`. */
   targets(target: number, exclude?: number): number[];
   /** Counts a call to `method` of `path` without authority, and drops a peer that makes too many. */
@@ -101,7 +103,9 @@ export class RpcInterface {
     const packet = target.encodeCall(this.codec, method.id, args);
     let sent = true;
     if (this.host.relays(peerId)) {
-      sent = this.paths.deliver(TARGET_PEER_SERVER, target.address, this.codec.encodeRelay(peerId, packet), method.transferMode, method.channel);
+      // A client the server has not told of cannot be reached through it.
+      const known = peerId <= 0 || this.host.isRelayedPeer(peerId);
+      sent = known && this.paths.deliver(TARGET_PEER_SERVER, target.address, this.codec.encodeRelay(peerId, packet), method.transferMode, method.channel);
     } else {
       for (const to of this.host.targets(peerId)) sent = this.paths.deliver(to, target.address, packet, method.transferMode, method.channel) && sent;
     }

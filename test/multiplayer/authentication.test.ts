@@ -159,7 +159,7 @@ describe('authentication limits', () => {
       wait: false,
       prepare: (api, id) => {
         if (id !== 1) return;
-        api.authTimeoutMs = 600;
+        api.authTimeoutMs = 2500;
         api.authCallback = (peerId) => api.completeAuth(peerId);
       },
     });
@@ -168,6 +168,8 @@ describe('authentication limits', () => {
     await g.pollUntil(() => g.api(2).getPeers().includes(1), 'peer 2, without authentication, to admit peer 1');
     g.api(2).rpc('/echo', 'hello');
     g.api(2).sendBytes(Uint8Array.of(1));
+    // The path announcement, the call and the bytes.
+    await g.pollUntil(() => g.api(1).getPeerStats(2).dropped.notAuthenticated === 3, 'what peer 2 sent to be dropped');
     await g.pollUntil(() => journals[0]!.includes('failed 2') && journals[1]!.includes('disconnected 1'), 'the timeout');
     expect(journals[0]).toEqual(['authenticating 2', 'failed 2']);
     expect(callers[0]).toEqual([]);

@@ -83,8 +83,11 @@ describe('clients that see each other through the server', () => {
     const calls = g.apis.map(registerEcho);
     await pollFor(g.apis, 300);
     expect(g.api(2).getPeers()).toEqual([1]);
-    g.api(2).rpcId(3, '/echo', 'hello');
+    expect(g.api(2).rpcId(3, '/echo', 'hello')).toBe(false);
+    expect(g.api(2).sendBytes(Uint8Array.of(1), 3)).toBe(false);
     g.api(2).rpcId(1, '/echo', 'shout');
+    // A client that relays anyway (RELAY to peer 3 of a RAW) is refused.
+    craft(g.group.byId(2).peer, 1, Uint8Array.of(RpcCommand.Relay, 6, RpcCommand.Raw, 1));
     await g.pollUntil(() => calls[0]!.length === 1 && g.api(1).getPeerStats(2).dropped.badRelay === 1, 'the refusal');
     expect(calls[2]).toEqual([]);
   });
@@ -102,7 +105,9 @@ describe('clients that see each other through the server', () => {
     const journals = g.apis.map(journal);
     // A client sends the server a notice of its own, and a call for a peer that is not there.
     craft(g.group.byId(2).peer, 1, Uint8Array.of(RpcCommand.PeerAdd, 99));
-    g.api(2).rpcId(99, '/echo', 'hello');
+    expect(g.api(2).rpcId(99, '/echo', 'hello')).toBe(false);
+    // Sent anyway, as a RELAY to peer 60: the server has no such client and forwards nothing.
+    craft(g.group.byId(2).peer, 1, Uint8Array.of(RpcCommand.Relay, 2 * 60, RpcCommand.Raw, 1));
     await g.pollUntil(() => g.api(1).getPeerStats(2).dropped.badPeerNotice === 1, 'the forged notice to be refused');
     // The server's own notices, checked at a client: itself, one known already, one unknown gone.
     const server1 = g.group.byId(1).peer;
