@@ -135,9 +135,9 @@ describe.each<Topology>(['mesh', 'server'])('authentication in the %s topology',
   });
 });
 
-describe('authentication limits', () => {
+describe.each<Topology>(['mesh', 'server'])('authentication limits in the %s topology', (topology) => {
   it('times out a peer that never completes, on both sides', async () => {
-    const g = await group(2, 'mesh', {
+    const g = await group(2, topology, {
       wait: false,
       prepare: (api, id) => {
         api.authTimeoutMs = 400;
@@ -155,7 +155,7 @@ describe('authentication limits', () => {
   });
 
   it('times out a peer that never answers (it has no authCallback), dropping what it sends meanwhile', async () => {
-    const g = await group(2, 'mesh', {
+    const g = await group(2, topology, {
       wait: false,
       prepare: (api, id) => {
         if (id !== 1) return;
@@ -177,7 +177,7 @@ describe('authentication limits', () => {
 
   it('drops an AUTH flood past maxAuthPackets and data over maxAuthBytes, counted, and still admits', async () => {
     const received: number[] = [];
-    const g = await group(2, 'mesh', {
+    const g = await group(2, topology, {
       wait: false,
       api: { maxAuthBytes: 64, maxAuthPackets: 10 },
       prepare: (api, id) => {
@@ -208,7 +208,7 @@ describe('authentication limits', () => {
 
   it('fails a peer whose authCallback throws, reporting the error', async () => {
     const errors: string[] = [];
-    const g = await group(2, 'mesh', {
+    const g = await group(2, topology, {
       wait: false,
       prepare: (api, id) => {
         api.authCallback = (peerId) => {
@@ -223,7 +223,9 @@ describe('authentication limits', () => {
     await g.pollUntil(() => journals[0]!.includes('failed 2') && journals[1]!.includes('failed 1'), 'the failure');
     expect(errors).toEqual(['bad token 2']);
   });
+});
 
+describe('authentication settings', () => {
   it('refuses bad settings and calls for peers that are not authenticating', () => {
     const api = new MultiplayerAPI();
     expect(api.authTimeoutMs).toBe(3000);
