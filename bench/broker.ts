@@ -4,6 +4,7 @@
  * fixture does the same; bench/ keeps its own so that it never imports test/.)
  */
 import { type MeshOptions, PeerConnection, type PeerConnectionConfig, WebRTCMultiplayerPeer } from '../src/index.js';
+import type { Backend } from '../src/transport/backend.js';
 import { loopUntil } from './loop.js';
 import { withRetries } from './retry.js';
 
@@ -97,8 +98,12 @@ export function makeGroup(count: number, options: GroupOptions = {}): Group {
   return group;
 }
 
-function link(a: Member, b: Member, fail: (why: string) => void): void {
-  const connections = [new PeerConnection(), new PeerConnection()] as const;
+/**
+ * Links two members: a connection each (on `backends`, where given), the higher id offers.
+ * A failure to hand over a description or candidate goes to `fail`.
+ */
+export function link(a: Member, b: Member, fail: (why: string) => void, backends: readonly [Backend?, Backend?] = []): void {
+  const connections = [new PeerConnection(backends[0]), new PeerConnection(backends[1])] as const;
   const [ca, cb] = connections;
   ca.initialize(LOOPBACK);
   cb.initialize(LOOPBACK);

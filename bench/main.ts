@@ -25,9 +25,10 @@ import { MEMORY_PROBE_FLAG, memory, runMemoryProbe } from './scenarios/memory.js
 import { meshFormation } from './scenarios/mesh.js';
 import { roundTrip } from './scenarios/round-trip.js';
 import { rpc } from './scenarios/rpc.js';
+import { replication } from './scenarios/replication.js';
 import { reliableThroughput, unreliableRate } from './scenarios/throughput.js';
 
-const SCENARIOS: readonly Scenario[] = [reliableThroughput, unreliableRate, roundTrip, gameLoad, rpc, meshFormation, memory];
+const SCENARIOS: readonly Scenario[] = [reliableThroughput, unreliableRate, roundTrip, gameLoad, rpc, meshFormation, memory, replication];
 const FULL_REPS = 5;
 const QUICK_REPS = 1;
 

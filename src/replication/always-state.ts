@@ -53,9 +53,11 @@ export class AlwaysState {
     }
     if (due.size === 0) return;
     const time = ((Math.round(this.context.networkTime() * TIME_UNITS_PER_MS) % TIME_RANGE) + TIME_RANGE) % TIME_RANGE;
+    // Peers whose baselines agree get the same entry: encode it once.
+    const encoded = new Map<AnyEntity, { previous: readonly unknown[] | undefined; entry: SyncEntry | undefined }>();
     for (const [peerId, entities] of byPeer) {
       const state = this.context.peers.get(peerId);
-      if (state) this.sendTo(peerId, state, spawner, entities, due, time);
+      if (state) this.sendTo(peerId, state, spawner, entities, due, time, encoded);
     }
   }
 
@@ -155,7 +157,15 @@ export class AlwaysState {
   }
 
   // One peer's snapshot of one spawner: the changes against its baseline, sent, and kept.
-  private sendTo(peerId: number, state: PeerReplicationState, spawner: AnySpawner, entities: AnyEntity[], due: Map<AnyEntity, unknown[]>, time: number): void {
+  private sendTo(
+    peerId: number,
+    state: PeerReplicationState,
+    spawner: AnySpawner,
+    entities: AnyEntity[],
+    due: Map<AnyEntity, unknown[]>,
+    time: number,
+    encoded: Map<AnyEntity, { previous: readonly unknown[] | undefined; entry: SyncEntry | undefined }>,
+  ): void {
     const always = spawner.layout.alwaysProperties;
     const baselines = state.baselines(spawner);
     const base = baselines.baseline();
@@ -177,8 +187,12 @@ export class AlwaysState {
       }
       netIds.push(entity.netId);
       values.push(current);
-      const entry = encodeChanges(entity.netId, always, current, previous);
-      if (entry) entries.push(entry);
+      let cached = encoded.get(entity);
+      if (!cached || cached.previous !== previous) {
+        cached = { previous, entry: encodeChanges(entity.netId, always, current, previous) };
+        encoded.set(entity, cached);
+      }
+      if (cached.entry) entries.push(cached.entry);
     }
     if (entries.length === 0) return;
     const snapshot: Snapshot = { tick: this.tick, netIds, values };

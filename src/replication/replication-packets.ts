@@ -130,54 +130,53 @@ export const MAX_SYNC_PARTS = 255;
 export function packSync(pathId: number, header: Omit<SyncHeader, 'part' | 'parts'>, entries: readonly SyncEntry[], bits: number): Uint8Array[] {
   const scale = 2 ** bits;
   const maxGap = Math.floor(MAX_VARINT_VALUE / scale);
-  const heads: number[][] = [];
+  // An entry's size with its gap from the previous entry; a part's first entry is re-based on 0 when written.
+  const sizes = new Array<number>(entries.length);
   let previous = 0;
-  for (const entry of entries) {
-    const head: number[] = [];
-    let gap = entry.netId - previous;
-    while (gap > maxGap) {
-      head.push(maxGap * scale);
-      gap -= maxGap;
-    }
-    head.push(gap * scale + entry.mask);
-    heads.push(head);
+  for (let index = 0; index < entries.length; index++) {
+    const entry = entries[index]!;
+    sizes[index] = headSize(entry.netId - previous, entry.mask, scale, maxGap) + entry.body.length;
     previous = entry.netId;
   }
-  const sizes = entries.map((entry, index) => heads[index]!.reduce((sum, value) => sum + varintSize(value), 0) + entry.body.length);
-  // Room for the largest part numbers: a part's first entry is re-based on 0, which may take more.
-  const headerBytes = 1 + varintSize(pathId) + varintSize(header.tick) + varintSize(header.tick - header.baseline) + varintSize(header.time) + 2 + MAX_VARINT_BYTES;
+  // Room for the largest part numbers and a re-based first entry.
+  const back = header.baseline === 0 ? 0 : header.tick - header.baseline;
+  const fixed = varintSize(header.tick) + varintSize(back) + varintSize(header.time);
+  const headerBytes = 1 + varintSize(pathId) + fixed + 2 + 2 * MAX_VARINT_BYTES;
   const ranges = split(sizes, headerBytes);
   return ranges.map(([first, end], part) => {
-    const firstHead = first < entries.length ? rebase(entries[first]!, scale, maxGap) : [];
-    let size = varintSize(header.tick) + varintSize(header.baseline === 0 ? 0 : header.tick - header.baseline) + varintSize(header.time) + varintSize(part) + varintSize(ranges.length);
-    for (const value of firstHead) size += varintSize(value);
-    if (first < entries.length) size += entries[first]!.body.length;
-    for (let index = first + 1; index < end; index++) size += sizes[index]!;
+    let size = fixed + varintSize(part) + varintSize(ranges.length);
+    for (let index = first; index < end; index++) {
+      const entry = entries[index]!;
+      size += index === first ? headSize(entry.netId, entry.mask, scale, maxGap) + entry.body.length : sizes[index]!;
+    }
     const { packet, offset: start } = writeHeader(RpcCommand.Sync, pathId, size);
     let offset = writeVarint(packet, start, header.tick);
-    offset = writeVarint(packet, offset, header.baseline === 0 ? 0 : header.tick - header.baseline);
+    offset = writeVarint(packet, offset, back);
     offset = writeVarint(packet, offset, header.time);
     offset = writeVarint(packet, offset, part);
     offset = writeVarint(packet, offset, ranges.length);
+    let last = 0;
     for (let index = first; index < end; index++) {
-      for (const value of index === first ? firstHead : heads[index]!) offset = writeVarint(packet, offset, value);
-      packet.set(entries[index]!.body, offset);
-      offset += entries[index]!.body.length;
+      const entry = entries[index]!;
+      offset = writeHead(packet, offset, entry.netId - last, entry.mask, scale, maxGap);
+      packet.set(entry.body, offset);
+      offset += entry.body.length;
+      last = entry.netId;
     }
     return packet;
   });
 }
 
-// The head of a part's first entry, its gap counted from 0.
-function rebase(entry: SyncEntry, scale: number, maxGap: number): number[] {
-  const head: number[] = [];
-  let gap = entry.netId;
-  while (gap > maxGap) {
-    head.push(maxGap * scale);
-    gap -= maxGap;
-  }
-  head.push(gap * scale + entry.mask);
-  return head;
+// The bytes of an entry's head: skips for a gap too large for one varint, then gap and mask.
+function headSize(gap: number, mask: number, scale: number, maxGap: number): number {
+  let size = 0;
+  for (; gap > maxGap; gap -= maxGap) size += varintSize(maxGap * scale);
+  return size + varintSize(gap * scale + mask);
+}
+
+function writeHead(target: Uint8Array, offset: number, gap: number, mask: number, scale: number, maxGap: number): number {
+  for (; gap > maxGap; gap -= maxGap) offset = writeVarint(target, offset, maxGap * scale);
+  return writeVarint(target, offset, gap * scale + mask);
 }
 
 /** Reads a SYNC's header after the path id; undefined for bytes that do not hold one. */

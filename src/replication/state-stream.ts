@@ -14,8 +14,11 @@ interface Reception {
 
 /** Ticks received in part at once; an older one is given up. */
 const RECEPTIONS = 4;
-/** Weight of a new sample in the interval and jitter estimates (RFC 3550's jitter uses 1/16). */
+/** Weight of a new sample in the interval estimate. */
 const SMOOTHING = 1 / 16;
+/** Arrivals the jitter is measured over, and the share of them it covers. */
+const JITTER_WINDOW = 64;
+const JITTER_PERCENTILE = 0.95;
 
 /** The state of one spawner from one peer. */
 export class StateStream {
@@ -25,9 +28,14 @@ export class StateStream {
   private acknowledged = 0;
   private lastTick = 0;
   private lastTime = Number.NaN;
-  private lastTransit = Number.NaN;
-  /** Smoothed time between the sender's snapshots, and the jitter of their arrival, in ms. */
+  private readonly transits: number[] = [];
+  /** Smoothed time between the sender's snapshots, in ms. */
   intervalMs = Number.NaN;
+  /**
+   * How much later than the quickest a snapshot arrives, in ms: the 95th percentile of the
+   * recent arrivals' transit times less the least of them, so that a render delay covering it
+   * finds the next snapshot in time for 19 arrivals in 20.
+   */
   jitterMs = 0;
 
   /** @param remotePathId the sender's path id for the spawner, which acknowledgements name. */
@@ -57,14 +65,15 @@ export class StateStream {
   time(tick: number, time: number, arrival: number): void {
     if (tick <= this.lastTick) return;
     this.lastTick = tick;
-    const transit = arrival - time;
     if (!Number.isNaN(this.lastTime) && time > this.lastTime) {
       const interval = time - this.lastTime;
       this.intervalMs = Number.isNaN(this.intervalMs) ? interval : this.intervalMs + SMOOTHING * (interval - this.intervalMs);
-      this.jitterMs += SMOOTHING * (Math.abs(transit - this.lastTransit) - this.jitterMs);
     }
     this.lastTime = time;
-    this.lastTransit = transit;
+    this.transits.push(arrival - time);
+    if (this.transits.length > JITTER_WINDOW) this.transits.shift();
+    const sorted = [...this.transits].sort((a, b) => a - b);
+    this.jitterMs = sorted[Math.floor((sorted.length - 1) * JITTER_PERCENTILE)]! - sorted[0]!;
   }
 
   /**

@@ -27,6 +27,8 @@ export interface ProxiedMeshOptions {
   meshOptions?: MeshOptions;
   channels?: TransferMode[];
   unreliableLifetime?: number;
+  /** Runs on the two peers before they connect: to put a MultiplayerAPI on each, say. */
+  beforeConnect?: (peers: { a: WebRTCMultiplayerPeer; b: WebRTCMultiplayerPeer }) => void;
 }
 
 /**
@@ -38,6 +40,7 @@ export async function connectThroughProxy(options: ProxiedMeshOptions = {}): Pro
   const peers = { a: new WebRTCMultiplayerPeer(options.meshOptions), b: new WebRTCMultiplayerPeer(options.meshOptions) };
   peers.a.createMesh(2, options.channels);
   peers.b.createMesh(1, options.channels);
+  options.beforeConnect?.(peers);
   const connections = { a: new PeerConnection(conditioner.backend), b: new PeerConnection() };
   const disconnected = { a: [] as number[], b: [] as number[] };
   for (const side of ['a', 'b'] as const) {
