@@ -165,7 +165,10 @@ describe.each<Topology>(['mesh', 'server'])('authentication limits in the %s top
     });
     const journals = g.apis.map(journal);
     const callers = g.apis.map(registerEcho);
-    await g.pollUntil(() => g.api(2).getPeers().includes(1), 'peer 2, without authentication, to admit peer 1');
+    await g.pollUntil(
+      () => g.api(2).getPeers().includes(1) && g.api(1).getAuthenticatingPeers().includes(2),
+      'peer 2, without authentication, to admit peer 1, and peer 1 to hold peer 2',
+    );
     g.api(2).rpc('/echo', 'hello');
     g.api(2).sendBytes(Uint8Array.of(1));
     // The path announcement, the call and the bytes.
