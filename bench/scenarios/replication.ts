@@ -239,11 +239,33 @@ async function lateJoin(): Promise<number> {
 }
 
 /**
+ * The network time's error against the reference (the server's) on loopback: ms from connecting
+ * until it is within 1 ms, then the p99 of the error over a few seconds.
+ */
+async function networkTime(context: BenchContext): Promise<{ convergedMs: number; p99: number }> {
+  const connectedAt = now();
+  const m = await match(1, 0);
+  try {
+    const error = (): number => Math.abs(m.clients[0]!.getNetworkTime() - m.server.getNetworkTime());
+    await loopUntil(() => (m.poll(), error() < 1), 'the network time to converge', 10_000);
+    const convergedMs = now() - connectedAt;
+    const errors: number[] = [];
+    await turnFor(context.ms(3000, 1000), () => {
+      m.poll();
+      errors.push(error());
+    });
+    return { convergedMs, p99: percentile(errors, 99) };
+  } finally {
+    m.close();
+  }
+}
+
+/**
  * Through a conditioned link (10 % loss, 20 ms + 0–60 ms, reordering, duplication), state at
  * 20 Hz, drawn at 60 Hz: the p99 distance between the client's interpolated position at its
  * render time and where the entity truly was then, in units; and whether every despawn arrived.
  */
-async function interpolationError(context: BenchContext): Promise<{ p99: number; despawnsMissed: number }> {
+async function interpolationError(context: BenchContext): Promise<{ p99: number; despawnsMissed: number; clockP99: number }> {
   const conditioner = new NetworkConditioner({ seed: 11 });
   const server = new WebRTCMultiplayerPeer();
   const client = new WebRTCMultiplayerPeer();
@@ -272,10 +294,12 @@ async function interpolationError(context: BenchContext): Promise<{ p99: number;
     // Two seconds for the clock estimate and the interpolation delay to settle.
     await turnFor(2000, () => (place(), poll()));
     const errors: number[] = [];
+    const clockErrors: number[] = [];
     let nextFrame = now();
     await turnFor(context.ms(6000, 2000), () => {
       place();
       poll();
+      clockErrors.push(Math.abs(apis[1].getNetworkTime() - apis[0].getNetworkTime()));
       if (now() < nextFrame) return;
       nextFrame += 1000 / 60;
       const renderTime = viewer.getRenderTime();
@@ -293,7 +317,7 @@ async function interpolationError(context: BenchContext): Promise<{ p99: number;
       poll();
       return undefined;
     });
-    return { p99: percentile(errors, 99), despawnsMissed: viewer.getEntities().length };
+    return { p99: percentile(errors, 99), despawnsMissed: viewer.getEntities().length, clockP99: percentile(clockErrors, 99) };
   } finally {
     server.close();
     client.close();
@@ -312,6 +336,9 @@ export const replication: Scenario = {
     const joins: number[] = [];
     const p99s: number[] = [];
     const missed: number[] = [];
+    const converged: number[] = [];
+    const clockLoopback: number[] = [];
+    const clockConditioned: number[] = [];
     for (let rep = 1; rep <= reps; rep++) {
       const bytes = await bytesPerEntity();
       for (const key of Object.keys(results) as (keyof typeof results)[]) results[key].push(bytes[key]);
@@ -323,9 +350,14 @@ export const replication: Scenario = {
       context.log(`  server CPU ${rep}/${reps}: ${cpuAll.at(-1)!.toFixed(1)} % (all moving), ${cpuQuarter.at(-1)!.toFixed(1)} % (25 %)`);
       joins.push(await lateJoin());
       context.log(`  late join ${rep}/${reps}: ${joins.at(-1)!.toFixed(0)} ms`);
+      const clock = await networkTime(context);
+      converged.push(clock.convergedMs);
+      clockLoopback.push(clock.p99);
       const interpolation = await interpolationError(context);
       p99s.push(interpolation.p99);
       missed.push(interpolation.despawnsMissed);
+      clockConditioned.push(interpolation.clockP99);
+      context.log(`  network time ${rep}/${reps}: within 1 ms after ${clock.convergedMs.toFixed(0)} ms, p99 ${clock.p99.toFixed(3)} ms on loopback, ${interpolation.clockP99.toFixed(2)} ms conditioned`);
       context.log(`  interpolation ${rep}/${reps}: p99 ${interpolation.p99.toFixed(2)} units, despawns missed ${interpolation.despawnsMissed}`);
     }
     const tickOfMotion = (SPEED * 50) / 1000;
@@ -339,6 +371,9 @@ export const replication: Scenario = {
       { scenario: 'replication', metric: 'server CPU, 1,000 entities to 8 clients at 60 Hz, all moving: % of a core', raw: [], rtcmesh: cpuAll, target: atMost(25, '%') },
       { scenario: 'replication', metric: 'server CPU, 1,000 entities to 8 clients at 60 Hz, 25 % moving: % of a core', raw: [], rtcmesh: cpuQuarter },
       { scenario: 'replication', metric: 'late joiner receives 1,000 entities, ms', raw: [], rtcmesh: joins, target: atMost(500, 'ms') },
+      { scenario: 'replication', metric: 'network time: from connecting to within 1 ms of the reference, ms', raw: [], rtcmesh: converged, target: atMost(2000, 'ms') },
+      { scenario: 'replication', metric: 'network time error p99 on loopback, ms', raw: [], rtcmesh: clockLoopback, target: atMost(1, 'ms') },
+      { scenario: 'replication', metric: 'network time error p99 through a poor link, ms', raw: [], rtcmesh: clockConditioned, target: atMost(10, 'ms') },
       { scenario: 'replication', metric: `interpolation error p99 through a poor link, units (one tick of motion: ${tickOfMotion})`, raw: [], rtcmesh: p99s, target: atMost(tickOfMotion, 'units') },
       { scenario: 'replication', metric: 'despawns that did not arrive through the poor link', raw: [], rtcmesh: missed, target: atMost(0, '') },
     ];

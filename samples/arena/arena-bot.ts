@@ -1,11 +1,11 @@
 // One headless player: joins the arena's lobby as a client of the server, wanders, and now and
-// then chases the nearest player, firing. It plays by the snapshots alone, as a browser would
-// draw them, and leaves the events to the people watching.
+// then chases the nearest player, firing. It plays by the replicated players alone, as a browser
+// draws them, and leaves the events to the people watching.
 import { MultiplayerAPI, SignalingClient, TARGET_PEER_SERVER } from '../../src/index.js';
 import { LOOPBACK_HOST } from './loopback.js';
 import { type ArenaNode, registerArena } from './shared/protocol.js';
 import { TICK_HZ, WORLD_HEIGHT, WORLD_WIDTH } from './shared/rules.js';
-import { type PlayerState, type Snapshot, decodeSnapshot } from './shared/snapshot.js';
+import { type PlayerSpawner, type PlayerState, addPlayers } from './shared/entities.js';
 
 /** Where a bot's game stands: joining the lobby and connecting, playing, or over. */
 export type BotPhase = 'joining' | 'playing' | 'ended';
@@ -27,7 +27,7 @@ export class ArenaBot {
   private currentPhase: BotPhase = 'joining';
   private played = false;
   private reason = '';
-  private latest: Snapshot | null = null;
+  private readonly players: PlayerSpawner;
   private heading: number;
   private firing = false;
   private planTicksLeft = 0;
@@ -42,10 +42,7 @@ export class ArenaBot {
     this.signaling = new SignalingClient({ url, lobby, mesh: false, peerConfig: { bindAddress: LOOPBACK_HOST } });
     this.api.multiplayerPeer = this.signaling.multiplayerPeer;
     this.arena = registerArena(this.api, {});
-    this.api.on('peerPacket', (id, bytes) => {
-      // Only the server's snapshots count; with relay, a client could send bytes of its own.
-      if (id === TARGET_PEER_SERVER) this.latest = decodeSnapshot(bytes) ?? this.latest;
-    });
+    this.players = addPlayers(this.api);
     this.api.on('connectedToServer', () => {
       this.currentPhase = 'playing';
       this.played = true;
@@ -96,7 +93,7 @@ export class ArenaBot {
 
   private plan(): void {
     this.planTicksLeft = MIN_PLAN_TICKS + this.random() * (MAX_PLAN_TICKS - MIN_PLAN_TICKS);
-    const players = this.latest?.players ?? [];
+    const players = this.players.getEntities().map((entity) => entity.target);
     const me = players.find((player) => player.id === this.id);
     const prey = me && nearest(me, players);
     if (me && prey && this.random() < CHASE_CHANCE) {

@@ -1,13 +1,14 @@
 // The arena's dedicated server: the lobby host (peer 1) of a server-mode lobby, authoritative
-// over the game. Clients send their input; the server simulates at TICK_HZ, sends every client a
-// snapshot each tick on the UnreliableOrdered channel, and the game's events as reliable RPCs.
-// It runs the signaling server and the page server beside it, all on loopback.
-import { MultiplayerAPI, SignalingClient, SignalingServer, TransferMode } from '../../src/index.js';
+// over the game. Clients send their input; the server simulates at TICK_HZ, mirrors its players
+// and shots into spawned entities (rtcmesh replicates their state, as deltas, 20 times a second),
+// and sends the game's events as reliable RPCs. It runs the signaling server and the page server
+// beside it, all on loopback.
+import { type Entity, MultiplayerAPI, SignalingClient, SignalingServer } from '../../src/index.js';
 import { LOOPBACK_HOST } from './loopback.js';
 import { type PageServer, servePages } from './page-server.js';
 import { type ArenaNode, registerArena } from './shared/protocol.js';
 import { MAX_PLAYERS } from './shared/rules.js';
-import { encodeSnapshot } from './shared/snapshot.js';
+import { type PlayerSpawner, type PlayerState, type ShotSpawner, type ShotState, addPlayers, addShots, normalFacing } from './shared/entities.js';
 import { startTicker } from './shared/ticker.js';
 import { World } from './shared/world.js';
 
@@ -34,6 +35,11 @@ export class ArenaServer {
   private readonly world = new World();
   private readonly api = new MultiplayerAPI();
   private readonly arena: ArenaNode;
+  private readonly players: PlayerSpawner;
+  private readonly shots: ShotSpawner;
+  /** The entity of each player and shot of the world, by peer id and by shot number. */
+  private readonly playerEntities = new Map<number, Entity<PlayerState, never>>();
+  private readonly shotEntities = new Map<number, Entity<ShotState, never>>();
   private readonly signaling: SignalingClient;
   private stopTicker: (() => void) | null = null;
   private lobbyName = '';
@@ -77,6 +83,8 @@ export class ArenaServer {
     this.arena = registerArena(this.api, {
       input: (dx, dy, fire) => this.world.setInput(this.api.getRemoteSenderId(), dx, dy, fire),
     });
+    this.players = addPlayers(this.api);
+    this.shots = addShots(this.api);
     this.api.on('peerConnected', (id) => this.welcome(id));
     this.api.on('peerDisconnected', (id) => this.farewell(id));
     this.api.on('error', (error, context) => this.log(`arena: peer ${context.peerId}: ${error.message}`));
@@ -123,19 +131,50 @@ export class ArenaServer {
     this.signaling.on('disconnected', (code, reason) => this.log(`arena: signaling ended (${code} ${reason}); the game goes on`));
   }
 
-  /** One frame: what arrived, the ticks that came due, then the newest state to everyone. */
+  /**
+   * One frame: the ticks that came due, the world mirrored into its entities, then a poll, which
+   * runs what arrived and replicates what changed.
+   */
   private frame(ticks: number): void {
-    this.api.poll();
-    if (ticks === 0) return;
     for (let n = 0; n < ticks; n++) {
       for (const { shooter, target, shooterScore } of this.world.step()) {
         this.arena.rpc('hit', shooter, target);
         this.arena.rpc('score', shooter, shooterScore);
+        // A hit player reappears elsewhere: a new entity, so that no client glides it across the arena.
+        this.respawn(target);
       }
     }
-    if (this.api.getPeers().length > 0) {
-      this.api.sendBytes(encodeSnapshot(this.world.snapshot()), 0, TransferMode.UnreliableOrdered);
+    if (ticks > 0) this.mirror();
+    this.api.poll();
+  }
+
+  /** Moves every entity to where the world has its player or shot; spawns and despawns shots. */
+  private mirror(): void {
+    for (const { id, x, y, facing } of this.world.playerStates()) {
+      const entity = this.playerEntities.get(id);
+      if (entity) Object.assign(entity.target, { x, y, facing: normalFacing(facing) });
     }
+    const shots = this.world.shotStates();
+    for (const [number, entity] of this.shotEntities) {
+      if (shots.has(number)) continue;
+      this.shots.despawn(entity);
+      this.shotEntities.delete(number);
+    }
+    for (const [number, { owner, x, y }] of shots) {
+      let entity = this.shotEntities.get(number);
+      if (!entity) this.shotEntities.set(number, (entity = this.shots.spawn(owner)));
+      Object.assign(entity.target, { x, y });
+    }
+  }
+
+  private respawn(id: number): void {
+    const entity = this.playerEntities.get(id);
+    if (entity) this.players.despawn(entity);
+    const state = this.world.playerStates().find((player) => player.id === id);
+    if (!state) return;
+    const spawned = this.players.spawn(id);
+    Object.assign(spawned.target, { x: state.x, y: state.y, facing: normalFacing(state.facing) });
+    this.playerEntities.set(id, spawned);
   }
 
   private welcome(id: number): void {
@@ -143,6 +182,7 @@ export class ArenaServer {
       this.signaling.multiplayerPeer.disconnectPeer(id);
       return;
     }
+    this.respawn(id);
     // The newcomer learns who is here already; then everyone, the newcomer too, learns of it.
     for (const other of this.world.playerIds()) {
       if (other === id) continue;
@@ -156,6 +196,10 @@ export class ArenaServer {
   private farewell(id: number): void {
     // A peer turned away in welcome() never played.
     if (!this.world.removePlayer(id)) return;
+    const entity = this.playerEntities.get(id);
+    if (entity) this.players.despawn(entity);
+    this.playerEntities.delete(id);
+    this.mirror();
     this.arena.rpc('left', id);
     this.log(`arena: peer ${id} left (${this.world.playerIds().length} playing)`);
   }

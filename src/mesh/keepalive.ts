@@ -13,7 +13,7 @@ const PONG = 2;
 export const PING_BYTES = 17;
 export const PONG_BYTES = 25;
 /** Clock samples kept: the offset comes from the one with the shortest round trip among them. */
-const CLOCK_SAMPLES = 8;
+const CLOCK_SAMPLES = 16;
 /** Weight of a new sample in the smoothed round-trip time, as TCP's SRTT (RFC 6298) uses. */
 const RTT_SMOOTHING = 0.125;
 

@@ -25,6 +25,8 @@ export class Entity<T extends object, M extends string> extends RpcTarget<T, M> 
     private readonly object: T,
     /** Godot's MultiplayerSynchronizer of the entity's replicated properties. */
     readonly synchronizer: MultiplayerSynchronizer,
+    /** Whether this side is the spawner's authority, which knows who sees the entity. */
+    private readonly spawnerIsLocal: () => boolean,
   ) {
     super(sender, methods);
   }
@@ -37,6 +39,14 @@ export class Entity<T extends object, M extends string> extends RpcTarget<T, M> 
   /** @internal */
   get address(): PathTarget {
     return this.spawner;
+  }
+
+  /**
+   * @internal A broadcast from the spawner's authority goes only to the peers that see the
+   * entity (where its spawn is, or is about to go): elsewhere it would find nothing to call.
+   */
+  override reaches(peerId: number): boolean {
+    return !this.spawnerIsLocal() || this.synchronizer.isVisibleTo(peerId);
   }
 
   /** @internal */

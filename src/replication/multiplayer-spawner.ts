@@ -235,7 +235,7 @@ export class MultiplayerSpawner<T extends object, D, M extends string>
     }
     for (const method of this.methods.table.names) methodOf(this.path, object, method);
     const synchronizer = new MultiplayerSynchronizer(object, this.layout, `${this.path}#${netId}`, this.synchronizerOptions, checkInitial, this);
-    const entity = new Entity<T, M>(this.sender, this.methods, this, netId, data, object, synchronizer);
+    const entity = new Entity<T, M>(this.sender, this.methods, this, netId, data, object, synchronizer, () => this.isMultiplayerAuthority());
     entity.setMultiplayerAuthority(authority);
     this.entities.set(netId, entity);
     return entity;

@@ -107,7 +107,10 @@ export class RpcInterface {
       const known = peerId <= 0 || this.host.isRelayedPeer(peerId);
       sent = known && this.paths.deliver(TARGET_PEER_SERVER, target.address, this.codec.encodeRelay(peerId, packet), method.transferMode, method.channel);
     } else {
-      for (const to of this.host.targets(peerId)) sent = this.paths.deliver(to, target.address, packet, method.transferMode, method.channel) && sent;
+      for (const to of this.host.targets(peerId)) {
+        if (peerId <= 0 && !target.reaches(to)) continue;
+        sent = this.paths.deliver(to, target.address, packet, method.transferMode, method.channel) && sent;
+      }
     }
     if (method.callLocal && (peerId === 0 || (peerId < 0 && -peerId !== self))) this.invoke(target, method, args, self);
     return sent;

@@ -115,6 +115,11 @@ export abstract class RpcTarget<T extends object, M extends string> {
   /** @internal Encodes a call of method `methodId` on this target. */
   abstract encodeCall(codec: RpcCodec, methodId: number, args: readonly unknown[]): Uint8Array;
 
+  /** @internal Whether a call to every peer goes to `peerId`: a registered object is everywhere. */
+  reaches(_peerId: number): boolean {
+    return true;
+  }
+
   /** Godot `Node.rpc`: calls the method on every peer (and here too when `callLocal`). */
   rpc<K extends M>(method: K, ...args: RpcArgs<T, K & keyof T>): boolean {
     return this.sender.call(this as RpcTarget<object, string>, method, 0, args);

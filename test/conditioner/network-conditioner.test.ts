@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type Backend,
   type BackendConnectionHandlers,
+  ChannelState,
   type DataChannel,
   NetworkConditioner,
   RtcError,
@@ -28,6 +29,9 @@ async function messaging(backendOfA?: Backend): Promise<Messaging> {
   const sending = pair.a.createDataChannel('data', { negotiated: true, id: 1 });
   const receiving = pair.b.createDataChannel('data', { negotiated: true, id: 1 });
   await connectPair(pair);
+  // The connection is up before its channels are: a put before they open would throw.
+  const open = (): boolean => sending.getReadyState() === ChannelState.Open && receiving.getReadyState() === ChannelState.Open;
+  await pair.pollUntil(open, 'the channel to open');
   const received: string[] = [];
   const collect = (): void => {
     for (let packet = receiving.getPacket(); packet; packet = receiving.getPacket()) received.push(new TextDecoder().decode(packet));

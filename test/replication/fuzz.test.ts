@@ -5,23 +5,10 @@ import { RpcCommand } from '../../src/rpc/codec.js';
 import { encodeAck, encodeDeltaEntry, encodeDespawn, encodeSpawn, fragment, packDeltas, packSync } from '../../src/replication/replication-packets.js';
 import { closeAfterEach } from '../support/close-after-each.js';
 import { makeApiGroup } from '../support/rpc.js';
+import { mutate } from '../support/mutate.js';
 import { seededRandom } from '../support/seeded-random.js';
 
 const track = closeAfterEach();
-
-function mutate(next: () => number, base: Uint8Array): Uint8Array {
-  const bytes = [...base];
-  const edits = 1 + Math.floor(next() * 4);
-  for (let n = 0; n < edits; n++) {
-    const at = Math.floor(next() * (bytes.length + 1));
-    const pick = next();
-    if (pick < 0.4 && bytes.length > 0) bytes[Math.min(at, bytes.length - 1)] = Math.floor(next() * 256);
-    else if (pick < 0.6) bytes.splice(at, 0, Math.floor(next() * 256));
-    else if (pick < 0.8) bytes.splice(at, 1);
-    else bytes.length = Math.min(bytes.length, at);
-  }
-  return Uint8Array.from(bytes);
-}
 
 const PROPERTIES = {
   x: { type: { type: 'quantized', min: 0, max: 100, precision: 0.5 } },

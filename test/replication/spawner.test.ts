@@ -170,9 +170,12 @@ describe('MultiplayerSpawner and MultiplayerSynchronizer on real connections', (
     entity.synchronizer.setVisibilityFor(3, true);
     const changes: number[] = [];
     entity.synchronizer.on('visibilityChanged', (peerId) => changes.push(peerId));
-    await g.pollUntil(() => third.getEntities().length === 1, 'the spawn at 3');
-    await g.pollUntil(() => true, 'one more poll');
+    entity.rpc('ping', 7);
+    await g.pollUntil(() => third.getEntities().length === 1 && ship(third, entity.netId)!.pings.length === 1, 'the spawn and the call at 3');
+    await pollFor(g.apis, 200);
     expect(second.getEntities()).toEqual([]);
+    // A broadcast from the authority goes only where the entity is seen: nothing is held or dropped at 2.
+    expect(g.api(2).getPeerStats(1).dropped.unknownEntity).toBe(0);
     entity.synchronizer.setVisibilityFor(3, false);
     entity.synchronizer.setVisibilityFor(2, true);
     await g.pollUntil(() => third.getEntities().length === 0 && second.getEntities().length === 1, 'visibility to move from 3 to 2');

@@ -2,6 +2,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { MultiplayerAPI, TransferMode, cleanup } from '../../src/index.js';
 import { PathStatus, RpcCodec } from '../../src/rpc/codec.js';
 import { type ApiGroup, makeApiGroup } from '../support/rpc.js';
+import { mutate } from '../support/mutate.js';
 import { seededRandom } from '../support/seeded-random.js';
 
 
@@ -10,20 +11,6 @@ afterEach(() => {
   for (const made of groups.splice(0)) made.close();
 });
 afterAll(() => cleanup());
-
-function mutate(next: () => number, base: Uint8Array): Uint8Array {
-  const bytes = [...base];
-  const edits = 1 + Math.floor(next() * 4);
-  for (let n = 0; n < edits; n++) {
-    const at = Math.floor(next() * (bytes.length + 1));
-    const pick = next();
-    if (pick < 0.4 && bytes.length > 0) bytes[Math.min(at, bytes.length - 1)] = Math.floor(next() * 256);
-    else if (pick < 0.6) bytes.splice(at, 0, Math.floor(next() * 256));
-    else if (pick < 0.8) bytes.splice(at, 1);
-    else bytes.length = Math.min(bytes.length, at);
-  }
-  return Uint8Array.from(bytes);
-}
 
 describe('RPC decoding under fuzz, on real connections', () => {
   it('survives 10,000 random and mutated packets: nothing escapes poll(), no prototype changes, drops counted, real calls arrive', async () => {

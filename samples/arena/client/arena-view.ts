@@ -15,13 +15,13 @@ export interface ArenaView {
   phase: 'connecting' | 'playing' | 'disconnected';
   /** This page's peer id; 0 until the signaling server gives one. */
   id: number;
-  /** Every player id a snapshot has shown, this page's own included. */
+  /** Every player id spawned here, this page's own included. */
   seenPlayerIds: number[];
   /** The players of the last frame drawn, at the positions drawn (interpolated). */
   players: DrawnPlayer[];
-  /** `performance.now()` when the newest snapshot arrived; 0 before the first. */
+  /** `performance.now()` when the newest state of a player arrived; 0 before the first. */
   lastSnapshotAt: number;
-  /** Snapshots received. */
+  /** Player states received (one per player per snapshot). */
   snapshots: number;
   /** Round-trip time to the server in milliseconds, from `getPeerStats(1)`; null before the first measurement. */
   rttMs: number | null;

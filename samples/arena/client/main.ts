@@ -1,18 +1,18 @@
 // The arena's browser client: joins the lobby named in the page's query string as a client of
-// the arena server, sends the player's controls every tick, and draws the snapshots the server
-// sends, RENDER_DELAY_MS behind, with an overlay of the link's round-trip time and drops.
+// the arena server, sends the player's controls every tick, and draws the players and shots the
+// server spawns, at each frame interpolated at the spawner's render time (state arrives 20 times
+// a second), with an overlay of the link's round-trip time and drops.
 //
 // Bundled from the library's source (its browser entry); in a project of your own, import the
 // same names from 'rtcmesh/browser'.
 import { MultiplayerAPI, SignalingClient, TARGET_PEER_SERVER } from '../../../src/browser.js';
 import { registerArena } from '../shared/protocol.js';
 import { TICK_HZ, WORLD_HEIGHT, WORLD_WIDTH } from '../shared/rules.js';
-import { decodeSnapshot } from '../shared/snapshot.js';
+import { type PlayerState, type ShotState, addPlayers, addShots } from '../shared/entities.js';
 import { startTicker } from '../shared/ticker.js';
 import type { ArenaView } from './arena-view.js';
 import { Controls } from './controls.js';
 import { Renderer } from './renderer.js';
-import { SnapshotBuffer } from './snapshot-buffer.js';
 
 // The overlay changes four times a second: readable, and cheap.
 const OVERLAY_EVERY_TICKS = TICK_HZ / 4;
@@ -30,7 +30,6 @@ canvas.width = WORLD_WIDTH;
 canvas.height = WORLD_HEIGHT;
 const renderer = new Renderer(canvas.getContext('2d')!);
 const controls = new Controls(canvas);
-const snapshots = new SnapshotBuffer();
 const scores = new Map<number, number>();
 const events: string[] = [];
 const seen = new Set<number>();
@@ -54,16 +53,15 @@ const arena = registerArena(api, {
   hit: (shooter, target) => note(`peer ${shooter} hit peer ${target}`),
   score: (id, points) => scores.set(id, points),
 });
-api.on('peerPacket', (id, bytes) => {
-  if (id !== TARGET_PEER_SERVER) return;
-  const snapshot = decodeSnapshot(bytes);
-  if (!snapshot) return;
-  const now = performance.now();
-  snapshots.push(snapshot, now);
-  view.lastSnapshotAt = now;
-  view.snapshots++;
-  for (const player of snapshot.players) seen.add(player.id);
+const players = addPlayers(api);
+const shots = addShots(api);
+players.on('spawned', (entity) => {
+  seen.add(entity.target.id);
   view.seenPlayerIds = [...seen];
+  entity.synchronizer.on('synchronized', () => {
+    view.lastSnapshotAt = performance.now();
+    view.snapshots++;
+  });
 });
 api.on('connectedToServer', () => (view.phase = 'playing'));
 api.on('serverDisconnected', () => leave('the server went away'));
@@ -87,10 +85,23 @@ startTicker((ticks) => {
   }
 });
 
-requestAnimationFrame(function draw(now) {
-  const frame = snapshots.sample(now);
+requestAnimationFrame(function draw() {
+  const at = players.getRenderTime();
+  const frame = {
+    players: players.getEntities().map(({ target, synchronizer }): PlayerState => ({
+      id: target.id,
+      x: synchronizer.interpolate('x', at) as number,
+      y: synchronizer.interpolate('y', at) as number,
+      facing: synchronizer.interpolate('facing', at) as number,
+    })),
+    shots: shots.getEntities().map(({ target, synchronizer }): ShotState => ({
+      owner: target.owner,
+      x: synchronizer.interpolate('x', at) as number,
+      y: synchronizer.interpolate('y', at) as number,
+    })),
+  };
   renderer.draw({ frame, self: view.id, scores, events });
-  view.players = (frame?.players ?? []).map(({ id, x, y }) => ({ id, x, y, score: scores.get(id) ?? 0 }));
+  view.players = frame.players.map(({ id, x, y }) => ({ id, x, y, score: scores.get(id) ?? 0 }));
   requestAnimationFrame(draw);
 });
 

@@ -1,8 +1,13 @@
 // Draws the arena on a 2D canvas, frame by frame: the floor, the shots, the players (this page's
 // own ringed in white), the scoreboard, and the latest events.
 import { PLAYER_RADIUS, SHOT_RADIUS, WORLD_HEIGHT, WORLD_WIDTH } from '../shared/rules.js';
-import type { PlayerState } from '../shared/snapshot.js';
-import type { Frame } from './snapshot-buffer.js';
+import type { PlayerState, ShotState } from '../shared/entities.js';
+
+/** What to draw: the players and shots at one moment. */
+export interface Frame {
+  players: PlayerState[];
+  shots: ShotState[];
+}
 
 /** What a frame shows besides the arena itself. */
 export interface Scene {

@@ -1,6 +1,6 @@
 // The arena's RPCs: one path, one method table, one config, registered alike by the server and
 // every client (rtcmesh compares a hash of the method names and refuses the path on a mismatch).
-// State snapshots do not travel as RPCs: see snapshot.ts.
+// The state of players and shots does not travel as RPCs: see entities.ts.
 //
 // Imports the library's side-effect-free modules, which both of its entries re-export: this file
 // is bundled into the browser client as well as the Node.js server and bot. In a project of your

@@ -29,9 +29,3 @@ export const SHOT_LIFETIME_TICKS = TICK_HZ;
 export const FIRE_COOLDOWN_TICKS = 15;
 /** Shots in flight at most: each player at its fastest fire rate fills its share. */
 export const MAX_SHOTS = MAX_PLAYERS * Math.ceil(SHOT_LIFETIME_TICKS / FIRE_COOLDOWN_TICKS);
-
-/**
- * How far behind the newest snapshot the browser draws, in milliseconds: six ticks, so that a
- * lost or late snapshot or two leave it something to interpolate towards.
- */
-export const RENDER_DELAY_MS = 100;

@@ -13,7 +13,7 @@ import {
   WORLD_HEIGHT,
   WORLD_WIDTH,
 } from './rules.js';
-import type { Snapshot } from './snapshot.js';
+import type { PlayerState, ShotState } from './entities.js';
 
 /** A shot that reached a player in the last step. */
 export interface Hit {
@@ -36,6 +36,8 @@ interface Player {
 }
 
 interface Shot {
+  /** The shot's number, unique in the match. */
+  id: number;
   owner: number;
   x: number;
   y: number;
@@ -48,9 +50,9 @@ const HIT_DISTANCE = PLAYER_RADIUS + SHOT_RADIUS;
 
 /** The authoritative state of one arena, advanced one tick at a time by {@link step}. */
 export class World {
-  private tick = 0;
   private readonly players = new Map<number, Player>();
   private shots: Shot[] = [];
+  private lastShotId = 0;
 
   /** @param random the source of spawn points, `Math.random` by default: a seeded one replays a match. */
   constructor(private readonly random: () => number = Math.random) {}
@@ -101,7 +103,6 @@ export class World {
 
   /** Advances the arena one tick and returns the hits of that tick. */
   step(): Hit[] {
-    this.tick++;
     for (const player of this.players.values()) this.movePlayer(player);
     const hits: Hit[] = [];
     const flying: Shot[] = [];
@@ -117,13 +118,14 @@ export class World {
     return hits;
   }
 
-  /** The state to send: every player and shot as of the last step. */
-  snapshot(): Snapshot {
-    return {
-      tick: this.tick,
-      players: [...this.players.values()].map(({ id, x, y, facing }) => ({ id, x, y, facing })),
-      shots: this.shots.map(({ owner, x, y }) => ({ owner, x, y })),
-    };
+  /** Every player as of the last step. */
+  playerStates(): PlayerState[] {
+    return [...this.players.values()].map(({ id, x, y, facing }) => ({ id, x, y, facing }));
+  }
+
+  /** Every shot in flight as of the last step, by its number. */
+  shotStates(): Map<number, ShotState> {
+    return new Map(this.shots.map(({ id, owner, x, y }) => [id, { owner, x, y }]));
   }
 
   private movePlayer(player: Player): void {
@@ -140,6 +142,7 @@ export class World {
       // From the rim, so that a shot never starts inside its own shooter.
       const start = PLAYER_RADIUS + SHOT_RADIUS;
       this.shots.push({
+        id: ++this.lastShotId,
         owner: player.id,
         x: player.x + vx * start,
         y: player.y + vy * start,
