@@ -54,7 +54,7 @@ async function match(clients: number, intervalMs: number): Promise<Match> {
     const poll = (): void => {
       for (const api of apis) api.poll();
     };
-    await loopUntil(() => (poll(), apis[0]!.getPeers().length === clients && apis.slice(1).every((api) => api.getPeers().length === 1)), 'the match to form', 30_000);
+    await loopUntil(() => (poll(), apis[0]!.getPeers().length === clients && apis.slice(1).every((api) => api.getPeers().includes(1))), 'the match to form', 30_000);
     return {
       server: apis[0]!,
       clients: apis.slice(1),

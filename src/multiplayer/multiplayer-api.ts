@@ -14,10 +14,12 @@ import { Relay } from '../rpc/relay.js';
 import { RpcInterface } from '../rpc/rpc-interface.js';
 import type { RpcLimits } from '../rpc/rpc-limits.js';
 import { type MethodNames, type RpcConfigMap, RpcNode, type RpcTarget } from '../rpc/rpc-node.js';
-import type { ReplicationDropReason } from '../replication/peer-replication-state.js';
+import { PeerReplicationState, type ReplicationDropReason } from '../replication/peer-replication-state.js';
 import { type ReplicationHost, ReplicationInterface } from '../replication/replication-interface.js';
 import { MultiplayerSpawner, type SpawnerOptions } from '../replication/multiplayer-spawner.js';
 import type { PropertyMap } from '../replication/replication-config.js';
+import { type AuthCallback, Authentication } from './authentication.js';
+import { RelayedPeers } from './relayed-peers.js';
 
 /** The options of a {@link MultiplayerAPI}. */
 export interface MultiplayerAPIOptions {
@@ -29,15 +31,24 @@ export interface MultiplayerAPIOptions {
   maxPathsPerPeer?: number;
   /** Entities one peer's spawners may have alive here, whatever their `spawnLimit`. Default 16384. */
   maxEntitiesPerPeer?: number;
+  /** Bytes of one authentication packet's data (`sendAuth`); both ends must agree. Default 4096. */
+  maxAuthBytes?: number;
+  /** Authentication packets a peer may send before it is admitted; later ones are dropped (`authFlood`). Default 32. */
+  maxAuthPackets?: number;
 }
 
 /** What `MultiplayerAPI.getPeerStats` tells: the transport's figures and the RPC and replication layers' drops. */
 export interface RpcPeerStats {
-  /** The multiplayer peer's stats for this peer, where it keeps any (WebRTCMultiplayerPeer does). */
+  /**
+   * The peer whose link carries this peer's packets: the peer itself, or 1 for a client known
+   * through the server, whose packets the server relays.
+   */
+  via: number;
+  /** The multiplayer peer's stats for the link `via`, where it keeps any (WebRTCMultiplayerPeer does); none for a relayed peer. */
   transport: PeerStats | undefined;
-  /** Packets the RPC layer dropped from this peer, by reason. */
+  /** Packets the RPC layer dropped from the link `via`, by reason (a relayed peer's are the server's). */
   dropped: Record<RpcDropReason, number>;
-  /** Replication packets (spawns, despawns, state) dropped from this peer, by reason. */
+  /** Replication packets (spawns, despawns, state) dropped from the link `via`, by reason. */
   replicationDropped: Record<ReplicationDropReason, number>;
   /** Calls to authority methods this peer made without authority. */
   authorityViolations: number;
@@ -51,10 +62,25 @@ export interface RpcErrorContext {
   method?: string;
 }
 
+/** What an `authorityViolation` event tells of a refused call. */
+export interface AuthorityViolationContext {
+  path: string;
+  method: string;
+  /** The peer's violations so far, this one included (the events are at most one a second per peer). */
+  violations: number;
+}
+
 /** The events of a {@link MultiplayerAPI}, Godot's SceneMultiplayer signals; all inside `poll()`. */
 export interface MultiplayerAPIEvents {
+  /** A peer was admitted: connected, and authenticated where an `authCallback` is set. */
   peerConnected: (id: number) => void;
   peerDisconnected: (id: number) => void;
+  /** Godot `peer_authenticating`: a peer connected and waits for authentication. */
+  peerAuthenticating: (id: number) => void;
+  /** Godot `peer_authentication_failed`: an authenticating peer timed out, was refused or left. */
+  peerAuthenticationFailed: (id: number) => void;
+  /** rtcmesh: a call to an `authority` method from a peer that is not the authority was refused. */
+  authorityViolation: (id: number, context: AuthorityViolationContext) => void;
   /** A client reached the server. */
   connectedToServer: () => void;
   /** A client could not reach the server. */
@@ -67,7 +93,13 @@ export interface MultiplayerAPIEvents {
   error: (error: Error, context: RpcErrorContext) => void;
 }
 
-const DEFAULTS = { maxAuthorityViolations: 10, maxPathsPerPeer: 1024, maxEntitiesPerPeer: 16384 };
+const DEFAULTS = { maxAuthorityViolations: 10, maxPathsPerPeer: 1024, maxEntitiesPerPeer: 16384, maxAuthBytes: 4096, maxAuthPackets: 32 };
+
+/** Godot's `auth_timeout` default, 3 s. */
+export const DEFAULT_AUTH_TIMEOUT_MS = 3000;
+
+/** The shortest time between two `authorityViolation` events about one peer. */
+export const AUTHORITY_EVENT_INTERVAL_MS = 1000;
 
 /**
  * The high-level multiplayer API: Godot's `SceneMultiplayer`. Objects registered under a path
@@ -88,6 +120,10 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
   private readonly rpcs: RpcInterface;
   private readonly relay: Relay;
   private readonly replication: ReplicationInterface;
+  private readonly auth: Authentication;
+  private readonly relayed: RelayedPeers;
+  private callback: AuthCallback | null = null;
+  private timeoutMs = DEFAULT_AUTH_TIMEOUT_MS;
   private lastStatus = ConnectionStatus.Disconnected;
   private reachedServer = false;
   private readonly clock = new NetworkClock(clockMs);
@@ -99,6 +135,26 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
     this.options = resolvePositiveIntegers(DEFAULTS, options);
     const host = this.host();
     const now = (): number => performance.now();
+    this.auth = new Authentication(
+      {
+        callback: () => this.callback,
+        putUnadmitted: (to, packet) => this.putTo(to, packet, TransferMode.Reliable, 0),
+        admit: (id, link) => this.admit(id, link),
+        fail: (id) => this.dropAuthenticating(id),
+        reportError: (error, context) => this.emit('error', error, context),
+      },
+      this.codec,
+      this.options,
+      now,
+    );
+    this.relayed = new RelayedPeers(
+      {
+        ...host,
+        admitted: () => this.links.keys(),
+        announce: (id, connected) => this.emit(connected ? 'peerConnected' : 'peerDisconnected', id),
+      },
+      this.codec,
+    );
     this.paths = new PathCache(this.codec, host, this.links, this.options, (error, context) => this.emit('error', error, context), now);
     this.rpcs = new RpcInterface(host, this.codec, this.paths, now);
     this.relay = new Relay(host, this.codec, this.paths, this.rpcs);
@@ -117,11 +173,79 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
     this.peer?.off('peerConnected', this.onPeerConnected, this);
     this.peer?.off('peerDisconnected', this.onPeerDisconnected, this);
     for (const id of [...this.links.keys()]) this.forget(id);
+    this.auth.clear();
+    this.relayed.clear();
     this.peer = peer;
     this.lastStatus = peer?.getConnectionStatus() ?? ConnectionStatus.Disconnected;
     this.reachedServer = false;
     peer?.on('peerConnected', this.onPeerConnected, this);
     peer?.on('peerDisconnected', this.onPeerDisconnected, this);
+  }
+
+  /**
+   * Godot `auth_callback`: with a callback, each peer the multiplayer peer connects authenticates
+   * first (`sendAuth`, `completeAuth` on both sides) and is not in `getPeers()`, gets no
+   * `peerConnected`, and exchanges no RPC or replication until it has. Null (the default): peers
+   * join as they connect. Set it before peers connect, alike on both ends.
+   */
+  get authCallback(): AuthCallback | null {
+    return this.callback;
+  }
+
+  set authCallback(callback: AuthCallback | null) {
+    if (callback !== null && typeof callback !== 'function') {
+      throw new RtcError('ERR_INVALID_PARAMETER', 'authCallback is a function (peerId, data) or null.');
+    }
+    this.callback = callback;
+  }
+
+  /** Godot `auth_timeout`, in milliseconds: an authentication not complete by then fails. Default 3000. */
+  get authTimeoutMs(): number {
+    return this.timeoutMs;
+  }
+
+  set authTimeoutMs(ms: number) {
+    if (typeof ms !== 'number' || !(ms > 0) || !Number.isFinite(ms)) {
+      throw new RtcError('ERR_INVALID_PARAMETER', 'authTimeoutMs is a positive number of milliseconds.');
+    }
+    this.timeoutMs = ms;
+  }
+
+  /**
+   * Godot `send_auth`: authentication data for a peer's `authCallback`, at most `maxAuthBytes`.
+   * Returns false when it could not be sent.
+   * @throws RtcError ERR_DOES_NOT_EXIST for a peer not authenticating; ERR_ALREADY_EXISTS once
+   * `completeAuth` was called for it; ERR_INVALID_PARAMETER for data empty or too long.
+   */
+  sendAuth(peerId: number, data: Uint8Array): boolean {
+    return this.auth.send(peerId, data);
+  }
+
+  /**
+   * Godot `complete_auth`: this side accepts the peer. It is admitted (`peerConnected`) once the
+   * peer has accepted this side too.
+   * @throws RtcError ERR_DOES_NOT_EXIST for a peer not authenticating; ERR_ALREADY_EXISTS for a second call.
+   */
+  completeAuth(peerId: number): void {
+    this.auth.complete(peerId);
+  }
+
+  /** Godot `get_authenticating_peers`: the peers connected and not yet admitted. */
+  getAuthenticatingPeers(): number[] {
+    return this.auth.peers();
+  }
+
+  /**
+   * Godot `disconnect_peer`: drops a peer at once (`peerDisconnected`, or `peerAuthenticationFailed`
+   * for one authenticating) and closes its connection.
+   * @throws RtcError ERR_DOES_NOT_EXIST for a peer not connected to this side directly.
+   */
+  disconnectPeer(peerId: number): void {
+    const peer = this.peer;
+    if (this.auth.linkOf(peerId)) this.dropAuthenticating(peerId);
+    else if (this.links.has(peerId)) this.onPeerDisconnected(peerId);
+    else throw new RtcError('ERR_DOES_NOT_EXIST', `peer ${peerId} is not connected to this side: see getPeers() and getAuthenticatingPeers().`);
+    if (peer && this.peer === peer) peer.disconnectPeer(peerId);
   }
 
   /**
@@ -201,7 +325,7 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
     const peer = this.requirePeer();
     if (peer.getConnectionStatus() !== ConnectionStatus.Connected) return false;
     const packet = this.codec.encodeRaw(bytes);
-    if (this.relays(id)) return this.put(TARGET_PEER_SERVER, this.codec.encodeRelay(id, packet), mode, channel);
+    if (this.relays(id)) return (id <= 0 || this.relayed.has(id)) && this.put(TARGET_PEER_SERVER, this.codec.encodeRelay(id, packet), mode, channel);
     let sent = true;
     for (const target of this.targets(id)) sent = this.put(target, packet, mode, channel) && sent;
     return sent;
@@ -220,9 +344,11 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
       const mode = peer.getPacketMode();
       const channel = peer.getPacketChannel();
       const packet = peer.getPacket();
-      if (packet && this.links.has(from)) this.receive(from, packet, mode, channel);
+      if (packet) this.receive(from, packet, mode, channel);
     }
     if (this.peer !== peer) return;
+    this.auth.expire();
+    this.rpcs.reportRejected();
     this.rpcs.expireHeld(this.links);
     if (peer.getConnectionStatus() === ConnectionStatus.Connected) this.replication.process();
   }
@@ -248,9 +374,12 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
     return this.getUniqueId() === TARGET_PEER_SERVER;
   }
 
-  /** Godot `get_peers`: the ids of the connected peers. */
+  /**
+   * Godot `get_peers`: the ids of the admitted peers, and on a client of a relaying server the
+   * other clients it was told of.
+   */
   getPeers(): number[] {
-    return [...this.links.keys()];
+    return [...this.links.keys(), ...this.relayed.ids()];
   }
 
   /** Godot `get_remote_sender_id`: the caller while a call runs (this side's id for a local one); 0 otherwise. */
@@ -259,18 +388,25 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
   }
 
   /**
-   * rtcmesh: what the transport, the RPC layer and replication know of a peer.
+   * rtcmesh: what the transport, the RPC layer and replication know of a peer: one admitted, one
+   * authenticating (its drops while it does), or a client known through the server (`via` 1:
+   * no transport stats, the server link's drops, its own authority violations).
    * @throws RtcError ERR_DOES_NOT_EXIST for a peer not connected.
    */
   getPeerStats(peerId: number): RpcPeerStats {
-    const state = this.links.get(peerId);
-    if (!state) throw new RtcError('ERR_DOES_NOT_EXIST', `peer ${peerId} is not connected: see getPeers().`);
-    const transport = this.peer instanceof WebRTCMultiplayerPeer ? this.peer.getPeerStats(peerId) : undefined;
+    const relayed = this.relayed.stateOf(peerId);
+    const via = relayed ? TARGET_PEER_SERVER : peerId;
+    const state = this.links.get(via) ?? this.auth.linkOf(via);
+    if (!state) throw new RtcError('ERR_DOES_NOT_EXIST', `peer ${peerId} is not connected: see getPeers() and getAuthenticatingPeers().`);
+    const transport = !relayed && this.peer instanceof WebRTCMultiplayerPeer ? this.peer.getPeerStats(peerId) : undefined;
+    // Nothing of an authenticating peer reaches replication.
+    const replicationDropped = this.links.has(via) ? this.replication.droppedFrom(via) : { ...new PeerReplicationState().dropped };
     return {
+      via,
       transport,
       dropped: { ...state.dropped },
-      replicationDropped: this.replication.droppedFrom(peerId),
-      authorityViolations: state.violations,
+      replicationDropped,
+      authorityViolations: (relayed ?? state).violations,
     };
   }
 
@@ -291,13 +427,14 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
       isConnected: () => this.peer?.getConnectionStatus() === ConnectionStatus.Connected,
       relays: (target) => this.relays(target),
       targets: (target, exclude) => this.targets(target, exclude),
-      countViolation: (sender) => this.countViolation(sender),
+      countViolation: (sender, path, method) => this.countViolation(sender, path, method),
       reportError: (error, context) => this.emit('error', error, context),
       isServer: () => this.isServer(),
       isRelayTopology: () => this.peer?.isServerRelaySupported() ?? false,
       serverRelay: () => this.serverRelay,
       put: (to, packet, mode, channel) => this.put(to, packet, mode, channel),
       deliverBytes: (sender, bytes) => this.emit('peerPacket', sender, bytes),
+      isRelayedPeer: (id) => this.relayed.has(id),
       receivePacket: (from, packet, mode, channel) => this.receive(from, packet, mode, channel),
       networkTime: () => this.getNetworkTime(),
     };
@@ -310,10 +447,24 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
     if (this.paths.get(path)) throw new RtcError('ERR_ALREADY_EXISTS', `${path} is registered already: unregister() it first.`);
   }
 
+  // The multiplayer peer connected `id`: it authenticates first where a callback is set.
   private onPeerConnected(id: number): void {
-    this.links.set(id, new PeerRpcState());
+    if (this.links.has(id) || this.auth.linkOf(id)) return;
+    if (!this.callback) {
+      this.admit(id, new PeerRpcState());
+      return;
+    }
+    this.auth.begin(id, this.timeoutMs);
+    this.emit('peerAuthenticating', id);
+  }
+
+  // A peer joins the game: RPCs and replication reach it, and on a relaying server the other clients learn of it.
+  private admit(id: number, link: PeerRpcState): void {
+    this.links.set(id, link);
     this.replication.onPeerConnected(id);
     this.emit('peerConnected', id);
+    if (this.links.get(id) !== link) return;
+    this.relayed.onAdmitted(id);
     if (id === TARGET_PEER_SERVER && !this.isServer() && this.peer?.isServerRelaySupported()) {
       this.reachedServer = true;
       this.emit('connectedToServer');
@@ -321,12 +472,27 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
   }
 
   private onPeerDisconnected(id: number): void {
+    if (this.auth.linkOf(id)) {
+      this.auth.end(id);
+      this.emit('peerAuthenticationFailed', id);
+      return;
+    }
     if (!this.forget(id)) return;
+    this.relayed.onRemoved(id);
+    // The peers known through the server go before it.
+    if (id === TARGET_PEER_SERVER) this.relayed.dropAll();
     this.emit('peerDisconnected', id);
     if (id === TARGET_PEER_SERVER && this.reachedServer) {
       this.reachedServer = false;
       this.emit('serverDisconnected');
     }
+  }
+
+  // An authentication failed (timed out, refused, or the callback threw): the peer is cut off.
+  private dropAuthenticating(id: number): void {
+    const peer = this.peer;
+    this.onPeerDisconnected(id);
+    if (peer && this.peer === peer) peer.disconnectPeer(id);
   }
 
   // Moves the network clock toward the reference peer's, as the keepalive estimates its offset.
@@ -355,8 +521,10 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
     const previous = this.lastStatus;
     this.lastStatus = status;
     if (status !== ConnectionStatus.Disconnected || previous === ConnectionStatus.Disconnected) return;
-    if (previous === ConnectionStatus.Connecting && !this.reachedServer) this.emit('connectionFailed');
-    for (const id of [...this.links.keys()]) {
+    // A client that never got past authentication with the server did not connect either.
+    const client = peer.isServerRelaySupported() && peer.getUniqueId() !== TARGET_PEER_SERVER;
+    if (!this.reachedServer && (previous === ConnectionStatus.Connecting || client)) this.emit('connectionFailed');
+    for (const id of [...this.auth.peers(), ...this.links.keys()]) {
       if (this.peer !== peer) return;
       this.onPeerDisconnected(id);
     }
@@ -367,13 +535,18 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
     return this.serverRelay && !this.isServer() && this.peer!.isServerRelaySupported() && target !== TARGET_PEER_SERVER;
   }
 
-  /** The connected peers a target means: 0 every one, n that one, -n every one but n. */
+  /** The peers directly admitted a target means: 0 every one, n that one, -n every one but n. */
   private targets(target: number, exclude = 0): number[] {
     if (target > 0) return [target];
-    return this.getPeers().filter((id) => id !== -target && id !== exclude);
+    return [...this.links.keys()].filter((id) => id !== -target && id !== exclude);
   }
 
+  // Everything but authentication goes only to admitted peers.
   private put(to: number, packet: Uint8Array, mode: TransferMode, channel: number): boolean {
+    return this.links.has(to) && this.putTo(to, packet, mode, channel);
+  }
+
+  private putTo(to: number, packet: Uint8Array, mode: TransferMode, channel: number): boolean {
     const peer = this.peer!;
     peer.setTargetPeer(to);
     peer.transferMode = mode;
@@ -382,13 +555,15 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
   }
 
   private receive(from: number, packet: Uint8Array, mode: TransferMode, channel: number): void {
-    const link = this.links.get(from)!;
+    const link = this.links.get(from) ?? this.auth.linkOf(from);
+    if (!link) return;
     const decoded = this.codec.decode(packet);
     if (!decoded.ok) {
       link.dropped[decoded.reason]++;
       return;
     }
     const message = decoded.packet;
+    if (!this.links.has(from) && !this.auth.receive(from, message)) return;
     switch (message.kind) {
       case 'raw':
         this.emit('peerPacket', from, message.bytes);
@@ -412,16 +587,30 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
       case 'relay':
         this.relay.receive(from, link, message, mode, channel);
         break;
+      case 'auth':
+        link.dropped.unexpectedAuth++;
+        break;
+      case 'authComplete':
+        // Late where a game packet on another channel admitted the peer first; harmless anyway.
+        break;
+      case 'peerAdd':
+      case 'peerRemove':
+        this.relayed.receive(from, link, message);
+        break;
     }
   }
 
-  private countViolation(sender: number): void {
-    const state = this.links.get(sender);
+  private countViolation(sender: number, path: string, method: string): void {
+    const state = this.links.get(sender) ?? this.relayed.stateOf(sender);
     if (!state) return;
     state.violations++;
-    if (this.isServer() && state.violations >= this.options.maxAuthorityViolations && this.peer instanceof WebRTCMultiplayerPeer && this.peer.hasPeer(sender)) {
-      this.peer.disconnectPeer(sender);
+    const now = performance.now();
+    // Rate-limited: a hostile peer's calls must not flood the game's log.
+    if (now - state.lastViolationEventAt >= AUTHORITY_EVENT_INTERVAL_MS) {
+      state.lastViolationEventAt = now;
+      this.emit('authorityViolation', sender, { path, method, violations: state.violations });
     }
+    if (this.isServer() && state.violations >= this.options.maxAuthorityViolations && this.links.get(sender) === state) this.disconnectPeer(sender);
   }
 
   private requireNode(path: string): RpcNode<object, string> {

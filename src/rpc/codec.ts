@@ -53,6 +53,14 @@ export enum RpcCommand {
   Fragment = 11,
   /** Replication: the latest synchronized state received whole, per spawner. */
   Ack = 12,
+  /** Authentication (Godot's `SYS_COMMAND_AUTH` with data): the game's auth bytes, one or more, to the end. */
+  Auth = 13,
+  /** Authentication (Godot's empty `SYS_COMMAND_AUTH`): the sender has completed authentication of the receiver. */
+  AuthComplete = 14,
+  /** Server to client (Godot's `SYS_COMMAND_ADD_PEER`): varint peer id of another client now connected. */
+  PeerAdd = 15,
+  /** Server to client (Godot's `SYS_COMMAND_DEL_PEER`): varint peer id of a client gone. */
+  PeerRemove = 16,
 }
 
 /** The commands whose bodies the replication layer decodes; the RPC codec hands them over whole. */
@@ -103,6 +111,10 @@ export enum PathStatus {
  * - `unrelayableCommand`: anything but a CALL, RAW or ENTITY_CALL inside a RELAY.
  * - `badPeerId`: a relay peer id outside −(2^31 − 1) … 2^31 − 1.
  * - `badLaneCount`: a RELEASE_PATH naming 0 lanes or more than {@link MAX_RELEASE_LANES}.
+ *
+ * A PEER_ADD or PEER_REMOVE naming an id outside 2 … 2^31 − 1 is `badPeerId`; an AUTH without
+ * data is `truncated`; an AUTH_COMPLETE, PEER_ADD or PEER_REMOVE with bytes after its fields is
+ * `trailingBytes`.
  */
 export const DROP_REASONS = [
   'empty',
@@ -171,6 +183,25 @@ export interface ReleasePathPacket {
   readonly lanes: number;
 }
 
+/** A decoded AUTH packet: authentication data for the game's `authCallback`. */
+export interface AuthPacket {
+  readonly kind: 'auth';
+  /** The data, at least one byte: a view on the received packet, not a copy. */
+  readonly bytes: Uint8Array;
+}
+
+/** A decoded AUTH_COMPLETE packet: the sender has accepted the receiver. */
+export interface AuthCompletePacket {
+  readonly kind: 'authComplete';
+}
+
+/** A decoded PEER_ADD or PEER_REMOVE: the server tells a client of another client. */
+export interface PeerNoticePacket {
+  readonly kind: 'peerAdd' | 'peerRemove';
+  /** The other client, 2 … 2^31 − 1. */
+  readonly peerId: number;
+}
+
 /** A replication packet, passed whole to the replication layer, which decodes its body. */
 export interface ReplicationPacket {
   readonly kind: 'replication';
@@ -226,7 +257,10 @@ export type DecodedPacket =
   | RelayPacket
   | ReleasePathPacket
   | EntityCallPacket
-  | ReplicationPacket;
+  | ReplicationPacket
+  | AuthPacket
+  | AuthCompletePacket
+  | PeerNoticePacket;
 
 /** The result of {@link RpcCodec.decode}: the packet, or why it was dropped. */
 export type DecodeResult = { ok: true; packet: DecodedPacket } | { ok: false; reason: DropReason };
@@ -398,6 +432,36 @@ export class RpcCodec {
     return packet;
   }
 
+  /**
+   * Encodes an AUTH carrying the game's authentication `bytes` (Godot `send_auth`). Throws
+   * `ERR_INVALID_PARAMETER` for bytes that are empty or do not fit in a packet.
+   */
+  encodeAuth(bytes: Uint8Array): Uint8Array {
+    if (!(bytes instanceof Uint8Array) || bytes.length === 0) throw invalid('authentication data is a non-empty Uint8Array');
+    if (1 + bytes.length > this.limits.maxPacketBytes) throw invalid(`authentication data takes at most ${this.limits.maxPacketBytes - 1} bytes`);
+    const packet = new Uint8Array(1 + bytes.length);
+    packet[0] = RpcCommand.Auth;
+    packet.set(bytes, 1);
+    return packet;
+  }
+
+  /** Encodes an AUTH_COMPLETE: this side has accepted the receiver (Godot `complete_auth`). */
+  encodeAuthComplete(): Uint8Array {
+    return Uint8Array.of(RpcCommand.AuthComplete);
+  }
+
+  /**
+   * Encodes a PEER_ADD or PEER_REMOVE naming client `peerId`. Throws `ERR_INVALID_PARAMETER` for
+   * an id outside 2 … 2^31 − 1.
+   */
+  encodePeerNotice(kind: PeerNoticePacket['kind'], peerId: number): Uint8Array {
+    if (!Number.isInteger(peerId) || peerId < 2 || peerId > MAX_PEER_ID) throw invalid(`a client's id is an integer in 2 … ${MAX_PEER_ID}`);
+    const packet = new Uint8Array(1 + varintSize(peerId));
+    packet[0] = kind === 'peerAdd' ? RpcCommand.PeerAdd : RpcCommand.PeerRemove;
+    writeVarint(packet, 1, peerId);
+    return packet;
+  }
+
   // A command byte, the varint ids, then the arguments as one msgpack array.
   private encodeArguments(command: RpcCommand, ids: readonly number[], args: readonly unknown[]): Uint8Array {
     if (!Array.isArray(args)) {
@@ -481,6 +545,13 @@ export class RpcCodec {
         return this.decodeConfirm(packet);
       case RpcCommand.Relay:
         return this.decodeRelay(packet);
+      case RpcCommand.Auth:
+        return packet.length > 1 ? accept({ kind: 'auth', bytes: packet.subarray(1) }) : drop('truncated');
+      case RpcCommand.AuthComplete:
+        return packet.length === 1 ? accept({ kind: 'authComplete' }) : drop('trailingBytes');
+      case RpcCommand.PeerAdd:
+      case RpcCommand.PeerRemove:
+        return this.decodePeerNotice(packet);
       default:
         return drop('unknownCommand');
     }
@@ -563,6 +634,16 @@ export class RpcCodec {
     return accept({ kind: 'confirmPath', pathId, status });
   }
 
+  private decodePeerNotice(packet: Uint8Array): DecodeResult {
+    const cursor = this.cursor;
+    cursor.offset = 1;
+    const peerId = readVarint(packet, packet.length, cursor);
+    if (peerId < 0) return dropVarint(peerId);
+    if (peerId < 2 || peerId > MAX_PEER_ID) return drop('badPeerId');
+    if (cursor.offset !== packet.length) return drop('trailingBytes');
+    return accept({ kind: packet[0] === RpcCommand.PeerAdd ? 'peerAdd' : 'peerRemove', peerId });
+  }
+
   private decodeRelay(packet: Uint8Array): DecodeResult {
     const cursor = this.cursor;
     cursor.offset = 1;
@@ -574,7 +655,7 @@ export class RpcCodec {
     const command = innerBytes[0];
     if (command === undefined) return drop('truncated');
     if (command === RpcCommand.Relay) return drop('nestedRelay');
-    if (!isRelayable(command)) return drop(command <= RpcCommand.Ack ? 'unrelayableCommand' : 'unknownCommand');
+    if (!isRelayable(command)) return drop(command <= RpcCommand.PeerRemove ? 'unrelayableCommand' : 'unknownCommand');
     const inner = this.decodeRelayable(innerBytes);
     if (!inner.ok) return inner;
     return accept({ kind: 'relay', peerId, inner: inner.packet as RelayablePacket, innerBytes });

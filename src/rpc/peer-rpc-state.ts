@@ -22,6 +22,18 @@ export const RPC_DROP_REASONS = [
   'tooManyPaths',
   /** An ANNOUNCE_PATH giving a path id another path or method table. */
   'pathConflict',
+  /** Anything but AUTH and AUTH_COMPLETE from a peer still authenticating. */
+  'notAuthenticated',
+  /** An AUTH or AUTH_COMPLETE from a peer that is not authenticating (done, or no `authCallback` here). */
+  'unexpectedAuth',
+  /** An AUTH whose data is over `maxAuthBytes`. */
+  'authTooLarge',
+  /** An AUTH past the `maxAuthPackets` one authentication may take. */
+  'authFlood',
+  /** A relayed call or bytes naming a sender this client was not told of (PEER_ADD). */
+  'unknownSender',
+  /** A PEER_ADD or PEER_REMOVE this side cannot take: not a client of a relaying server, or naming itself, a peer known already (add) or unknown (remove), or past the relayed-peer bound. */
+  'badPeerNotice',
 ] as const;
 
 /** One of {@link RPC_DROP_REASONS}. */
@@ -37,5 +49,7 @@ export class PeerRpcState {
   violations = 0;
   /** Entity calls from the peer held for a spawn that has not arrived. */
   heldCalls = 0;
+  /** When the last `authorityViolation` event about the peer was emitted (the events are rate-limited). */
+  lastViolationEventAt = Number.NEGATIVE_INFINITY;
   readonly dropped = Object.fromEntries(RPC_DROP_REASONS.map((reason) => [reason, 0])) as Record<RpcDropReason, number>;
 }

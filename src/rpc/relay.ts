@@ -47,6 +47,11 @@ export class Relay {
       return;
     }
     const inner = message.inner;
+    // Calls and bytes come only from a client the server announced, and not after it left.
+    if (!this.host.isRelayedPeer(sender)) {
+      link.dropped.unknownSender++;
+      return;
+    }
     if (inner.kind === 'raw') this.host.deliverBytes(sender, inner.bytes);
     else this.rpc.receive(inner, sender, link);
   }

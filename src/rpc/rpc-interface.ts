@@ -15,10 +15,12 @@ export interface RpcHost {
   isConnected(): boolean;
   /** Whether a packet for `target` must travel through the server (as a RELAY). */
   relays(target: number): boolean;
+  /** On a client: whether the server told of `peerId` (PEER_ADD) and it has not gone since. */
+  isRelayedPeer(peerId: number): boolean;
   /** The connected peers a target means: 0 every one, n that one, -n every one but n; never `exclude`. */
   targets(target: number, exclude?: number): number[];
-  /** Counts a call without authority, and drops a peer that makes too many. */
-  countViolation(sender: number): void;
+  /** Counts a call to `method` of `path` without authority, and drops a peer that makes too many. */
+  countViolation(sender: number, path: string, method: string): void;
   /** Reports a failure that must not throw out of `poll()`. */
   reportError(error: Error, context: { peerId: number; path?: string; method?: string }): void;
 }
@@ -31,6 +33,9 @@ export interface EntityContainer extends PathTarget {
    */
   entityFor(netId: number): RpcTarget<object, string> | 'pending' | undefined;
 }
+
+/** Where a failure of a handler is reported. */
+type CallContext = { peerId: number; path: string; method: string };
 
 /** A call checked and ready to run. */
 interface ResolvedCall {
@@ -59,6 +64,8 @@ export const MAX_HELD_CALLS = 256;
 export class RpcInterface {
   private remoteSenderId = 0;
   private readonly held: HeldCall[] = [];
+  /** Rejections of async handlers since the last `poll()`, reported there like a throw. */
+  private readonly rejected: Array<{ error: Error; context: CallContext }> = [];
 
   constructor(
     private readonly host: RpcHost,
@@ -96,7 +103,9 @@ export class RpcInterface {
     const packet = target.encodeCall(this.codec, method.id, args);
     let sent = true;
     if (this.host.relays(peerId)) {
-      sent = this.paths.deliver(TARGET_PEER_SERVER, target.address, this.codec.encodeRelay(peerId, packet), method.transferMode, method.channel);
+      // A client the server has not told of cannot be reached through it.
+      const known = peerId <= 0 || this.host.isRelayedPeer(peerId);
+      sent = known && this.paths.deliver(TARGET_PEER_SERVER, target.address, this.codec.encodeRelay(peerId, packet), method.transferMode, method.channel);
     } else {
       for (const to of this.host.targets(peerId)) {
         if (peerId <= 0 && !target.reaches(to)) continue;
@@ -149,7 +158,7 @@ export class RpcInterface {
     }
     if (method.mode === 'authority' && sender !== target.getMultiplayerAuthority()) {
       via.dropped.notAuthority++;
-      this.host.countViolation(sender);
+      this.host.countViolation(sender, target.address.path, method.name);
       return undefined;
     }
     return { target, method };
@@ -186,17 +195,28 @@ export class RpcInterface {
     }
   }
 
-  /** Runs a method with `sender` as the remote sender id; a throw becomes the `error` event. */
+  /**
+   * Runs a method with `sender` as the remote sender id; a throw becomes the `error` event, and
+   * so does the rejection of a promise the method returns, at the next {@link reportRejected}.
+   */
   invoke(target: RpcTarget<object, string>, method: RpcMethod, args: readonly unknown[], sender: number): void {
     const previous = this.remoteSenderId;
     this.remoteSenderId = sender;
+    const context = { peerId: sender, path: target.address.path, method: method.name };
     try {
-      (target.target as Record<string, (...values: unknown[]) => unknown>)[method.name]!(...args);
+      const result = (target.target as Record<string, (...values: unknown[]) => unknown>)[method.name]!(...args);
+      // An unhandled rejection ends a Node.js process by default: the game hears of it instead.
+      if (isThenable(result)) result.then(undefined, (error: unknown) => this.rejected.push({ error: asError(error), context }));
     } catch (error) {
-      this.host.reportError(error instanceof Error ? error : new Error(String(error)), { peerId: sender, path: target.address.path, method: method.name });
+      this.host.reportError(asError(error), context);
     } finally {
       this.remoteSenderId = previous;
     }
+  }
+
+  /** Reports, inside `poll()`, the async handlers that rejected since the last call. */
+  reportRejected(): void {
+    for (const { error, context } of this.rejected.splice(0)) this.host.reportError(error, context);
   }
 
   private hold(container: EntityContainer, call: EntityCallPacket, sender: number, via: PeerRpcState): void {
@@ -207,6 +227,14 @@ export class RpcInterface {
     via.heldCalls++;
     this.held.push({ container, call, sender, via, deadline: this.now() + HELD_CALL_MS });
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null | undefined)?.then === 'function';
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 function isEntityContainer(target: PathTarget): target is EntityContainer {

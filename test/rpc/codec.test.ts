@@ -152,6 +152,18 @@ describe('packets round-trip', () => {
     }
   });
 
+  it('carries AUTH, AUTH_COMPLETE, PEER_ADD and PEER_REMOVE as laid out in the wire format', () => {
+    expect(hex(codec.encodeAuth(Uint8Array.of(1, 2)))).toBe('0d0102');
+    expect(decoded(codec.encodeAuth(Uint8Array.of(1, 2)))).toEqual({ kind: 'auth', bytes: Uint8Array.of(1, 2) });
+    expect(hex(codec.encodeAuthComplete())).toBe('0e');
+    expect(decoded(codec.encodeAuthComplete())).toEqual({ kind: 'authComplete' });
+    expect(hex(codec.encodePeerNotice('peerAdd', 300))).toBe('0fac02');
+    expect(decoded(codec.encodePeerNotice('peerAdd', MAX_PEER_ID))).toEqual({ kind: 'peerAdd', peerId: MAX_PEER_ID });
+    expect(decoded(codec.encodePeerNotice('peerRemove', 2))).toEqual({ kind: 'peerRemove', peerId: 2 });
+    expectRtcError(() => codec.encodeAuth(new Uint8Array(0)), 'ERR_INVALID_PARAMETER');
+    expectRtcError(() => codec.encodePeerNotice('peerAdd', 1), 'ERR_INVALID_PARAMETER');
+  });
+
   it('relays a CALL or RAW for every target form and sender id', () => {
     const call = codec.encodeCall(2, 1, ['hit', 12]);
     const raw = codec.encodeRaw(Uint8Array.of(9, 8));
@@ -351,7 +363,7 @@ describe('limits', () => {
 describe('bad packets are dropped with a named reason', () => {
   it.each<[string, Uint8Array, DropReason]>([
     ['an empty packet', new Uint8Array(0), 'empty'],
-    ['an unknown command', Uint8Array.of(13, 0), 'unknownCommand'],
+    ['an unknown command', Uint8Array.of(17, 0), 'unknownCommand'],
     ['a command byte of 255', Uint8Array.of(255), 'unknownCommand'],
     ['a CALL without ids', Uint8Array.of(RpcCommand.Call), 'truncated'],
     ['a CALL without a method id', Uint8Array.of(RpcCommand.Call, 0x05), 'truncated'],
@@ -399,10 +411,18 @@ describe('bad packets are dropped with a named reason', () => {
     ['a RELAY inside a RELAY', Uint8Array.of(RpcCommand.Relay, 2, RpcCommand.Relay, 2, RpcCommand.Raw), 'nestedRelay'],
     ['an ANNOUNCE_PATH inside a RELAY', concat(RpcCommand.Relay, 2, codec.encodeAnnounce(1, 2, 'p')), 'unrelayableCommand'],
     ['a CONFIRM_PATH inside a RELAY', concat(RpcCommand.Relay, 2, codec.encodeConfirm(1, 0)), 'unrelayableCommand'],
-    ['an unknown command inside a RELAY', Uint8Array.of(RpcCommand.Relay, 2, 13), 'unknownCommand'],
+    ['an unknown command inside a RELAY', Uint8Array.of(RpcCommand.Relay, 2, 17), 'unknownCommand'],
     ['a bad CALL inside a RELAY', Uint8Array.of(RpcCommand.Relay, 2, RpcCommand.Call, 0, 0, 0xc1), 'malformedArguments'],
     ['a relay peer id of −2^31', Uint8Array.of(RpcCommand.Relay, 0xff, 0xff, 0xff, 0xff, 0x0f, RpcCommand.Raw), 'badPeerId'],
     ['a relay peer id of 2^31', Uint8Array.of(RpcCommand.Relay, 0x80, 0x80, 0x80, 0x80, 0x10, RpcCommand.Raw), 'badVarint'],
+    ['an AUTH without data', Uint8Array.of(RpcCommand.Auth), 'truncated'],
+    ['an AUTH_COMPLETE with bytes after it', Uint8Array.of(RpcCommand.AuthComplete, 0), 'trailingBytes'],
+    ['an AUTH inside a RELAY', Uint8Array.of(RpcCommand.Relay, 2, RpcCommand.Auth, 1), 'unrelayableCommand'],
+    ['a PEER_ADD without an id', Uint8Array.of(RpcCommand.PeerAdd), 'truncated'],
+    ['a PEER_ADD naming the server', Uint8Array.of(RpcCommand.PeerAdd, 1), 'badPeerId'],
+    ['a PEER_ADD naming 0', Uint8Array.of(RpcCommand.PeerAdd, 0), 'badPeerId'],
+    ['a PEER_ADD naming 2^31', Uint8Array.of(RpcCommand.PeerAdd, 0x80, 0x80, 0x80, 0x80, 0x08), 'badPeerId'],
+    ['a PEER_REMOVE with bytes after the id', Uint8Array.of(RpcCommand.PeerRemove, 5, 0), 'trailingBytes'],
   ])('drops %s', (_name, packet, reason) => {
     expect(reasonOf(packet)).toBe(reason);
   });

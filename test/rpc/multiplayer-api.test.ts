@@ -154,7 +154,7 @@ describe('authority', () => {
 describe('server relay', () => {
   it("carries a client's call to another client with the true sender id", async () => {
     const { g, players } = await trio('server');
-    expect(g.api(2).getPeers()).toEqual([1]);
+    expect(g.api(2).getPeers()).toEqual([1, 3]);
     players[1]!.node.rpcId(3, 'move', 4, 5);
     players[1]!.node.rpc('say', 'all', null);
     await g.pollUntil(() => players[2]!.player.calls.length === 2 && players[0]!.player.calls.length === 1, 'relayed calls');
