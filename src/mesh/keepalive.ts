@@ -4,11 +4,14 @@
  * data it sent has arrived (docs/wire-format.md).
  *   ping := 1:u8 stamp:f64be received:f64be                  stamp: the pinger's clock, milliseconds
  *   pong := 2:u8 stamp:f64be remoteTime:f64be received:f64be  the ping's stamp echoed, the ponger's clock
+ *   ack  := 3:u8 (count:u32be)*                              one count per reliable channel, in layout order
  * received: bytes of reliable messages the sender of this message has received from the other side.
+ * count: messages received on that reliable channel over the whole session, modulo 2^32.
  */
 
 const PING = 1;
 const PONG = 2;
+const ACK = 3;
 /** Exact sizes: anything else on the system channel is malformed. */
 export const PING_BYTES = 17;
 export const PONG_BYTES = 25;
@@ -41,6 +44,27 @@ export function encodePong(stamp: number, localTime: number, received: number): 
   view.setFloat64(9, localTime);
   view.setFloat64(17, received);
   return message;
+}
+
+/** The counts of messages received on each reliable channel, in layout order. */
+export function encodeAck(counts: readonly number[]): Uint8Array {
+  const message = new Uint8Array(1 + 4 * counts.length);
+  const view = new DataView(message.buffer);
+  view.setUint8(0, ACK);
+  counts.forEach((count, n) => view.setUint32(1 + 4 * n, count >>> 0));
+  return message;
+}
+
+/** Whether a system message is an acknowledgement (decoded by {@link decodeAck}). */
+export function isAck(message: Uint8Array): boolean {
+  return message.byteLength > 0 && message[0] === ACK;
+}
+
+/** The counts of an acknowledgement for `channels` reliable channels; null when it has another length. */
+export function decodeAck(message: Uint8Array, channels: number): number[] | null {
+  if (message.byteLength !== 1 + 4 * channels || message[0] !== ACK) return null;
+  const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
+  return Array.from({ length: channels }, (_, n) => view.getUint32(1 + 4 * n));
 }
 
 /** A decoded system message, or null when malformed. */

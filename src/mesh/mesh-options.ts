@@ -16,8 +16,17 @@ export interface MeshOptions {
   receiveLimitBytes?: number;
   /** An unreliable send is dropped while its channel's send buffer holds more than this. Default 256 KiB. */
   unreliableBufferLimitBytes?: number;
-  /** A reliable send is refused once this much is buffered for the peer's channel. Default 8 MiB. */
+  /**
+   * A reliable send is refused once this much is buffered for the peer's channel; with resumption
+   * on, what was sent and not yet acknowledged counts too. Default 8 MiB.
+   */
   reliableBufferLimitBytes?: number;
+  /**
+   * Milliseconds a peer whose link is lost is held, its session kept, for a new connection to
+   * resume it (`replacePeerConnection`); 0, the default here, drops it at once. The signaling
+   * client defaults to 10000.
+   */
+  reconnectGraceMs?: number;
 }
 
 /** Every option, resolved. */
@@ -32,6 +41,7 @@ const DEFAULT_LIMITS: MeshLimits = {
   receiveLimitBytes: 4 * 1024 * 1024,
   unreliableBufferLimitBytes: 256 * 1024,
   reliableBufferLimitBytes: 8 * 1024 * 1024,
+  reconnectGraceMs: 0,
 };
 
 /**
@@ -51,6 +61,10 @@ export function resolveMeshOptions(options: MeshOptions): MeshLimits {
     if (value === undefined) continue;
     if (key === 'batching') {
       if (typeof value !== 'boolean') throw new RtcError('ERR_INVALID_PARAMETER', 'batching is a boolean.');
+    } else if (key === 'reconnectGraceMs') {
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+        throw new RtcError('ERR_INVALID_PARAMETER', 'reconnectGraceMs is a number of milliseconds, 0 to turn resumption off.');
+      }
     } else if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
       throw new RtcError('ERR_INVALID_PARAMETER', `${key} is a positive number.`);
     }

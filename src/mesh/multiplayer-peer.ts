@@ -8,6 +8,10 @@ export interface MultiplayerPeerEvents {
   peerConnected: (id: number) => void;
   /** Godot `peer_disconnected`: a peer that had connected is gone. */
   peerDisconnected: (id: number) => void;
+  /** rtcmesh: a connected peer's link is lost and its session is held for a new connection. */
+  peerReconnecting: (id: number) => void;
+  /** rtcmesh: a held peer's session resumed on a new connection, nothing reliable lost or doubled. */
+  peerReconnected: (id: number) => void;
 }
 
 /**

@@ -53,6 +53,11 @@ export interface ChannelStats {
 export interface PeerStats {
   peerId: number;
   connected: boolean;
+  /**
+   * The link was lost and the session is held for `reconnectGraceMs`, until a new connection
+   * resumes it (`connected` stays true meanwhile).
+   */
+  reconnecting: boolean;
   /** Smoothed round-trip time from the keepalive, in milliseconds; NaN before the first answer. */
   rttMs: number;
   /** The peer's clock minus ours, in milliseconds; NaN before the first answer. */
@@ -74,6 +79,12 @@ export interface PeerStats {
    * Everything else sent to the peer waits behind what SCTP holds: pace large reliable sends on this.
    */
   undeliveredBytes: number;
+  /**
+   * With resumption on: reliable bytes (framing included) sent to the peer that it has not yet
+   * acknowledged, kept to be resent on a new connection. Bounded, with what is queued, by
+   * `reliableBufferLimitBytes` per channel. 0 with resumption off.
+   */
+  unacknowledgedBytes: number;
   /** SCTP messages sent and received on user channels: fewer than packets when batching. */
   messagesSent: number;
   messagesReceived: number;

@@ -17,9 +17,10 @@ import {
   writeHeader,
 } from './framing.js';
 import { OutgoingRecords } from './outgoing-records.js';
-import { ClockEstimator, decodeSystemMessage, encodePing, encodePong } from './keepalive.js';
+import { ClockEstimator, decodeAck, decodeSystemMessage, encodeAck, encodePing, encodePong, isAck } from './keepalive.js';
 import type { MeshLimits } from './mesh-options.js';
 import { type ChannelStats, DROP_REASONS, type DropReason, type PeerStats } from './peer-stats.js';
+import { ReliableLog } from './reliable-log.js';
 import { TransferMode } from './transfer.js';
 
 /**
@@ -43,6 +44,10 @@ interface ChannelLane {
   stats: ChannelStats;
   /** The engine's buffered bytes as of the last flush: between flushes nothing is added to them. */
   engineBuffered: number;
+  /** Reliable, with resumption on: what the peer has not acknowledged, for a new connection. */
+  log: ReliableLog | undefined;
+  /** Reliable: messages received over the session, modulo 2^32, which the acknowledgements carry. */
+  receivedMessages: number;
 }
 
 /**
@@ -54,7 +59,21 @@ export class RemotePeer {
   /** When the connection was last seen Disconnected, while it stays so; for the grace period. */
   disconnectedSince: number | undefined;
   readonly lanes: ChannelLane[];
-  readonly system: DataChannel;
+  system: DataChannel;
+  /**
+   * When the link was lost while resumption is on: the session is held, its state kept, until a
+   * new connection takes over or the grace ends. Undefined while the peer has a working link.
+   */
+  heldSince: number | undefined;
+  /** The held peer's loss has been announced (peerReconnecting). */
+  holdAnnounced = false;
+  /**
+   * On a new connection, reliable lanes send nothing until the peer's first acknowledgement on it
+   * says where each resumes.
+   */
+  private awaitingResume = false;
+  /** The peer's acknowledgement on a new connection did not match what is kept: it cannot resume. */
+  resumeFailed = false;
   readonly clock = new ClockEstimator();
   /** Packets readable across every lane. */
   available = 0;
@@ -78,7 +97,7 @@ export class RemotePeer {
 
   constructor(
     readonly id: number,
-    readonly connection: PeerConnection,
+    public connection: PeerConnection,
     layout: readonly ChannelSpec[],
     private readonly lifetimeMs: number,
     private readonly limits: MeshLimits,
@@ -86,9 +105,12 @@ export class RemotePeer {
   ) {
     this.lastHeardAt = now;
     this.system = connection.createDataChannel('system', SYSTEM_CHANNEL_OPTIONS);
+    const resumable = limits.reconnectGraceMs > 0;
     this.lanes = layout.map((spec) => ({
       spec,
       dataChannel: connection.createDataChannel(spec.label, channelOptions(spec.sctpId, spec.mode)),
+      log: resumable && spec.mode === TransferMode.Reliable ? new ReliableLog() : undefined,
+      receivedMessages: 0,
       pending: new OutgoingRecords(),
       nextSequence: 0,
       lastSequence: undefined,
@@ -141,9 +163,13 @@ export class RemotePeer {
     const lane = this.lanes[laneIndex]!;
     if (packet.byteLength + MAX_FRAMING_BYTES > lane.dataChannel.getMaxPacketSize()) return this.drop(lane, 'tooLargeForPeer');
     if (lane.spec.mode === TransferMode.Reliable) {
-      if (lane.pending.bytes + lane.engineBuffered + packet.byteLength > this.limits.reliableBufferLimitBytes) {
+      // With a log, everything sent and unacknowledged is held here: it counts against the limit.
+      const held = lane.log ? lane.log.bytes : lane.engineBuffered;
+      if (lane.pending.bytes + held + packet.byteLength > this.limits.reliableBufferLimitBytes) {
         return this.drop(lane, 'reliableLimit');
       }
+    } else if (this.heldSince !== undefined) {
+      return this.drop(lane, 'stale');
     } else if (this.silentFor(now) > this.limits.silenceThresholdMs) {
       return this.drop(lane, 'silentPeer');
     } else if (lane.pending.bytes + lane.engineBuffered > this.limits.unreliableBufferLimitBytes) {
@@ -158,6 +184,7 @@ export class RemotePeer {
 
   /** Sends every queued packet, coalesced into as few messages as the lane's budget allows. */
   flush(now: number): void {
+    if (this.heldSince !== undefined) return;
     // A lane with bytes left in the engine is looked at again, so that its figure drains too.
     for (const lane of this.lanes) if (lane.pending.count > 0 || lane.engineBuffered > 0) this.flushLane(lane, now);
   }
@@ -178,7 +205,10 @@ export class RemotePeer {
       for (let message = lane.dataChannel.getPacket(); message; message = lane.dataChannel.getPacket()) {
         this.lastHeardAt = now;
         this.messagesReceived++;
-        if (lane.spec.mode === TransferMode.Reliable) this.reliableBytesReceived += message.byteLength;
+        if (lane.spec.mode === TransferMode.Reliable) {
+          this.reliableBytesReceived += message.byteLength;
+          lane.receivedMessages = (lane.receivedMessages + 1) >>> 0;
+        }
         this.receiveMessage(lane, message, now);
       }
     }
@@ -187,8 +217,65 @@ export class RemotePeer {
   /** Sends a keepalive ping when one is due. */
   keepAlive(now: number): void {
     if (now - this.lastPingAt < this.limits.keepaliveIntervalMs) return;
+    // A new connection's system channel opens after it connects: the first ping waits for it.
+    if (this.system.getReadyState() !== ChannelState.Open) return;
     this.lastPingAt = now;
     this.sendSystem(encodePing(now, this.reliableBytesReceived));
+    this.sendAck();
+  }
+
+  /** Tells the peer how many messages arrived on each reliable channel, so that it can free them. */
+  sendAck(): void {
+    const counts: number[] = [];
+    for (const lane of this.lanes) if (lane.spec.mode === TransferMode.Reliable) counts.push(lane.receivedMessages);
+    this.sendSystem(encodeAck(counts));
+  }
+
+  /**
+   * The link is lost and resumption is on: closes the connection, keeps the session. Unreliable
+   * packets still queued are stale by the time a new connection exists.
+   */
+  hold(now: number): void {
+    this.heldSince ??= now;
+    this.disconnectedSince = undefined;
+    this.awaitingResume = true;
+    for (const lane of this.lanes) {
+      if (lane.spec.mode === TransferMode.Reliable) continue;
+      for (let n = lane.pending.count; n > 0; n--) this.drop(lane, 'stale');
+      lane.pending.clear();
+    }
+    this.connection.close();
+  }
+
+  /**
+   * Takes a new connection for a held session, with the channels of the layout. Its per-connection
+   * counts start again; the logs are resent once the peer's first acknowledgement on it arrives.
+   */
+  attach(connection: PeerConnection): void {
+    if (this.connection !== connection) this.connection.close();
+    this.connection = connection;
+    this.system = connection.createDataChannel('system', SYSTEM_CHANNEL_OPTIONS);
+    for (const lane of this.lanes) {
+      lane.dataChannel = connection.createDataChannel(lane.spec.label, channelOptions(lane.spec.sctpId, lane.spec.mode));
+      lane.engineBuffered = 0;
+    }
+    this.disconnectedSince = undefined;
+    this.reliableBytesSent = 0;
+    this.reliableBytesReceived = 0;
+    this.reliableBytesDelivered = 0;
+    this.lastPingAt = Number.NEGATIVE_INFINITY;
+  }
+
+  /** Whether the held session's new connection is ready and the peer has said where to resume. */
+  isResumed(): boolean {
+    return this.isReady() && !this.awaitingResume;
+  }
+
+  /** Ends the hold: the session carries on over the new connection. */
+  release(now: number): void {
+    this.heldSince = undefined;
+    this.holdAnnounced = false;
+    this.lastHeardAt = now;
   }
 
   /** The next readable packet of the lowest lane that has one, removed; undefined when none. */
@@ -219,13 +306,17 @@ export class RemotePeer {
   stats(now: number): PeerStats {
     let bufferedBytes = 0;
     let undeliveredBytes = this.reliableBytesSent - this.reliableBytesDelivered;
+    let unacknowledgedBytes = 0;
     for (const lane of this.lanes) {
       bufferedBytes += lane.pending.bytes + lane.dataChannel.getBufferedAmount();
       if (lane.spec.mode === TransferMode.Reliable) undeliveredBytes += lane.pending.bytes;
+      unacknowledgedBytes += lane.log?.bytes ?? 0;
     }
     return {
       peerId: this.id,
       connected: this.connected,
+      reconnecting: this.heldSince !== undefined,
+      unacknowledgedBytes,
       rttMs: this.clock.rttMs,
       clockOffsetMs: this.clock.offsetMs,
       silentForMs: this.silentFor(now),
@@ -260,7 +351,13 @@ export class RemotePeer {
     const header = headerSize(mode);
     // A remote may announce a smaller message size than the budget (a=max-message-size).
     const budget = Math.min(reliable ? RELIABLE_BATCH_BUDGET : SCTP_PAYLOAD_BUDGET, lane.dataChannel.getMaxPacketSize()) - header;
-    const room = reliable ? RELIABLE_ENGINE_QUEUE_BYTES - lane.dataChannel.getBufferedAmount() : Number.POSITIVE_INFINITY;
+    let room = reliable ? RELIABLE_ENGINE_QUEUE_BYTES - lane.dataChannel.getBufferedAmount() : Number.POSITIVE_INFINITY;
+    if (lane.log) {
+      if (this.awaitingResume) return;
+      room -= this.sendLogged(lane, room);
+      // What is still unsent in the log goes first: new batches wait behind it.
+      if (lane.log.peekUnsent() !== undefined) room = 0;
+    }
     if (room > 0) lane.pending.drain(budget, room, (records, count) => this.sendMessage(lane, records, count, now));
     lane.engineBuffered = lane.dataChannel.getBufferedAmount();
   }
@@ -270,6 +367,12 @@ export class RemotePeer {
     const { mode } = lane.spec;
     const header = headerSize(mode);
     let message = records;
+    if (lane.log) {
+      // The log keeps a copy until the peer acknowledges it; the engine takes it in turn.
+      lane.log.append(records.slice());
+      this.sendLogged(lane, Number.POSITIVE_INFINITY);
+      return;
+    }
     if (header > 0) {
       message = new Uint8Array(header + records.byteLength);
       writeHeader(message, mode, now % STAMP_MODULO, lane.nextSequence++);
@@ -283,6 +386,24 @@ export class RemotePeer {
       // The peer went between the put and the flush: the packets are counted as lost to it.
       for (let n = 0; n < count; n++) this.drop(lane, 'peerGone');
     }
+  }
+
+  /**
+   * Hands the engine the lane's logged messages not yet on this connection, oldest first, up to
+   * `room` bytes (one at least); stops at the first it does not take. Returns the bytes handed.
+   */
+  private sendLogged(lane: ChannelLane, room: number): number {
+    const log = lane.log!;
+    let handed = 0;
+    if (lane.dataChannel.getReadyState() !== ChannelState.Open) return 0;
+    for (let message = log.peekUnsent(); message && handed < room; message = log.peekUnsent()) {
+      if (!lane.dataChannel.putPacket(message)) break;
+      log.markSent();
+      handed += message.byteLength;
+      this.messagesSent++;
+      this.reliableBytesSent += message.byteLength;
+    }
+    return handed;
   }
 
   private receiveMessage(lane: ChannelLane, message: Uint8Array, now: number): void {
@@ -329,6 +450,10 @@ export class RemotePeer {
   }
 
   private receiveSystem(message: Uint8Array, now: number): void {
+    if (isAck(message)) {
+      this.receiveAck(message);
+      return;
+    }
     const decoded = decodeSystemMessage(message);
     // A peer cannot have received more than was sent to it: such a report is a lie, not a count.
     if (decoded === null || decoded.received > this.reliableBytesSent) {
@@ -342,6 +467,28 @@ export class RemotePeer {
     } else if (!this.clock.addSample(decoded.stamp, decoded.remoteTime, now)) {
       this.dropped.malformed++;
     }
+  }
+
+  /**
+   * Frees what the peer acknowledges. The first acknowledgement on a new connection also says
+   * where each reliable lane resumes: what it does not cover is resent, in order, from there.
+   */
+  private receiveAck(message: Uint8Array): void {
+    const reliableLanes = this.lanes.filter((lane) => lane.spec.mode === TransferMode.Reliable);
+    const counts = decodeAck(message, reliableLanes.length);
+    if (counts === null) {
+      this.dropped.malformed++;
+      return;
+    }
+    reliableLanes.forEach((lane, n) => {
+      const verdict = lane.log?.acknowledge(counts[n]!) ?? 'taken';
+      if (verdict === 'invalid') this.dropped.malformed++;
+      // On a new connection, a count behind what was freed means the peer lost messages it had.
+      if (this.awaitingResume && verdict !== 'taken') this.resumeFailed = true;
+    });
+    if (!this.awaitingResume || this.resumeFailed) return;
+    for (const lane of reliableLanes) lane.log?.rewind();
+    this.awaitingResume = false;
   }
 
   private sendSystem(message: Uint8Array): void {

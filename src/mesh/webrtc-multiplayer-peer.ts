@@ -116,6 +116,36 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
   }
 
   /**
+   * rtcmesh: resumes a connected peer's session on a new connection (negotiate it as usual
+   * afterwards). The peer is held (`peerReconnecting`, if its loss was not noticed yet) until the
+   * connection is up and the peer has said where each reliable channel resumes; then what it has
+   * not acknowledged is resent in order, and `peerReconnected` is emitted. Both sides call this,
+   * each with its own new connection. A held peer not resumed within `reconnectGraceMs` is
+   * dropped with `peerDisconnected`.
+   * @throws RtcError ERR_UNAVAILABLE with reconnectGraceMs 0; ERR_DOES_NOT_EXIST for an id not
+   * added; ERR_INVALID_PARAMETER for a peer that has not connected or a connection not New.
+   */
+  replacePeerConnection(peerId: number, connection: PeerConnection): void {
+    if (this.limits.reconnectGraceMs === 0) {
+      throw new RtcError('ERR_UNAVAILABLE', 'resumption is off: set MeshOptions.reconnectGraceMs above 0.');
+    }
+    const peer = this.requirePeer(peerId);
+    if (!peer.connected) {
+      throw new RtcError('ERR_INVALID_PARAMETER', `peer ${peerId} has not connected yet: removePeer() and addPeer() it instead.`);
+    }
+    if (!(connection instanceof PeerConnection) || connection.getConnectionState() !== ConnectionState.New) {
+      throw new RtcError('ERR_INVALID_PARAMETER', 'replacePeerConnection() takes a PeerConnection in state New: initialize() a fresh one.');
+    }
+    peer.hold(clockMs());
+    peer.attach(connection);
+  }
+
+  /** rtcmesh: whether a peer's session is held, waiting for a new connection. */
+  isPeerReconnecting(peerId: number): boolean {
+    return this.peers.get(peerId)?.heldSince !== undefined;
+  }
+
+  /**
    * Godot `remove_peer`: closes the peer's connection; emits peerDisconnected if it had connected.
    * @throws RtcError ERR_DOES_NOT_EXIST for an id not added.
    */
@@ -239,9 +269,18 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
     let connectedNow: RemotePeer[] | undefined;
     // A Map may lose entries while it is iterated: a dropped peer is simply not visited again.
     for (const peer of this.peers.values()) {
+      if (peer.heldSince !== undefined) {
+        if (this.pollHeld(peer, now)) return;
+        continue;
+      }
       peer.flush(now);
       peer.connection.poll();
       if (this.isLost(peer, now)) {
+        if (this.limits.reconnectGraceMs > 0 && peer.connected && !peer.reliableOverflow) {
+          peer.hold(now);
+          if (this.pollHeld(peer, now)) return;
+          continue;
+        }
         this.dropPeer(peer, true);
         if (this.closedByListener()) return;
         continue;
@@ -293,6 +332,38 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
 
   isServerRelaySupported(): boolean {
     return this.topology === 'server' || this.topology === 'client';
+  }
+
+  /**
+   * One poll of a held peer: announces the hold, drops it at the end of the grace or when it
+   * cannot resume, polls its new connection if it has one, and resumes it once that is up.
+   * Returns true when a listener closed this multiplayer peer.
+   */
+  private pollHeld(peer: RemotePeer, now: number): boolean {
+    if (!peer.holdAnnounced) {
+      peer.holdAnnounced = true;
+      this.emit('peerReconnecting', peer.id);
+      if (this.closedByListener()) return true;
+    }
+    if (now - peer.heldSince! > this.limits.reconnectGraceMs || peer.resumeFailed) {
+      this.dropPeer(peer, true);
+      return this.closedByListener();
+    }
+    peer.connection.poll();
+    const state = peer.connection.getConnectionState();
+    if (state === ConnectionState.New || state === ConnectionState.Closed) return false;
+    if (state === ConnectionState.Failed || peer.hasClosedChannel()) {
+      // The new connection failed too: the session waits, within its grace, for another.
+      peer.connection.close();
+      return false;
+    }
+    peer.receive(now);
+    peer.keepAlive(now);
+    if (!peer.isResumed()) return false;
+    peer.release(now);
+    peer.flush(now);
+    this.emit('peerReconnected', peer.id);
+    return this.closedByListener();
   }
 
   // A listener may close() this peer while poll() emits: poll() must then stop at once.
