@@ -63,7 +63,7 @@ describe('decoders under in-process fuzz', () => {
       for (const mode of [TransferMode.Reliable, TransferMode.Unreliable, TransferMode.UnreliableOrdered]) {
         const records: Uint8Array[] = [];
         if (readHeader(mode, bytes, header)) readRecords(bytes, mode === TransferMode.Reliable ? 0 : mode === TransferMode.Unreliable ? 4 : 8, records);
-        for (const record of records) expect(record.byteLength).toBeLessThanOrEqual(bytes.byteLength);
+        if (records.some((record) => record.byteLength > bytes.byteLength)) throw new Error('a record larger than its message');
       }
       decodeSystemMessage(bytes);
     }
@@ -76,15 +76,15 @@ describe('decoders under in-process fuzz', () => {
       encodeAck([[9, 40], [10, 2]]),
       ...fragment(3, new Uint8Array(2500).fill(7)),
     ];
+    const broken: string[] = [];
     for (const bytes of inputs(4, valid)) {
-      const cursor = { offset: 2 };
-      const header = readSyncHeader(bytes, cursor);
-      if (header) expect(header.part).toBeLessThan(header.parts);
+      const header = readSyncHeader(bytes, { offset: 2 });
+      if (header && header.part >= header.parts) broken.push('a SYNC part past its count');
       readSpawnHeader(bytes, { offset: 2 });
       const part = readFragment(bytes);
-      if (part) expect(part.index).toBeLessThan(part.count);
-      const acks = readAck(bytes);
-      if (acks) for (const [, tick] of acks) expect(tick).toBeGreaterThan(0);
+      if (part && part.index >= part.count) broken.push('a fragment past its count');
+      if (readAck(bytes)?.some(([, tick]) => tick < 1)) broken.push('an ACK of tick 0');
     }
+    expect(broken).toEqual([]);
   });
 });
