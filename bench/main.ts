@@ -7,7 +7,8 @@
  *   --side raw|rtcmesh only one side (for profiling one with --cpu-prof)
  *   --match text       only the measurements whose label contains text, e.g. 'reliable 64 B'
  *   --reps n           repetitions per side (default 5, 1 with --quick)
- *   --out file         write the results there instead of bench/results.md
+ *   --out file         write the results there instead of bench/results.md (with --quick:
+ *                      dist-bench/results-quick.md, so a smoke run never replaces the committed figures)
  *   --no-write         write no results file
  *
  * RTCMESH_BENCH_ENGINE_LOG=Warning (or another libdatachannel level) prints the engine's log on stderr.
@@ -171,7 +172,8 @@ async function main(): Promise<void> {
 
   if (options.write) {
     // Relative to the bundle, dist-bench/main.js.
-    const file = options.out ? resolve(options.out) : fileURLToPath(new URL('../bench/results.md', import.meta.url));
+    const defaultFile = options.quick ? './results-quick.md' : '../bench/results.md';
+    const file = options.out ? resolve(options.out) : fileURLToPath(new URL(defaultFile, import.meta.url));
     const mode = `${options.quick ? 'quick' : 'full'}${options.only.size > 0 ? ` (only ${[...options.only].join(', ')})` : ''}`;
     writeResults(file, env, { mode, reps: context.reps, gcExposed, failures, retriedSetups: retried }, summaries, NOTES);
     context.log(`results written to ${file}`);
