@@ -140,6 +140,11 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
     peer.attach(connection);
   }
 
+  /** rtcmesh: the `reconnectGraceMs` this multiplayer peer was made with (0: resumption off). */
+  getReconnectGraceMs(): number {
+    return this.limits.reconnectGraceMs;
+  }
+
   /** rtcmesh: whether a peer's session is held, waiting for a new connection. */
   isPeerReconnecting(peerId: number): boolean {
     return this.peers.get(peerId)?.heldSince !== undefined;

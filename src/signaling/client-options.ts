@@ -1,6 +1,6 @@
 // The options of the signaling client, their defaults and their checks. Browser-safe.
 import { type TransferMode, WebRTCMultiplayerPeer } from '../mesh/index.js';
-import { PeerConnection, type PeerConnectionConfig, RtcError } from '../transport/index.js';
+import { type Backend, PeerConnection, type PeerConnectionConfig, RtcError } from '../transport/index.js';
 import { resolvePositiveIntegers } from '../transport/options.js';
 
 /**
@@ -35,6 +35,8 @@ export interface SignalingClientOptions {
   mesh?: boolean;
   /** The configuration of every PeerConnection the client creates: ICE servers, bindAddress, limits. Default `{}`. */
   peerConfig?: PeerConnectionConfig;
+  /** The WebRTC engine of every PeerConnection the client creates (a NetworkConditioner's, say). Default: PeerConnection's default. */
+  backend?: Backend;
   /** A TransferMode for each extra channel (transfer channels 1, 2, …), the same on every member. Default `[]`. */
   channelsConfig?: readonly TransferMode[];
   /** Milliseconds after which an unreliable packet is stale, passed to `addPeer`. Default 1, as in Godot (rtcmesh floors it to 250). */
@@ -57,6 +59,19 @@ export interface SignalingClientOptions {
   maxQueuedBytes?: number;
   /** Peers the server may introduce; further introductions are dropped and counted. Default 63: a full lobby of the server's default 64. */
   maxPeers?: number;
+  /**
+   * Milliseconds a session outlives a lost link: the `reconnectGraceMs` of the multiplayer peer
+   * the client creates, and how long it tries to rejoin signaling with its session token when its
+   * socket is lost. Default 10000; 0 turns resumption off. A `multiplayerPeer` you pass keeps its own.
+   * Sessions resume only with a server that issues tokens (its own `reconnectGraceMs`).
+   */
+  reconnectGraceMs?: number;
+  /**
+   * A session token stored from `getSessionToken()` by an earlier process: joins as that member,
+   * with its id and lobby, if the server still holds its seat. Its peers see it leave and join
+   * again: what was in flight is gone. Default `''`: join as a new member.
+   */
+  token?: string;
 }
 
 /** Why a message from the server was dropped; each is counted by `SignalingClient.getDroppedMessageCounts`. */
@@ -88,7 +103,10 @@ export const SIGNALING_DROP_REASONS: readonly SignalingDropReason[] = [
 ];
 
 /** Every option, resolved. */
-export type ClientSettings = Required<Omit<SignalingClientOptions, 'multiplayerPeer'>>;
+export type ClientSettings = Required<Omit<SignalingClientOptions, 'multiplayerPeer' | 'backend'>> & Pick<SignalingClientOptions, 'backend'>;
+
+/** The client's default {@link SignalingClientOptions.reconnectGraceMs}. */
+export const DEFAULT_RECONNECT_GRACE_MS = 10_000;
 
 const DEFAULT_LIMITS = {
   maxFrameBytes: 65_536,
@@ -120,14 +138,20 @@ export function resolveClientOptions(options: SignalingClientOptions, defaultWeb
     lobby: options.lobby ?? '',
     mesh: options.mesh ?? true,
     peerConfig: options.peerConfig ?? {},
+    backend: options.backend,
     channelsConfig: options.channelsConfig ?? [],
     unreliableLifetime: options.unreliableLifetime ?? DEFAULT_UNRELIABLE_LIFETIME_MS,
+    reconnectGraceMs: options.reconnectGraceMs ?? DEFAULT_RECONNECT_GRACE_MS,
+    token: options.token ?? '',
     WebSocket,
     ...resolvePositiveIntegers(DEFAULT_LIMITS, options),
   };
   if (typeof settings.url !== 'string' || settings.url === '') throw invalid('url is the server\'s WebSocket URL, e.g. "ws://127.0.0.1:9080".');
   if (typeof settings.lobby !== 'string') throw invalid("lobby is a lobby name, or '' to create one.");
   if (typeof settings.mesh !== 'boolean') throw invalid('mesh is a boolean.');
+  const grace: unknown = settings.reconnectGraceMs;
+  if (typeof grace !== 'number' || !Number.isFinite(grace) || grace < 0) throw invalid('reconnectGraceMs is a number of milliseconds, 0 to turn resumption off.');
+  if (typeof settings.token !== 'string') throw invalid("token is a session token from getSessionToken(), or ''.");
   const lifetime: unknown = settings.unreliableLifetime;
   if (typeof lifetime !== 'number' || !(lifetime >= 0)) throw invalid('unreliableLifetime is a number of milliseconds.');
   checkConfigs(settings.peerConfig, settings.channelsConfig);

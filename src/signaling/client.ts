@@ -3,7 +3,7 @@
 // Browser-safe: the WebSocket is injected, and nothing here imports a Node module.
 import { EventEmitter } from 'eventemitter3';
 import { ConnectionStatus, WebRTCMultiplayerPeer } from '../mesh/index.js';
-import { PeerConnection, RtcError } from '../transport/index.js';
+import { ConnectionState, PeerConnection, RtcError } from '../transport/index.js';
 import {
   type ClientSettings,
   SIGNALING_DROP_REASONS,
@@ -28,11 +28,20 @@ export interface SignalingClientEvents {
    * Godot demo `disconnected()`, with the close code and reason: the server closed the socket (a
    * refused join and a departed host close with 4000, the end of a seal with 1000), the
    * connection failed (1006), or the server broke the protocol (4000). Emitted once; never after `close()`.
+   * With a session token, a lost socket is rejoined first: this comes only if that fails.
    */
   disconnected: (code: number, reason: string) => void;
+  /** rtcmesh: the socket was lost; the client is rejoining the lobby with its session token. */
+  rejoining: (code: number, reason: string) => void;
+  /** rtcmesh: the client is back in its lobby with the same id; its peers resume their sessions. */
+  rejoined: (id: number) => void;
 }
 
 const CLOSE_NORMAL = 1000;
+/** Between two attempts to rejoin signaling while the server is unreachable. */
+const REJOIN_RETRY_MS = 250;
+/** Between two new connections offered to a held peer whose last one failed. */
+const RESUME_RETRY_MS = 1000;
 // SIGNALING.md, Joining: the JOIN's id asks for the mode; the ID's data "true" confirms mesh mode.
 const JOIN_ID_MESH = 0;
 const JOIN_ID_SERVER_MODE = 1;
@@ -75,6 +84,16 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
   private sealed = false;
   private readonly connections = new Map<number, PeerConnection>();
   private readonly drops = zeroedDrops();
+  /** The latest session token the server issued; '' while resumption is off. */
+  private token: string;
+  /** While the lost socket is being rejoined: until when, and when the next attempt may go. */
+  private rejoin: { until: number; retryAt: number; code: number; reason: string } | null = null;
+  /** The server has given the seat back; its JOIN confirmation is still to come. */
+  private rejoinConfirmation = false;
+  /** The peers whose current connection has taken an offer: another offer is a resumption. */
+  private readonly answered = new Set<number>();
+  /** Connections this side offered to resume a held peer, and when. */
+  private readonly resumeAttempts = new Map<number, { connection: PeerConnection; at: number }>();
 
   /**
    * Checks the options and attaches the client to its multiplayer peer; nothing opens until {@link connect}.
@@ -84,12 +103,14 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
   constructor(options: SignalingClientOptions) {
     super();
     this.settings = resolveClientOptions(options, defaultWebSocket);
-    const multiplayerPeer = options.multiplayerPeer ?? new WebRTCMultiplayerPeer();
+    this.token = this.settings.token;
+    const multiplayerPeer = options.multiplayerPeer ?? new WebRTCMultiplayerPeer({ reconnectGraceMs: this.settings.reconnectGraceMs });
     if (!(multiplayerPeer instanceof WebRTCMultiplayerPeer)) {
       throw new RtcError('ERR_INVALID_PARAMETER', 'multiplayerPeer is a WebRTCMultiplayerPeer.');
     }
     this.multiplayerPeer = multiplayerPeer;
     multiplayerPeer.signaling = this;
+    multiplayerPeer.on('peerReconnecting', (id) => this.offerResumption(id));
   }
 
   /**
@@ -105,8 +126,8 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     if (this.multiplayerPeer.getConnectionStatus() !== ConnectionStatus.Disconnected) {
       throw new RtcError('ERR_ALREADY_IN_USE', 'the multiplayer peer is active: close() it, or give the client a fresh one.');
     }
-    const { mesh, lobby } = this.settings;
-    this.socket = new SignalingSocket(this.settings, { type: MessageType.Join, id: mesh ? JOIN_ID_MESH : JOIN_ID_SERVER_MODE, data: lobby });
+    const token = this.token === '' ? {} : { token: this.token };
+    this.socket = new SignalingSocket(this.settings, { ...this.joinMessage(), ...token });
     this.started = true;
   }
 
@@ -116,6 +137,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
    * do not poll the multiplayer peer.
    */
   poll(): void {
+    if (this.rejoin !== null && !this.pollRejoin()) return;
     const socket = this.socket;
     if (socket === null) return;
     socket.commit();
@@ -128,7 +150,8 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
       if (this.socket !== socket) return;
     }
     const ending = socket.ending;
-    if (ending !== null) this.finish(ending.code, ending.reason);
+    if (ending !== null) this.socketEnded(ending.code, ending.reason);
+    else this.retryResumptions();
   }
 
   /**
@@ -165,6 +188,15 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     return this.uniqueId;
   }
 
+  /**
+   * rtcmesh: the latest session token the server issued (a new one with each rejoin), or `''`
+   * when the server has resumption off. Store it to rejoin as this member from another process
+   * (`SignalingClient` option `token`) within the server's grace.
+   */
+  getSessionToken(): string {
+    return this.token;
+  }
+
   /** Whether the host has sealed the lobby, as of the last poll. */
   isSealed(): boolean {
     return this.sealed;
@@ -185,20 +217,32 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
       case MessageType.Id:
         return this.start(message);
       case MessageType.Join:
+        if (this.rejoinConfirmation) {
+          // The confirmation of a rejoin: the same lobby, already announced.
+          this.rejoinConfirmation = false;
+          this.emit('rejoined', this.uniqueId);
+          return;
+        }
         if (this.uniqueId === 0 || this.joined) return this.drop('unexpected');
         this.joined = true;
         this.lobby = message.data;
         this.emit('lobbyJoined', message.data);
         return;
       case MessageType.PeerConnect:
-        return this.introduce(message.id);
+        return this.reintroduce(message.id, message.resume === true);
       case MessageType.PeerDisconnect:
         return this.depart(message.id);
       case MessageType.Offer:
       case MessageType.Answer:
       case MessageType.Candidate: {
-        const connection = this.connections.get(message.id);
+        let connection = this.connections.get(message.id);
         if (connection === undefined) return this.drop('unknownPeer');
+        if (message.type === MessageType.Offer) {
+          // A second offer on a connection already negotiated: the peer resumes on a new one.
+          if (this.answered.has(message.id) && this.mayResume(message.id)) connection = this.replaceConnection(message.id);
+          if (connection === undefined) return this.drop('refused');
+          this.answered.add(message.id);
+        }
         const dropped = applyNegotiation(connection, message);
         if (dropped !== null) this.drop(dropped);
         return;
@@ -212,8 +256,19 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
   }
 
   /** ID: sets up the multiplayer peer in the topology the lobby's mode calls for. */
-  private start({ id, data }: SignalingMessage): void {
-    if (this.uniqueId !== 0) return this.drop('unexpected');
+  private start({ id, data, token }: SignalingMessage): void {
+    if (this.uniqueId !== 0 && this.joined) return this.drop('unexpected');
+    if (this.uniqueId !== 0) {
+      // The answer to a rejoin: the seat comes back with the same id, or the session is over.
+      if (id !== this.uniqueId) return this.fail(`the server gave id ${id} on rejoining, not ${this.uniqueId}`);
+      if (token !== undefined) this.token = token;
+      // Seated again: the introductions that follow may be answered at once.
+      this.joined = true;
+      this.rejoinConfirmation = true;
+      this.rejoin = null;
+      return;
+    }
+    if (token !== undefined) this.token = token;
     const { mesh, channelsConfig } = this.settings;
     if (id < 1 || id > MAX_PEER_ID) return this.fail(`the server assigned the invalid peer id ${id}`);
     // The server refuses a joiner in the other mode than the lobby's: a mismatch is its fault.
@@ -231,12 +286,27 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     this.emit('connected', id, mesh);
   }
 
+  /**
+   * PEER_CONNECT, for a peer already known too: with `resume`, the held session with it resumes
+   * on a new connection; otherwise whatever was known of it is gone, and it is introduced anew.
+   */
+  private reintroduce(peerId: number, resume: boolean): void {
+    if (this.uniqueId === 0) return this.drop('unexpected');
+    if (resume && this.mayResume(peerId)) {
+      if (this.uniqueId > peerId) this.offerResumption(peerId, true);
+      return;
+    }
+    if (this.connections.has(peerId) && this.token !== '') this.forget(peerId);
+    this.introduce(peerId);
+  }
+
   /** PEER_CONNECT: a PeerConnection for the peer, offered to it when its id is lower than ours. */
   private introduce(peerId: number): void {
-    if (this.uniqueId === 0 || this.sealed) return this.drop('unexpected');
+    // After the seal only members returning with a token are introduced, and only with resumption on.
+    if (this.uniqueId === 0 || (this.sealed && this.token === '')) return this.drop('unexpected');
     if (!this.mayConnectTo(peerId)) return this.drop('peerNotAllowed');
     if (this.connections.size >= this.settings.maxPeers) return this.drop('tooManyPeers');
-    const connection = new PeerConnection();
+    const connection = new PeerConnection(this.settings.backend);
     connection.initialize(this.settings.peerConfig);
     try {
       this.multiplayerPeer.addPeer(connection, peerId, this.settings.unreliableLifetime);
@@ -259,15 +329,119 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
 
   /** PEER_DISCONNECT: the peer left the lobby, so its link goes too. */
   private depart(peerId: number): void {
-    // After the seal the links outlive signaling: leaving the lobby is not leaving the game.
-    if (this.sealed) return;
+    // After the seal the links outlive signaling: leaving the lobby is not leaving the game. With
+    // resumption on, members stay on signaling, and a departure is the end of a session.
+    if (this.sealed && this.token === '') return;
+    if (!this.connections.has(peerId)) return this.drop('unknownPeer');
+    this.forget(peerId);
+  }
+
+  /** Ends what this side knows of a peer: its connection, and its session in the multiplayer peer. */
+  private forget(peerId: number): void {
     const connection = this.connections.get(peerId);
-    if (connection === undefined) return this.drop('unknownPeer');
     this.connections.delete(peerId);
+    this.answered.delete(peerId);
+    this.resumeAttempts.delete(peerId);
     // The multiplayer peer may have dropped the peer already (its link failed).
     if (this.multiplayerPeer.hasPeer(peerId) && this.multiplayerPeer.getPeer(peerId).connection === connection) {
       this.multiplayerPeer.removePeer(peerId);
     }
+  }
+
+  /** Whether the session with `peerId` can resume on a new connection: it is known, connected, resumable. */
+  private mayResume(peerId: number): boolean {
+    return (
+      this.token !== '' &&
+      this.multiplayerPeer.getReconnectGraceMs() > 0 &&
+      this.connections.has(peerId) &&
+      this.multiplayerPeer.hasPeer(peerId) &&
+      this.multiplayerPeer.getPeer(peerId).connected
+    );
+  }
+
+  /** A new connection for `peerId`'s session, in place of the current one; undefined when refused. */
+  private replaceConnection(peerId: number): PeerConnection | undefined {
+    const connection = new PeerConnection(this.settings.backend);
+    connection.initialize(this.settings.peerConfig);
+    try {
+      this.multiplayerPeer.replacePeerConnection(peerId, connection);
+    } catch (error) {
+      connection.close();
+      if (error instanceof RtcError) return undefined;
+      throw error;
+    }
+    this.connections.set(peerId, connection);
+    wireNegotiation(connection, peerId, this.sendMessage);
+    return connection;
+  }
+
+  /**
+   * Offers a new connection to a held peer, when this side is the one that offers to it (the
+   * higher id) and signaling is up. Unless `again`, not while an earlier offer may still succeed.
+   */
+  private offerResumption(peerId: number, again = false): void {
+    if (this.rejoin !== null || !this.joined || this.uniqueId < peerId || !this.mayResume(peerId)) return;
+    const attempt = this.resumeAttempts.get(peerId);
+    if (!again && attempt !== undefined && this.multiplayerPeer.getPeer(peerId).connection === attempt.connection && isAlive(attempt.connection)) return;
+    const connection = this.replaceConnection(peerId);
+    if (connection === undefined) return;
+    this.resumeAttempts.set(peerId, { connection, at: Date.now() });
+    connection.createOffer();
+  }
+
+  /** Offers again to held peers whose last new connection failed, at most once a second each. */
+  private retryResumptions(): void {
+    if (this.resumeAttempts.size === 0) return;
+    const now = Date.now();
+    for (const [peerId, attempt] of this.resumeAttempts) {
+      if (!this.multiplayerPeer.isPeerReconnecting(peerId)) {
+        this.resumeAttempts.delete(peerId);
+        continue;
+      }
+      if (!isAlive(attempt.connection) && now - attempt.at >= RESUME_RETRY_MS) this.offerResumption(peerId);
+    }
+  }
+
+  /**
+   * The socket ended. With a session token and resumption on, a lost socket (anything but the
+   * server's refusal, 4000, or a normal close) is rejoined until the grace ends; otherwise, or
+   * then, the session is over.
+   */
+  private socketEnded(code: number, reason: string): void {
+    const grace = this.multiplayerPeer.getReconnectGraceMs();
+    if (this.token === '' || grace === 0 || code === CLOSE_PROTOCOL_ERROR || code === CLOSE_NORMAL) {
+      this.finish(code, reason);
+      return;
+    }
+    const now = Date.now();
+    this.socket = null;
+    this.joined = false;
+    if (this.rejoin === null) {
+      this.rejoin = { until: now + grace, retryAt: now, code, reason };
+      this.emit('rejoining', code, reason);
+    } else {
+      this.rejoin.retryAt = now + REJOIN_RETRY_MS;
+    }
+  }
+
+  /** While rejoining: opens the next attempt when due, or ends the session at the end of the grace. False when there is no socket to poll. */
+  private pollRejoin(): boolean {
+    const rejoin = this.rejoin!;
+    const now = Date.now();
+    if (now > rejoin.until) {
+      this.socket?.close(CLOSE_NORMAL, 'client gave up rejoining');
+      this.finish(rejoin.code, rejoin.reason);
+      return false;
+    }
+    if (this.socket === null && now >= rejoin.retryAt) {
+      this.socket = new SignalingSocket(this.settings, { ...this.joinMessage(), token: this.token, resume: true });
+    }
+    return this.socket !== null;
+  }
+
+  private joinMessage(): SignalingMessage {
+    const { mesh, lobby } = this.settings;
+    return { type: MessageType.Join, id: mesh ? JOIN_ID_MESH : JOIN_ID_SERVER_MODE, data: this.lobby || lobby };
   }
 
   private drop(reason: SignalingDropReason): void {
@@ -289,11 +463,20 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     // A client closed before connect() does not connect afterwards either.
     this.started = true;
     this.socket = null;
+    this.rejoin = null;
     this.connections.clear();
+    this.answered.clear();
+    this.resumeAttempts.clear();
   }
 
   // Bound once: every connection's negotiation sends through it, to whichever socket is current.
   private readonly sendMessage = (message: SignalingMessage): void => this.socket?.send(message);
+}
+
+/** Whether a connection may still come up: neither failed nor closed. */
+function isAlive(connection: PeerConnection): boolean {
+  const state = connection.getConnectionState();
+  return state !== ConnectionState.Failed && state !== ConnectionState.Closed;
 }
 
 function zeroedDrops(): Record<SignalingDropReason, number> {

@@ -30,8 +30,12 @@ export function newLobbyName(isTaken: (name: string) => boolean): string {
 /** One lobby: its members by peer id, in the order they joined, and its mode. */
 export class Lobby {
   readonly members = new Map<number, Connection>();
+  /** The generation of the latest session token issued for each seat, live or held. */
+  readonly generations = new Map<number, number>();
   sealed = false;
   private sealTimer: NodeJS.Timeout | undefined;
+  /** Seats of members whose socket was lost, kept for their return until the timer fires. */
+  private readonly held = new Map<number, NodeJS.Timeout>();
 
   constructor(
     readonly name: string,
@@ -52,7 +56,7 @@ export class Lobby {
       const expected = this.mesh ? 'mesh mode: JOIN with id 0' : 'server mode: JOIN with id 1';
       return `lobby ${name} is in ${expected}`;
     }
-    if (this.members.size >= maxLobbySize) return `lobby ${name} is full (limit ${maxLobbySize})`;
+    if (this.members.size + this.held.size >= maxLobbySize) return `lobby ${name} is full (limit ${maxLobbySize})`;
     return null;
   }
 
@@ -60,19 +64,64 @@ export class Lobby {
   newPeerId(): number {
     for (;;) {
       const peerId = randomInt(FIRST_MEMBER_PEER_ID, MAX_PEER_ID + 1);
-      if (!this.members.has(peerId)) return peerId;
+      if (!this.members.has(peerId) && !this.held.has(peerId)) return peerId;
     }
   }
 
-  /** Makes `connection` the member `peerId` and tells it and the members it is introduced to. */
-  admit(connection: Connection, peerId: number): void {
+  /**
+   * Makes `connection` the member `peerId` and tells it and the members it is introduced to.
+   * `token`, when resumption is on, goes with the ID.
+   */
+  admit(connection: Connection, peerId: number, token?: string): void {
     // SIGNALING.md's reply order: ID, then the introductions in pairs, then the JOIN confirmation.
-    connection.send({ type: MessageType.Id, id: peerId, data: this.mesh ? 'true' : '' });
+    connection.send({ type: MessageType.Id, id: peerId, data: this.mesh ? 'true' : '', ...(token === undefined ? {} : { token }) });
     for (const [memberId, member] of this.members) {
       if (!this.introduces(memberId, peerId)) continue;
       member.send({ type: MessageType.PeerConnect, id: peerId, data: '' });
       connection.send({ type: MessageType.PeerConnect, id: memberId, data: '' });
     }
+    this.seat(connection, peerId);
+  }
+
+  /**
+   * Gives a returning token holder its seat `peerId` back, on `connection`, with a fresh `token`.
+   * With `resume`, it and its peers are told to resume the sessions they hold (PEER_CONNECT with
+   * `resume`); without, its state is gone: its peers see it leave and join again.
+   */
+  readmit(connection: Connection, peerId: number, token: string, resume: boolean): void {
+    this.unhold(peerId);
+    connection.send({ type: MessageType.Id, id: peerId, data: this.mesh ? 'true' : '', token });
+    for (const [memberId, member] of this.members) {
+      if (memberId === peerId || !this.introduces(memberId, peerId)) continue;
+      if (!resume) member.send({ type: MessageType.PeerDisconnect, id: peerId, data: '' });
+      member.send({ type: MessageType.PeerConnect, id: peerId, data: '', ...(resume ? { resume } : {}) });
+      connection.send({ type: MessageType.PeerConnect, id: memberId, data: '', ...(resume ? { resume } : {}) });
+    }
+    this.seat(connection, peerId);
+  }
+
+  /** Keeps the seat of a member whose socket was lost; `onExpired` runs after `ms` unless it returns. */
+  hold(peerId: number, ms: number, onExpired: () => void): void {
+    this.unhold(peerId);
+    this.held.set(peerId, setTimeout(() => {
+      this.held.delete(peerId);
+      this.generations.delete(peerId);
+      onExpired();
+    }, ms));
+  }
+
+  /** Whether the seat `peerId` is held for a returning member. */
+  isHeld(peerId: number): boolean {
+    return this.held.has(peerId);
+  }
+
+  /** Ends the hold of a seat, if any. */
+  private unhold(peerId: number): void {
+    clearTimeout(this.held.get(peerId));
+    this.held.delete(peerId);
+  }
+
+  private seat(connection: Connection, peerId: number): void {
     this.members.set(peerId, connection);
     connection.lobby = this;
     connection.peerId = peerId;
@@ -82,7 +131,8 @@ export class Lobby {
   /** Takes `connection` out of the lobby without telling anyone. */
   remove(connection: Connection): void {
     connection.lobby = null;
-    this.members.delete(connection.peerId);
+    // A seat already taken over by a resumed session stays with it.
+    if (this.members.get(connection.peerId) === connection) this.members.delete(connection.peerId);
   }
 
   /** Tells the members who knew of `peerId` that it has left. */
@@ -95,20 +145,23 @@ export class Lobby {
   }
 
   /**
-   * Seals the lobby: tells every member and calls `onSealComplete` after `closeAfterMs`.
+   * Seals the lobby: tells every member and calls `onSealComplete` after `closeAfterMs` (never
+   * when it is null: with resumption on, members stay on signaling for the whole match).
    * Returns false, doing nothing, when it is already sealed.
    */
-  seal(closeAfterMs: number, onSealComplete: () => void): boolean {
+  seal(closeAfterMs: number, onSealComplete: (() => void) | null): boolean {
     if (this.sealed) return false;
     this.sealed = true;
     for (const member of this.members.values()) member.send({ type: MessageType.Seal, id: 0, data: '' });
-    this.sealTimer = setTimeout(onSealComplete, closeAfterMs);
+    if (onSealComplete !== null) this.sealTimer = setTimeout(onSealComplete, closeAfterMs);
     return true;
   }
 
   /** Empties the lobby and stops its seal timer; returns the members it had, detached. */
   dissolve(): Connection[] {
     clearTimeout(this.sealTimer);
+    for (const timer of this.held.values()) clearTimeout(timer);
+    this.held.clear();
     const members = [...this.members.values()];
     this.members.clear();
     // Detach first: the members' own departures must not announce anything to a lobby that is gone.

@@ -33,6 +33,16 @@ export interface SignalingMessage {
   id: number;
   /** The payload (a lobby name, an SDP, a candidate); `""` when there is none. */
   data: string;
+  /**
+   * rtcmesh: a session token. On ID, the one the server issues (resumption on); on JOIN, the one
+   * a returning member presents to take its id back. Godot's demo client ignores the field.
+   */
+  token?: string;
+  /**
+   * rtcmesh: on a JOIN with a token, the member kept its state (the same process): its peers
+   * resume their sessions with it. On PEER_CONNECT, the peer resumes a session this side holds.
+   */
+  resume?: boolean;
 }
 
 /** The result of {@link parseFrame}: a message, or the close code and reason the fault calls for. */
@@ -84,15 +94,18 @@ export function parseFrame(text: string, maxFrameBytes: number): ParseResult {
   if (typeof id === 'string') return protocolError(id);
   if (type >= MESSAGE_TYPE_COUNT) return protocolError(`unknown message type ${type}`);
   const data = Object.hasOwn(value, 'data') ? (value as { data: unknown }).data : '';
-  return {
-    ok: true,
-    message: { type: type as MessageType, id, data: typeof data === 'string' ? data : '' },
-  };
+  const message: SignalingMessage = { type: type as MessageType, id, data: typeof data === 'string' ? data : '' };
+  const { token, resume } = value as { token?: unknown; resume?: unknown };
+  if (typeof token === 'string') message.token = token;
+  if (resume === true) message.resume = true;
+  return { ok: true, message };
 }
 
 /** Serializes a message into the JSON text frame that {@link parseFrame} reads. */
 export function encodeMessage(message: SignalingMessage): string {
-  return JSON.stringify({ type: message.type, id: message.id, data: message.data });
+  const { type, id, data, token, resume } = message;
+  if (token === undefined && resume !== true) return JSON.stringify({ type, id, data });
+  return JSON.stringify({ type, id, data, ...(token === undefined ? {} : { token }), ...(resume === true ? { resume } : {}) });
 }
 
 /** One ICE candidate as carried in a CANDIDATE message's `data`. */

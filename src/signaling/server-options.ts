@@ -32,10 +32,22 @@ export interface SignalingServerOptions {
    * an offer and a few candidates to each.
    */
   messageBurst?: number;
+  /**
+   * Milliseconds a member's seat is kept after its socket is lost (not closed by the client
+   * itself), for it to come back with its session token and the same id. While this is above 0,
+   * the server issues tokens, announces a departure only at the end of the grace, and keeps every
+   * member on signaling after a seal (a sealed lobby admits token holders only). Default 0: off,
+   * the Godot demo's behaviour.
+   */
+  reconnectGraceMs?: number;
+  /** The secret that signs session tokens; give every node the same to accept each other's. Default: random per server. */
+  tokenSecret?: string;
+  /** Milliseconds a session token is valid after it is issued. Default 86400000 (a day). */
+  tokenLifetimeMs?: number;
 }
 
 /** The options of a server with every default filled in and every value checked. */
-export type ServerSettings = Required<SignalingServerOptions>;
+export type ServerSettings = Required<Omit<SignalingServerOptions, 'tokenSecret'>> & Pick<SignalingServerOptions, 'tokenSecret'>;
 
 const DEFAULT_OPTIONS: ServerSettings = {
   host: '127.0.0.1',
@@ -49,6 +61,8 @@ const DEFAULT_OPTIONS: ServerSettings = {
   sealCloseMs: 10_000,
   messagesPerSecond: 50,
   messageBurst: 200,
+  reconnectGraceMs: 0,
+  tokenLifetimeMs: 86_400_000,
 };
 
 /**
@@ -77,6 +91,9 @@ export function resolveServerOptions(options: SignalingServerOptions): ServerSet
     sealCloseMs: options.sealCloseMs ?? DEFAULT_OPTIONS.sealCloseMs,
     messagesPerSecond: options.messagesPerSecond ?? DEFAULT_OPTIONS.messagesPerSecond,
     messageBurst: options.messageBurst ?? DEFAULT_OPTIONS.messageBurst,
+    reconnectGraceMs: options.reconnectGraceMs ?? DEFAULT_OPTIONS.reconnectGraceMs,
+    tokenSecret: options.tokenSecret,
+    tokenLifetimeMs: options.tokenLifetimeMs ?? DEFAULT_OPTIONS.tokenLifetimeMs,
   };
   // The options may come from a command line or a JSON file: check the types too.
   if (typeof resolved.host !== 'string' || resolved.host === '') {
@@ -92,6 +109,12 @@ export function resolveServerOptions(options: SignalingServerOptions): ServerSet
   requireInteger(resolved, 'pingIntervalMs', 1, MAX_TIMER_MS);
   requireInteger(resolved, 'sealCloseMs', 1, MAX_TIMER_MS);
   requireInteger(resolved, 'messageBurst', 1, Number.MAX_SAFE_INTEGER);
+  requireInteger(resolved, 'reconnectGraceMs', 0, MAX_TIMER_MS);
+  requireInteger(resolved, 'tokenLifetimeMs', 1, Number.MAX_SAFE_INTEGER);
+  const secret: unknown = resolved.tokenSecret;
+  if (secret !== undefined && (typeof secret !== 'string' || secret.length < 16)) {
+    throw invalidOption('tokenSecret', 'a string of at least 16 characters');
+  }
   const rate: unknown = resolved.messagesPerSecond;
   if (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0) {
     throw invalidOption('messagesPerSecond', 'a positive number');
@@ -99,7 +122,7 @@ export function resolveServerOptions(options: SignalingServerOptions): ServerSet
   return resolved;
 }
 
-type IntegerOption = Exclude<keyof SignalingServerOptions, 'host' | 'messagesPerSecond'>;
+type IntegerOption = Exclude<keyof SignalingServerOptions, 'host' | 'messagesPerSecond' | 'tokenSecret'>;
 
 function requireInteger(options: ServerSettings, key: IntegerOption, min: number, max: number): void {
   const value: unknown = options[key];

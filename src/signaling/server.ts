@@ -17,6 +17,7 @@ import {
   type SignalingMessage,
 } from './protocol.js';
 import { answerHttp } from './server-health.js';
+import { SessionTokens } from './session-token.js';
 import {
   resolveServerOptions,
   WS_PAYLOAD_HEADROOM_FACTOR,
@@ -70,6 +71,7 @@ export interface SignalingServerEvents {
   error: (error: unknown) => void;
 }
 
+const CLOSE_NORMAL = 1000;
 const CLOSE_GOING_AWAY = 1001;
 const CLOSE_ABNORMAL = 1006;
 const CLOSE_INTERNAL_ERROR = 1011;
@@ -93,6 +95,7 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
   private closing: Promise<void> | null = null;
   private pingTimer: NodeJS.Timeout | undefined;
   private nextSocketSerial = 1;
+  private readonly tokens: SessionTokens;
 
   /**
    * Creates a server; nothing is bound until {@link listen}.
@@ -101,6 +104,7 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
   constructor(options: SignalingServerOptions = {}) {
     super();
     this.options = resolveServerOptions(options);
+    this.tokens = new SessionTokens(this.options.tokenSecret);
     this.webSocketServer = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -224,7 +228,8 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     connection.stopJoinTimer();
     this.connections.delete(connection);
     connection.markClosed();
-    this.leaveLobby(connection);
+    // A client that closes its socket itself (1000) has left; any other end may be a lost link.
+    this.leaveLobby(connection, code !== CLOSE_NORMAL);
     const { serial, remoteAddress } = connection;
     this.emit('socketClosed', { socket: serial, remoteAddress, ...connection.ending(code, reason) });
   }
@@ -261,6 +266,7 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
 
   private join(connection: Connection, message: SignalingMessage): string | null {
     if (connection.lobby !== null) return `already in lobby ${connection.lobby.name}`;
+    if (message.token !== undefined) return this.rejoin(connection, message.token, message.resume === true);
     // SIGNALING.md: the client sends id 0 for mesh mode; the Godot demo reads any other id as server mode.
     const mesh = message.id === 0;
     const creating = message.data === '';
@@ -285,9 +291,43 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
       this.lobbies.set(lobby.name, lobby);
       this.emit('lobbyCreated', lobby.name, lobby.mesh);
     }
-    lobby.admit(connection, peerId);
+    lobby.admit(connection, peerId, this.issueToken(lobby, peerId, 1));
     this.emit('peerJoined', lobby.name, peerId, connection.serial);
     return null;
+  }
+
+  /**
+   * A JOIN with a session token: the member takes its seat back, on this socket, if the token is
+   * genuine, unexpired, the latest issued for the seat, and the seat still exists. A socket still
+   * open on the seat is the same member's, lost: it is closed. Returns the fault, or null.
+   */
+  private rejoin(connection: Connection, token: string, resume: boolean): string | null {
+    if (this.options.reconnectGraceMs === 0) return 'session tokens are not accepted: resumption is off';
+    const check = this.tokens.verify(token, Date.now());
+    if (!check.ok) return check.reason;
+    const { lobby: name, peerId, generation } = check.claims;
+    const lobby = this.lobbies.get(name);
+    if (lobby === undefined) return `no lobby named ${name}: the session has ended`;
+    const current = lobby.generations.get(peerId);
+    if (current === undefined) return `the session of peer ${peerId} has ended`;
+    if (current !== generation) return 'session token already used';
+    const previous = lobby.members.get(peerId);
+    if (previous !== undefined) {
+      lobby.remove(previous);
+      this.closeSocket(previous, CLOSE_PROTOCOL_ERROR, 'replaced by a resumed session');
+    }
+    connection.stopJoinTimer();
+    lobby.readmit(connection, peerId, this.issueToken(lobby, peerId, generation + 1)!, resume);
+    this.emit('peerJoined', lobby.name, peerId, connection.serial);
+    return null;
+  }
+
+  /** Issues the token of a seat's `generation`, when resumption is on; undefined when off. */
+  private issueToken(lobby: Lobby, peerId: number, generation: number): string | undefined {
+    if (this.options.reconnectGraceMs === 0) return undefined;
+    lobby.generations.set(peerId, generation);
+    const expiresAt = Date.now() + this.options.tokenLifetimeMs;
+    return this.tokens.issue({ lobby: lobby.name, peerId, generation, expiresAt });
   }
 
   private seal(connection: Connection): string | null {
@@ -295,9 +335,9 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     if (lobby === null) return 'SEAL before joining a lobby';
     if (connection.peerId !== HOST_PEER_ID) return 'only the lobby host may seal';
     // A repeated seal changes nothing: the members know, and the close is already scheduled.
-    const sealed = lobby.seal(this.options.sealCloseMs, () =>
-      this.guard(() => this.closeLobby(lobby, CLOSE_SEAL_COMPLETE, SEAL_COMPLETE_REASON)),
-    );
+    const closeAtSeal = () => this.guard(() => this.closeLobby(lobby, CLOSE_SEAL_COMPLETE, SEAL_COMPLETE_REASON));
+    // With resumption on, a returning member needs its peers on signaling to make new connections.
+    const sealed = lobby.seal(this.options.sealCloseMs, this.options.reconnectGraceMs > 0 ? null : closeAtSeal);
     if (sealed) this.emit('lobbySealed', lobby.name);
     return null;
   }
@@ -308,6 +348,8 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     const destinationId = message.id;
     if (destinationId === connection.peerId) return 'destination is the sender itself';
     const destination = lobby.members.get(destinationId);
+    // A held seat's member is away: what is sent to it is dropped, and resent once it is back.
+    if (destination === undefined && lobby.isHeld(destinationId)) return null;
     if (destination === undefined) return `destination ${destinationId} is not in your lobby`;
     if (!lobby.introduces(connection.peerId, destinationId)) {
       return `destination ${destinationId} was not introduced to you (server mode)`;
@@ -318,16 +360,30 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     return null;
   }
 
-  private leaveLobby(connection: Connection): void {
+  /**
+   * Takes a member out of its lobby. When its link was `lost` and it holds a session token, its
+   * seat is kept for `reconnectGraceMs`, and its departure announced only if it does not return.
+   */
+  private leaveLobby(connection: Connection, lost: boolean): void {
     const lobby = connection.lobby;
     if (lobby === null) return;
     lobby.remove(connection);
-    this.emit('peerLeft', lobby.name, connection.peerId, connection.serial);
-    if (connection.peerId === HOST_PEER_ID) {
+    const { peerId, serial } = connection;
+    if (lost && lobby.generations.has(peerId)) {
+      lobby.hold(peerId, this.options.reconnectGraceMs, () => this.guard(() => this.depart(lobby, peerId, serial)));
+      return;
+    }
+    this.depart(lobby, peerId, serial);
+  }
+
+  private depart(lobby: Lobby, peerId: number, serial: number): void {
+    lobby.generations.delete(peerId);
+    this.emit('peerLeft', lobby.name, peerId, serial);
+    if (peerId === HOST_PEER_ID) {
       this.closeLobby(lobby, CLOSE_PROTOCOL_ERROR, 'lobby host has left');
       return;
     }
-    lobby.announceDeparture(connection.peerId);
+    lobby.announceDeparture(peerId);
   }
 
   private closeLobby(lobby: Lobby, code: number, reason: string): void {
@@ -355,7 +411,8 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
   /** Records that the server ends this socket and takes it out of its lobby; false if already ended. */
   private endedByServer(connection: Connection, code: number, reason: string): boolean {
     if (!connection.markEndedByServer(code, reason)) return false;
-    this.leaveLobby(connection);
+    // A socket that stopped answering pings may be a lost link; any other end is for a fault.
+    this.leaveLobby(connection, code === CLOSE_ABNORMAL);
     return true;
   }
 
