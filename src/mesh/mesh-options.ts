@@ -18,6 +18,12 @@ export interface MeshOptions {
   unreliableBufferLimitBytes?: number;
   /** A reliable send is refused once this much is buffered for the peer's channel. Default 8 MiB. */
   reliableBufferLimitBytes?: number;
+  /**
+   * Reliable bytes a peer may have unacknowledged (its `undeliveredBytes` less what rtcmesh still
+   * holds) before rtcmesh holds more back. Bounds the reliable backlog in the engine that delays
+   * every other channel, at a cost in reliable throughput (docs/reliability.md). Default Infinity: no window.
+   */
+  reliableWindowBytes?: number;
 }
 
 /** Every option, resolved. */
@@ -32,6 +38,7 @@ const DEFAULT_LIMITS: MeshLimits = {
   receiveLimitBytes: 4 * 1024 * 1024,
   unreliableBufferLimitBytes: 256 * 1024,
   reliableBufferLimitBytes: 8 * 1024 * 1024,
+  reliableWindowBytes: Number.POSITIVE_INFINITY,
 };
 
 /**
@@ -51,6 +58,11 @@ export function resolveMeshOptions(options: MeshOptions): MeshLimits {
     if (value === undefined) continue;
     if (key === 'batching') {
       if (typeof value !== 'boolean') throw new RtcError('ERR_INVALID_PARAMETER', 'batching is a boolean.');
+    } else if (key === 'reliableWindowBytes') {
+      // Infinity, the default, is the one value past the numbers: no window at all.
+      if (typeof value !== 'number' || Number.isNaN(value) || value <= 0) {
+        throw new RtcError('ERR_INVALID_PARAMETER', 'reliableWindowBytes is a positive number, or Infinity for no window.');
+      }
     } else if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
       throw new RtcError('ERR_INVALID_PARAMETER', `${key} is a positive number.`);
     }

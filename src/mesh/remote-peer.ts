@@ -17,7 +17,8 @@ import {
   writeHeader,
 } from './framing.js';
 import { OutgoingRecords } from './outgoing-records.js';
-import { ClockEstimator, decodeSystemMessage, encodePing, encodePong } from './keepalive.js';
+import { ClockEstimator, decodeSystemMessage, encodePing, encodePong, encodeReceived } from './keepalive.js';
+import { LaneScheduler } from './lane-scheduler.js';
 import type { MeshLimits } from './mesh-options.js';
 import { type ChannelStats, DROP_REASONS, type DropReason, type PeerStats } from './peer-stats.js';
 import { TransferMode } from './transfer.js';
@@ -28,6 +29,12 @@ import { TransferMode } from './transfer.js';
  * buffer below that queue (1 MiB, not counted in bufferedAmount) still does, on a slow link.
  */
 export const RELIABLE_ENGINE_QUEUE_BYTES = 64 * 1024;
+
+/**
+ * Reliable bytes received are reported at most this often, in milliseconds: often enough for a
+ * reliable window to advance smoothly, rarely enough to cost little on a busy link.
+ */
+const RECEIVED_REPORT_INTERVAL_MS = 20;
 
 /** The most a 32-bit send stamp can say: ages are judged modulo 2^32 milliseconds. */
 const STAMP_MODULO = 2 ** 32;
@@ -43,6 +50,11 @@ interface ChannelLane {
   stats: ChannelStats;
   /** The engine's buffered bytes as of the last flush: between flushes nothing is added to them. */
   engineBuffered: number;
+  credit: number;
+}
+
+function isReliableWaiting(lane: ChannelLane): boolean {
+  return lane.spec.mode === TransferMode.Reliable && lane.pending.count > 0;
 }
 
 /**
@@ -54,6 +66,7 @@ export class RemotePeer {
   /** When the connection was last seen Disconnected, while it stays so; for the grace period. */
   disconnectedSince: number | undefined;
   readonly lanes: ChannelLane[];
+  private readonly scheduler: LaneScheduler<ChannelLane>;
   readonly system: DataChannel;
   readonly clock = new ClockEstimator();
   /** Packets readable across every lane. */
@@ -65,6 +78,9 @@ export class RemotePeer {
   reliableOverflow = false;
   private lastHeardAt: number;
   private lastPingAt = Number.NEGATIVE_INFINITY;
+  private lastReportAt = Number.NEGATIVE_INFINITY;
+  /** The reliable bytes received as of the last report sent. */
+  private reliableBytesReported = 0;
   private readonly dropped = Object.fromEntries(DROP_REASONS.map((reason) => [reason, 0])) as Record<DropReason, number>;
   private messagesSent = 0;
   private messagesReceived = 0;
@@ -94,6 +110,7 @@ export class RemotePeer {
       lastSequence: undefined,
       incoming: new BoundedQueue<Uint8Array>(limits.receiveLimitBytes),
       engineBuffered: 0,
+      credit: 0,
       stats: {
         transferChannel: spec.transferChannel,
         mode: spec.mode,
@@ -105,6 +122,7 @@ export class RemotePeer {
         packetsDropped: 0,
       },
     }));
+    this.scheduler = new LaneScheduler(this.lanes);
   }
 
   /** Whether the connection is up and every channel, the system channel included, is open. */
@@ -152,14 +170,26 @@ export class RemotePeer {
     lane.pending.push(packet);
     lane.stats.packetsSent++;
     lane.stats.bytesSent += packet.byteLength;
-    if (!this.limits.batching) this.flushLane(lane, now);
+    if (!this.limits.batching) this.flush(now);
     return true;
   }
 
-  /** Sends every queued packet, coalesced into as few messages as the lane's budget allows. */
+  /**
+   * Sends queued packets, coalesced into as few messages as each lane's budget allows, lanes in
+   * the scheduler's order: by priority, and by weight within one. Reliable lanes share the room
+   * the engine queue and the reliable window leave; what does not fit waits here for a later flush.
+   */
   flush(now: number): void {
+    let busy = false;
     // A lane with bytes left in the engine is looked at again, so that its figure drains too.
-    for (const lane of this.lanes) if (lane.pending.count > 0 || lane.engineBuffered > 0) this.flushLane(lane, now);
+    for (const lane of this.lanes) if (lane.pending.count > 0 || lane.engineBuffered > 0) busy = true;
+    if (!busy) return;
+    let room = this.reliableRoom();
+    for (const group of this.scheduler.groups) {
+      for (const lane of group) if (lane.spec.mode !== TransferMode.Reliable && lane.pending.count > 0) this.sendLane(lane, Number.POSITIVE_INFINITY, now);
+      if (room > 0) room = this.scheduler.share(group, room, isReliableWaiting, (lane, most) => this.sendLane(lane, most, now));
+    }
+    for (const lane of this.lanes) lane.engineBuffered = lane.dataChannel.getBufferedAmount();
   }
 
   /**
@@ -184,8 +214,17 @@ export class RemotePeer {
     }
   }
 
-  /** Sends a keepalive ping when one is due. */
+  /**
+   * Sends a keepalive ping when one is due, and a report of the reliable bytes received when more
+   * arrived since the last (at most every {@link RECEIVED_REPORT_INTERVAL_MS}): the peer's
+   * reliable window advances on these.
+   */
   keepAlive(now: number): void {
+    if (this.reliableBytesReceived !== this.reliableBytesReported && now - this.lastReportAt >= RECEIVED_REPORT_INTERVAL_MS) {
+      this.lastReportAt = now;
+      this.reliableBytesReported = this.reliableBytesReceived;
+      this.sendSystem(encodeReceived(this.reliableBytesReceived));
+    }
     if (now - this.lastPingAt < this.limits.keepaliveIntervalMs) return;
     this.lastPingAt = now;
     this.sendSystem(encodePing(now, this.reliableBytesReceived));
@@ -249,20 +288,28 @@ export class RemotePeer {
   }
 
   /**
-   * Sends a lane's queued packets as batches. A reliable lane hands the engine at most
-   * {@link RELIABLE_ENGINE_QUEUE_BYTES} at a time and keeps the rest queued here: libdatachannel
-   * sends every channel of a connection from one queue, in order, so a long reliable backlog
-   * there would hold keepalives and unreliable state behind it.
+   * The reliable bytes the lanes may hand the engine now. libdatachannel sends every channel of
+   * a connection from one queue, in order, so a long reliable backlog there would hold keepalives
+   * and unreliable state behind it: at most {@link RELIABLE_ENGINE_QUEUE_BYTES} wait there. With
+   * a reliable window, at most that many bytes are unacknowledged by the peer, so that SCTP's own
+   * send buffer, below the queue and shared the same way, stays short too.
    */
-  private flushLane(lane: ChannelLane, now: number): void {
+  private reliableRoom(): number {
+    let queued = 0;
+    for (const lane of this.lanes) queued += lane.dataChannel.getBufferedAmount();
+    const unacknowledged = this.reliableBytesSent - this.reliableBytesDelivered;
+    return Math.min(RELIABLE_ENGINE_QUEUE_BYTES - queued, this.limits.reliableWindowBytes - unacknowledged);
+  }
+
+  /** Sends up to `most` bytes of a lane's queued packets as batches (at least one); returns the bytes sent. */
+  private sendLane(lane: ChannelLane, most: number, now: number): number {
     const { mode } = lane.spec;
-    const reliable = mode === TransferMode.Reliable;
     const header = headerSize(mode);
     // A remote may announce a smaller message size than the budget (a=max-message-size).
-    const budget = Math.min(reliable ? RELIABLE_BATCH_BUDGET : SCTP_PAYLOAD_BUDGET, lane.dataChannel.getMaxPacketSize()) - header;
-    const room = reliable ? RELIABLE_ENGINE_QUEUE_BYTES - lane.dataChannel.getBufferedAmount() : Number.POSITIVE_INFINITY;
-    if (room > 0) lane.pending.drain(budget, room, (records, count) => this.sendMessage(lane, records, count, now));
-    lane.engineBuffered = lane.dataChannel.getBufferedAmount();
+    const budget = Math.min(mode === TransferMode.Reliable ? RELIABLE_BATCH_BUDGET : SCTP_PAYLOAD_BUDGET, lane.dataChannel.getMaxPacketSize()) - header;
+    const before = lane.pending.bytes;
+    lane.pending.drain(budget, most, (records, count) => this.sendMessage(lane, records, count, now));
+    return before - lane.pending.bytes;
   }
 
   /** Sends one batch; a reliable one as the records lie (no header), others behind a fresh header. */
@@ -337,6 +384,7 @@ export class RemotePeer {
     }
     // The channel is unordered: an older report may arrive after a newer one.
     this.reliableBytesDelivered = Math.max(this.reliableBytesDelivered, decoded.received);
+    if (decoded.kind === 'received') return;
     if (decoded.kind === 'ping') {
       this.sendSystem(encodePong(decoded.stamp, now, this.reliableBytesReceived));
     } else if (!this.clock.addSample(decoded.stamp, decoded.remoteTime, now)) {
