@@ -24,6 +24,12 @@ export interface MeshOptions {
    * every other channel, at a cost in reliable throughput (docs/reliability.md). Default Infinity: no window.
    */
   reliableWindowBytes?: number;
+  /**
+   * Open a second connection to each peer, negotiated over the first once it is up, for the
+   * keepalive and the unreliable channels: a reliable backlog then no longer delays them. Both
+   * sides must set it. Costs a second handshake and the memory of a connection per peer. Default false.
+   */
+  stateConnection?: boolean;
 }
 
 /** Every option, resolved. */
@@ -39,6 +45,7 @@ const DEFAULT_LIMITS: MeshLimits = {
   unreliableBufferLimitBytes: 256 * 1024,
   reliableBufferLimitBytes: 8 * 1024 * 1024,
   reliableWindowBytes: Number.POSITIVE_INFINITY,
+  stateConnection: false,
 };
 
 /**
@@ -56,8 +63,8 @@ export function resolveMeshOptions(options: MeshOptions): MeshLimits {
   for (const key of Object.keys(DEFAULT_LIMITS) as Array<keyof MeshLimits>) {
     const value = options[key];
     if (value === undefined) continue;
-    if (key === 'batching') {
-      if (typeof value !== 'boolean') throw new RtcError('ERR_INVALID_PARAMETER', 'batching is a boolean.');
+    if (key === 'batching' || key === 'stateConnection') {
+      if (typeof value !== 'boolean') throw new RtcError('ERR_INVALID_PARAMETER', `${key} is a boolean.`);
     } else if (key === 'reliableWindowBytes') {
       // Infinity, the default, is the one value past the numbers: no window at all.
       if (typeof value !== 'number' || Number.isNaN(value) || value <= 0) {

@@ -21,6 +21,7 @@ import { ClockEstimator, decodeSystemMessage, encodePing, encodePong, encodeRece
 import { LaneScheduler } from './lane-scheduler.js';
 import type { MeshLimits } from './mesh-options.js';
 import { type ChannelStats, DROP_REASONS, type DropReason, type PeerStats } from './peer-stats.js';
+import { StateLink } from './state-link.js';
 import { TransferMode } from './transfer.js';
 
 /**
@@ -35,6 +36,9 @@ export const RELIABLE_ENGINE_QUEUE_BYTES = 64 * 1024;
  * reliable window to advance smoothly, rarely enough to cost little on a busy link.
  */
 const RECEIVED_REPORT_INTERVAL_MS = 20;
+
+/** How long a state connection may take to come up after the main one; past it, the peer does without. */
+export const STATE_LINK_SETUP_MS = 5000;
 
 /** The most a 32-bit send stamp can say: ages are judged modulo 2^32 milliseconds. */
 const STAMP_MODULO = 2 ** 32;
@@ -69,6 +73,11 @@ export class RemotePeer {
   private readonly scheduler: LaneScheduler<ChannelLane>;
   readonly system: DataChannel;
   readonly clock = new ClockEstimator();
+  /** The state connection, with `stateConnection`; `linkUp` as of the last poll. */
+  private readonly link: StateLink | undefined;
+  private linkUp = false;
+  /** When the main connection was first seen ready, while the state connection is negotiated. */
+  private mainReadyAt: number | undefined;
   /** Packets readable across every lane. */
   available = 0;
   /**
@@ -99,6 +108,7 @@ export class RemotePeer {
     private readonly lifetimeMs: number,
     private readonly limits: MeshLimits,
     now: number,
+    offerer: boolean,
   ) {
     this.lastHeardAt = now;
     this.system = connection.createDataChannel('system', SYSTEM_CHANNEL_OPTIONS);
@@ -123,10 +133,39 @@ export class RemotePeer {
       },
     }));
     this.scheduler = new LaneScheduler(this.lanes);
+    if (limits.stateConnection) {
+      this.link = new StateLink(connection, offerer, layout.filter((spec) => spec.mode !== TransferMode.Reliable));
+    }
   }
 
-  /** Whether the connection is up and every channel, the system channel included, is open. */
+  /** Polls the connection and the state connection, moving traffic to the latter once it is up. */
+  pollConnections(now: number): void {
+    this.connection.poll();
+    if (!this.link || this.link.failed) return;
+    this.link.poll();
+    this.linkUp = this.link.isUp();
+    if (this.linkUp || this.connected || !this.isMainReady()) return;
+    // Negotiated before the peer counts as connected, while the main connection is still idle:
+    // behind a reliable backlog, the negotiation itself would wait.
+    this.mainReadyAt ??= now;
+    if (now - this.mainReadyAt > STATE_LINK_SETUP_MS) this.link.close();
+  }
+
+  /** The channel a lane sends on now: the state connection's, for an unreliable lane once it is up. */
+  private outChannel(lane: ChannelLane): DataChannel {
+    if (this.linkUp && lane.spec.mode !== TransferMode.Reliable) return this.link!.channels.get(lane.spec.sctpId)!;
+    return lane.dataChannel;
+  }
+
+  /**
+   * Whether the connection is up and every channel, the system channel included, is open; with a
+   * state connection, once that is up too or has failed (the peer then does without it).
+   */
   isReady(): boolean {
+    return this.isMainReady() && (!this.link || this.link.failed || this.linkUp);
+  }
+
+  private isMainReady(): boolean {
     return (
       this.connection.getConnectionState() === ConnectionState.Connected &&
       this.system.getReadyState() === ChannelState.Open &&
@@ -189,7 +228,7 @@ export class RemotePeer {
       for (const lane of group) if (lane.spec.mode !== TransferMode.Reliable && lane.pending.count > 0) this.sendLane(lane, Number.POSITIVE_INFINITY, now);
       if (room > 0) room = this.scheduler.share(group, room, isReliableWaiting, (lane, most) => this.sendLane(lane, most, now));
     }
-    for (const lane of this.lanes) lane.engineBuffered = lane.dataChannel.getBufferedAmount();
+    for (const lane of this.lanes) lane.engineBuffered = this.outChannel(lane).getBufferedAmount();
   }
 
   /**
@@ -198,19 +237,30 @@ export class RemotePeer {
    * delivered, are dropped and counted; so is anything malformed.
    */
   receive(now: number): void {
-    for (let message = this.system.getPacket(); message; message = this.system.getPacket()) {
-      this.lastHeardAt = now;
-      this.receiveSystem(message, now);
-    }
+    this.receiveSystemFrom(this.system, now);
+    if (this.link) this.receiveSystemFrom(this.link.system, now);
     if (!this.connected) return;
     for (const lane of this.lanes) {
       if (lane.spec.mode === TransferMode.Reliable && lane.dataChannel.getDroppedPacketCount() > 0) this.reliableOverflow = true;
-      for (let message = lane.dataChannel.getPacket(); message; message = lane.dataChannel.getPacket()) {
-        this.lastHeardAt = now;
-        this.messagesReceived++;
-        if (lane.spec.mode === TransferMode.Reliable) this.reliableBytesReceived += message.byteLength;
-        this.receiveMessage(lane, message, now);
-      }
+      this.receiveFrom(lane, lane.dataChannel, now);
+      const linked = this.link?.channels.get(lane.spec.sctpId);
+      if (linked) this.receiveFrom(lane, linked, now);
+    }
+  }
+
+  private receiveSystemFrom(channel: DataChannel, now: number): void {
+    for (let message = channel.getPacket(); message; message = channel.getPacket()) {
+      this.lastHeardAt = now;
+      this.receiveSystem(message, now);
+    }
+  }
+
+  private receiveFrom(lane: ChannelLane, channel: DataChannel, now: number): void {
+    for (let message = channel.getPacket(); message; message = channel.getPacket()) {
+      this.lastHeardAt = now;
+      this.messagesReceived++;
+      if (lane.spec.mode === TransferMode.Reliable) this.reliableBytesReceived += message.byteLength;
+      this.receiveMessage(lane, message, now);
     }
   }
 
@@ -259,7 +309,7 @@ export class RemotePeer {
     let bufferedBytes = 0;
     let undeliveredBytes = this.reliableBytesSent - this.reliableBytesDelivered;
     for (const lane of this.lanes) {
-      bufferedBytes += lane.pending.bytes + lane.dataChannel.getBufferedAmount();
+      bufferedBytes += lane.pending.bytes + this.outChannel(lane).getBufferedAmount();
       if (lane.spec.mode === TransferMode.Reliable) undeliveredBytes += lane.pending.bytes;
     }
     return {
@@ -284,6 +334,7 @@ export class RemotePeer {
       lane.incoming.clear();
     }
     this.available = 0;
+    this.link?.close();
     this.connection.close();
   }
 
@@ -296,7 +347,7 @@ export class RemotePeer {
    */
   private reliableRoom(): number {
     let queued = 0;
-    for (const lane of this.lanes) queued += lane.dataChannel.getBufferedAmount();
+    for (const lane of this.lanes) if (this.outChannel(lane) === lane.dataChannel) queued += lane.dataChannel.getBufferedAmount();
     const unacknowledged = this.reliableBytesSent - this.reliableBytesDelivered;
     return Math.min(RELIABLE_ENGINE_QUEUE_BYTES - queued, this.limits.reliableWindowBytes - unacknowledged);
   }
@@ -324,7 +375,8 @@ export class RemotePeer {
     }
     this.messagesSent++;
     let sent = false;
-    if (lane.dataChannel.getReadyState() === ChannelState.Open) sent = lane.dataChannel.putPacket(message);
+    const channel = this.outChannel(lane);
+    if (channel.getReadyState() === ChannelState.Open) sent = channel.putPacket(message);
     if (sent && mode === TransferMode.Reliable) this.reliableBytesSent += message.byteLength;
     if (!sent) {
       // The peer went between the put and the flush: the packets are counted as lost to it.
@@ -393,7 +445,8 @@ export class RemotePeer {
   }
 
   private sendSystem(message: Uint8Array): void {
-    if (this.system.getReadyState() === ChannelState.Open) this.system.putPacket(message);
+    const system = this.linkUp ? this.link!.system : this.system;
+    if (system.getReadyState() === ChannelState.Open) system.putPacket(message);
   }
 }
 

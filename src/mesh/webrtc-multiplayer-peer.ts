@@ -113,7 +113,7 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
       throw new RtcError('ERR_INVALID_PARAMETER', 'unreliableLifetime is a number of milliseconds.');
     }
     const lifetime = Math.max(unreliableLifetime, UNRELIABLE_LIFETIME_FLOOR_MS);
-    this.peers.set(peerId, new RemotePeer(peerId, connection, this.layout, lifetime, this.limits, clockMs()));
+    this.peers.set(peerId, new RemotePeer(peerId, connection, this.layout, lifetime, this.limits, clockMs(), this.uniqueId > peerId));
   }
 
   /**
@@ -243,7 +243,7 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
       // System traffic first: in the engine's one queue, a keepalive goes ahead of this poll's batches.
       if (peer.connected) peer.keepAlive(now);
       peer.flush(now);
-      peer.connection.poll();
+      peer.pollConnections(now);
       if (this.isLost(peer, now)) {
         this.dropPeer(peer, true);
         if (this.closedByListener()) return;
