@@ -9,11 +9,9 @@
 
 const PING = 1;
 const PONG = 2;
-const RECEIVED = 3;
 /** Exact sizes: anything else on the system channel is malformed. */
 export const PING_BYTES = 17;
 export const PONG_BYTES = 25;
-export const RECEIVED_BYTES = 9;
 /** Clock samples kept: the offset comes from the one with the shortest round trip among them. */
 const CLOCK_SAMPLES = 8;
 /** Weight of a new sample in the smoothed round-trip time, as TCP's SRTT (RFC 6298) uses. */
@@ -45,20 +43,10 @@ export function encodePong(stamp: number, localTime: number, received: number): 
   return message;
 }
 
-/** A report of the reliable bytes this side has `received`, needing no answer. */
-export function encodeReceived(received: number): Uint8Array {
-  const message = new Uint8Array(RECEIVED_BYTES);
-  const view = new DataView(message.buffer);
-  view.setUint8(0, RECEIVED);
-  view.setFloat64(1, received);
-  return message;
-}
-
 /** A decoded system message, or null when malformed. */
 export type SystemMessage =
   | { kind: 'ping'; stamp: number; received: number }
   | { kind: 'pong'; stamp: number; remoteTime: number; received: number }
-  | { kind: 'received'; received: number }
   | null;
 
 /** A byte count as the wire may carry it: a whole number that a float64 holds exactly. */
@@ -81,10 +69,6 @@ export function decodeSystemMessage(message: Uint8Array): SystemMessage {
     return Number.isFinite(stamp) && Number.isFinite(remoteTime) && isByteCount(received)
       ? { kind: 'pong', stamp, remoteTime, received }
       : null;
-  }
-  if (message.byteLength === RECEIVED_BYTES && view.getUint8(0) === RECEIVED) {
-    const received = view.getFloat64(1);
-    return isByteCount(received) ? { kind: 'received', received } : null;
   }
   return null;
 }

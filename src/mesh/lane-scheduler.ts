@@ -20,38 +20,43 @@ export interface ScheduledLane {
 export class LaneScheduler<L extends ScheduledLane> {
   /** Lanes grouped by priority, highest first; within a group, in layout order. */
   readonly groups: readonly (readonly L[])[];
+  /** Per group, the lane whose turn it is: a turn cut short by the room resumes at the next flush. */
+  private readonly turns: number[];
 
   constructor(lanes: readonly L[]) {
     const priorities = [...new Set(lanes.map((lane) => lane.spec.priority))].sort((a, b) => b - a);
     this.groups = priorities.map((priority) => lanes.filter((lane) => lane.spec.priority === priority));
+    this.turns = this.groups.map(() => 0);
   }
 
   /**
-   * Shares `room` bytes among a group's lanes that have something waiting (`waiting`), calling
-   * `send(lane, most)` for each turn, which returns the bytes it sent. Returns the room left.
+   * Shares `room` bytes among the lanes of group `index` that have something waiting
+   * (`waiting`), calling `send(lane, most)` for each turn, which returns the bytes it sent.
+   * Returns the room left.
    */
-  share(group: readonly L[], room: number, waiting: (lane: L) => boolean, send: (lane: L, most: number) => number): number {
-    while (room > 0) {
-      let active = false;
-      let sentInRound = 0;
-      for (const lane of group) {
-        if (!waiting(lane)) {
-          // An idle lane keeps no credit: it cannot bank a burst for later (deficit round robin).
-          lane.credit = 0;
-          continue;
-        }
-        active = true;
+  share(index: number, room: number, waiting: (lane: L) => boolean, send: (lane: L, most: number) => number): number {
+    const group = this.groups[index]!;
+    let turn = this.turns[index]!;
+    // Lanes passed in a row without sending: once every lane has been, nothing more can go.
+    let passed = 0;
+    while (room > 0 && passed < group.length) {
+      const lane = group[turn]!;
+      let sent = 0;
+      if (waiting(lane)) {
+        // A new turn earns the lane its quantum; one overdrawn by a large batch may stay below zero and sit it out.
         if (lane.credit <= 0) lane.credit += QUANTUM_BYTES * lane.spec.weight;
-        if (lane.credit <= 0) continue;
-        const sent = send(lane, Math.min(room, lane.credit));
+        if (lane.credit > 0) sent = send(lane, Math.min(room, lane.credit));
         lane.credit -= sent;
         room -= sent;
-        sentInRound += sent;
-        if (room <= 0) break;
+      } else {
+        // An idle lane keeps no credit: it cannot bank a burst for later (deficit round robin).
+        lane.credit = 0;
       }
-      // Every lane with credit sent nothing: nothing more will go this flush.
-      if (!active || (sentInRound === 0 && group.every((lane) => !waiting(lane) || lane.credit > 0))) break;
+      passed = sent > 0 ? 0 : passed + 1;
+      // The turn passes once the lane has spent its credit or has nothing left; else the room ran out mid-turn.
+      if (lane.credit <= 0 || !waiting(lane) || sent === 0) turn = (turn + 1) % group.length;
     }
+    this.turns[index] = turn;
     return room;
   }
 }

@@ -19,12 +19,6 @@ export interface MeshOptions {
   /** A reliable send is refused once this much is buffered for the peer's channel. Default 8 MiB. */
   reliableBufferLimitBytes?: number;
   /**
-   * Reliable bytes a peer may have unacknowledged (its `undeliveredBytes` less what rtcmesh still
-   * holds) before rtcmesh holds more back. Bounds the reliable backlog in the engine that delays
-   * every other channel, at a cost in reliable throughput (docs/reliability.md). Default Infinity: no window.
-   */
-  reliableWindowBytes?: number;
-  /**
    * Open a second connection to each peer, negotiated over the first once it is up, for the
    * keepalive and the unreliable channels: a reliable backlog then no longer delays them. Both
    * sides must set it. Costs a second handshake and the memory of a connection per peer. Default false.
@@ -44,7 +38,6 @@ const DEFAULT_LIMITS: MeshLimits = {
   receiveLimitBytes: 4 * 1024 * 1024,
   unreliableBufferLimitBytes: 256 * 1024,
   reliableBufferLimitBytes: 8 * 1024 * 1024,
-  reliableWindowBytes: Number.POSITIVE_INFINITY,
   stateConnection: false,
 };
 
@@ -65,11 +58,6 @@ export function resolveMeshOptions(options: MeshOptions): MeshLimits {
     if (value === undefined) continue;
     if (key === 'batching' || key === 'stateConnection') {
       if (typeof value !== 'boolean') throw new RtcError('ERR_INVALID_PARAMETER', `${key} is a boolean.`);
-    } else if (key === 'reliableWindowBytes') {
-      // Infinity, the default, is the one value past the numbers: no window at all.
-      if (typeof value !== 'number' || Number.isNaN(value) || value <= 0) {
-        throw new RtcError('ERR_INVALID_PARAMETER', 'reliableWindowBytes is a positive number, or Infinity for no window.');
-      }
     } else if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
       throw new RtcError('ERR_INVALID_PARAMETER', `${key} is a positive number.`);
     }

@@ -17,7 +17,7 @@ import {
   writeHeader,
 } from './framing.js';
 import { OutgoingRecords } from './outgoing-records.js';
-import { ClockEstimator, decodeSystemMessage, encodePing, encodePong, encodeReceived } from './keepalive.js';
+import { ClockEstimator, decodeSystemMessage, encodePing, encodePong } from './keepalive.js';
 import { LaneScheduler } from './lane-scheduler.js';
 import type { MeshLimits } from './mesh-options.js';
 import { type ChannelStats, DROP_REASONS, type DropReason, type PeerStats } from './peer-stats.js';
@@ -25,17 +25,12 @@ import { StateLink } from './state-link.js';
 import { TransferMode } from './transfer.js';
 
 /**
- * The most a reliable channel may have waiting in libdatachannel's queue (its bufferedAmount);
- * what is beyond waits in rtcmesh's own, where it does not hold back other channels. SCTP's send
- * buffer below that queue (1 MiB, not counted in bufferedAmount) still does, on a slow link.
+ * The most a peer's reliable channels together may have waiting in libdatachannel's queue (their
+ * bufferedAmount); what is beyond waits in rtcmesh's lanes, where it does not hold back other
+ * channels and where priorities decide what goes next. SCTP's send buffer below that queue (1 MiB,
+ * not counted in bufferedAmount) still does, on a slow link: hence the state connection.
  */
 export const RELIABLE_ENGINE_QUEUE_BYTES = 64 * 1024;
-
-/**
- * Reliable bytes received are reported at most this often, in milliseconds: often enough for a
- * reliable window to advance smoothly, rarely enough to cost little on a busy link.
- */
-const RECEIVED_REPORT_INTERVAL_MS = 20;
 
 /** How long a state connection may take to come up after the main one; past it, the peer does without. */
 export const STATE_LINK_SETUP_MS = 5000;
@@ -87,9 +82,6 @@ export class RemotePeer {
   reliableOverflow = false;
   private lastHeardAt: number;
   private lastPingAt = Number.NEGATIVE_INFINITY;
-  private lastReportAt = Number.NEGATIVE_INFINITY;
-  /** The reliable bytes received as of the last report sent. */
-  private reliableBytesReported = 0;
   private readonly dropped = Object.fromEntries(DROP_REASONS.map((reason) => [reason, 0])) as Record<DropReason, number>;
   private messagesSent = 0;
   private messagesReceived = 0;
@@ -216,7 +208,7 @@ export class RemotePeer {
   /**
    * Sends queued packets, coalesced into as few messages as each lane's budget allows, lanes in
    * the scheduler's order: by priority, and by weight within one. Reliable lanes share the room
-   * the engine queue and the reliable window leave; what does not fit waits here for a later flush.
+   * the engine queue leaves; what does not fit waits here for a later flush.
    */
   flush(now: number): void {
     let busy = false;
@@ -224,9 +216,10 @@ export class RemotePeer {
     for (const lane of this.lanes) if (lane.pending.count > 0 || lane.engineBuffered > 0) busy = true;
     if (!busy) return;
     let room = this.reliableRoom();
-    for (const group of this.scheduler.groups) {
-      for (const lane of group) if (lane.spec.mode !== TransferMode.Reliable && lane.pending.count > 0) this.sendLane(lane, Number.POSITIVE_INFINITY, now);
-      if (room > 0) room = this.scheduler.share(group, room, isReliableWaiting, (lane, most) => this.sendLane(lane, most, now));
+    const { groups } = this.scheduler;
+    for (let index = 0; index < groups.length; index++) {
+      for (const lane of groups[index]!) if (lane.spec.mode !== TransferMode.Reliable && lane.pending.count > 0) this.sendLane(lane, Number.POSITIVE_INFINITY, now);
+      if (room > 0) room = this.scheduler.share(index, room, isReliableWaiting, (lane, most) => this.sendLane(lane, most, now));
     }
     for (const lane of this.lanes) lane.engineBuffered = this.outChannel(lane).getBufferedAmount();
   }
@@ -264,17 +257,8 @@ export class RemotePeer {
     }
   }
 
-  /**
-   * Sends a keepalive ping when one is due, and a report of the reliable bytes received when more
-   * arrived since the last (at most every {@link RECEIVED_REPORT_INTERVAL_MS}): the peer's
-   * reliable window advances on these.
-   */
+  /** Sends a keepalive ping when one is due. */
   keepAlive(now: number): void {
-    if (this.reliableBytesReceived !== this.reliableBytesReported && now - this.lastReportAt >= RECEIVED_REPORT_INTERVAL_MS) {
-      this.lastReportAt = now;
-      this.reliableBytesReported = this.reliableBytesReceived;
-      this.sendSystem(encodeReceived(this.reliableBytesReceived));
-    }
     if (now - this.lastPingAt < this.limits.keepaliveIntervalMs) return;
     this.lastPingAt = now;
     this.sendSystem(encodePing(now, this.reliableBytesReceived));
@@ -319,7 +303,7 @@ export class RemotePeer {
       clockOffsetMs: this.clock.offsetMs,
       silentForMs: this.silentFor(now),
       channels: this.lanes.map((lane) => ({ ...lane.stats })),
-      dropped: { ...this.dropped },
+      dropped: { ...this.dropped, malformed: this.dropped.malformed + (this.link?.rejected ?? 0) },
       bufferedBytes,
       undeliveredBytes,
       messagesSent: this.messagesSent,
@@ -341,15 +325,13 @@ export class RemotePeer {
   /**
    * The reliable bytes the lanes may hand the engine now. libdatachannel sends every channel of
    * a connection from one queue, in order, so a long reliable backlog there would hold keepalives
-   * and unreliable state behind it: at most {@link RELIABLE_ENGINE_QUEUE_BYTES} wait there. With
-   * a reliable window, at most that many bytes are unacknowledged by the peer, so that SCTP's own
-   * send buffer, below the queue and shared the same way, stays short too.
+   * and unreliable state behind it: at most {@link RELIABLE_ENGINE_QUEUE_BYTES} wait there, counted
+   * over every channel of the main connection, and the rest waits in the lanes, in their order.
    */
   private reliableRoom(): number {
     let queued = 0;
     for (const lane of this.lanes) if (this.outChannel(lane) === lane.dataChannel) queued += lane.dataChannel.getBufferedAmount();
-    const unacknowledged = this.reliableBytesSent - this.reliableBytesDelivered;
-    return Math.min(RELIABLE_ENGINE_QUEUE_BYTES - queued, this.limits.reliableWindowBytes - unacknowledged);
+    return RELIABLE_ENGINE_QUEUE_BYTES - queued;
   }
 
   /** Sends up to `most` bytes of a lane's queued packets as batches (at least one); returns the bytes sent. */
@@ -436,7 +418,6 @@ export class RemotePeer {
     }
     // The channel is unordered: an older report may arrive after a newer one.
     this.reliableBytesDelivered = Math.max(this.reliableBytesDelivered, decoded.received);
-    if (decoded.kind === 'received') return;
     if (decoded.kind === 'ping') {
       this.sendSystem(encodePong(decoded.stamp, now, this.reliableBytesReceived));
     } else if (!this.clock.addSample(decoded.stamp, decoded.remoteTime, now)) {

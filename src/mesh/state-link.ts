@@ -65,6 +65,8 @@ export class StateLink {
   readonly channels = new Map<number, DataChannel>();
   /** Whether negotiation failed or the connection broke: the link is closed and stays so. */
   failed = false;
+  /** Negotiation messages refused: malformed, misdirected, past the count, or refused by the engine. */
+  rejected = 0;
   private readonly signal: DataChannel;
   private offerSent = false;
   private received = 0;
@@ -106,10 +108,11 @@ export class StateLink {
         this.connection.createOffer();
       }
       this.connection.poll();
-      for (let bytes = this.signal.getPacket(); bytes; bytes = this.signal.getPacket()) this.take(bytes);
+      for (let bytes = this.signal.getPacket(); bytes && !this.failed; bytes = this.signal.getPacket()) this.take(bytes);
     } catch (error) {
       // The remote's messages are untrusted: one the engine refuses ends the link, not the peer.
       if (!(error instanceof RtcError)) throw error;
+      this.rejected++;
       this.close();
       return;
     }
@@ -130,6 +133,7 @@ export class StateLink {
     // An offer to the offerer, or an answer to the answerer, is as malformed as bad JSON.
     const misdirected = (message?.type === 'offer' && this.offerer) || (message?.type === 'answer' && !this.offerer);
     if (message === null || misdirected || ++this.received > MAX_SIGNAL_MESSAGES) {
+      this.rejected++;
       this.close();
       return;
     }
