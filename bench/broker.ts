@@ -3,7 +3,7 @@
  * candidates are handed across in memory, as a signaling server would relay them. (The tests'
  * fixture does the same; bench/ keeps its own so that it never imports test/.)
  */
-import { type MeshOptions, PeerConnection, type PeerConnectionConfig, WebRTCMultiplayerPeer } from '../src/index.js';
+import { type Backend, type MeshOptions, PeerConnection, type PeerConnectionConfig, WebRTCMultiplayerPeer } from '../src/index.js';
 import { loopUntil } from './loop.js';
 import { withRetries } from './retry.js';
 
@@ -38,6 +38,10 @@ export interface GroupOptions {
   /** `mesh`: every pair linked. `server`: 1 is the server, every other id a client of it. Default mesh. */
   topology?: 'mesh' | 'server';
   meshOptions?: MeshOptions;
+  /** The backend of the offering side's connections (a NetworkConditioner's). Default: the default backend. */
+  offererBackend?: Backend;
+  /** `addPeer`'s unreliable lifetime, ms. Default: addPeer's. */
+  unreliableLifetime?: number;
 }
 
 /** Makes `count` peers and links them at once (the higher id of each pair offers). */
@@ -66,7 +70,9 @@ export function makeGroup(count: number, options: GroupOptions = {}): Group {
     topology === 'server' && id !== 1 ? [1] : members.map((member) => member.id).filter((other) => other !== id),
   );
   for (let a = 1; a <= count; a++) {
-    for (let b = a + 1; b <= count; b++) if (topology === 'mesh' || a === 1) link(members[a - 1]!, members[b - 1]!, fail);
+    for (let b = a + 1; b <= count; b++) {
+      if (topology === 'mesh' || a === 1) link(members[a - 1]!, members[b - 1]!, fail, options);
+    }
   }
   const group: Group = {
     members,
@@ -97,13 +103,15 @@ export function makeGroup(count: number, options: GroupOptions = {}): Group {
   return group;
 }
 
-function link(a: Member, b: Member, fail: (why: string) => void): void {
-  const connections = [new PeerConnection(), new PeerConnection()] as const;
+function link(a: Member, b: Member, fail: (why: string) => void, { offererBackend, unreliableLifetime }: GroupOptions): void {
+  // The higher id offers, as the tests' broker and the signaling client do.
+  const aOffers = a.id > b.id;
+  const connections = [new PeerConnection(aOffers ? offererBackend : undefined), new PeerConnection(aOffers ? undefined : offererBackend)] as const;
   const [ca, cb] = connections;
   ca.initialize(LOOPBACK);
   cb.initialize(LOOPBACK);
-  a.peer.addPeer(ca, b.id);
-  b.peer.addPeer(cb, a.id);
+  a.peer.addPeer(ca, b.id, unreliableLifetime);
+  b.peer.addPeer(cb, a.id, unreliableLifetime);
   for (const [local, remote] of [
     [ca, cb],
     [cb, ca],
@@ -125,8 +133,7 @@ function link(a: Member, b: Member, fail: (why: string) => void): void {
     );
     local.on('iceCandidateCreated', (media, index, name) => relay('a candidate', () => remote.addIceCandidate(media, index, name)));
   }
-  // The higher id offers, as the tests' broker and the signaling client do.
-  (b.id > a.id ? cb : ca).createOffer();
+  (aOffers ? ca : cb).createOffer();
 }
 
 /** Makes a group and waits for it to form; retried on failure (see retry.ts). */

@@ -49,7 +49,10 @@ interface ChannelLane {
   stats: ChannelStats;
   /** The engine's buffered bytes as of the last flush: between flushes nothing is added to them. */
   engineBuffered: number;
+  /** Deficit round robin's counter: the bytes the lane may still send in its turn (LaneScheduler). */
   credit: number;
+  /** Whether the current flush looks at the lane: it had something queued here or in the engine. */
+  touched: boolean;
 }
 
 function isReliableWaiting(lane: ChannelLane): boolean {
@@ -113,6 +116,7 @@ export class RemotePeer {
       incoming: new BoundedQueue<Uint8Array>(limits.receiveLimitBytes),
       engineBuffered: 0,
       credit: 0,
+      touched: false,
       stats: {
         transferChannel: spec.transferChannel,
         mode: spec.mode,
@@ -133,9 +137,11 @@ export class RemotePeer {
   /** Polls the connection and the state connection, moving traffic to the latter once it is up. */
   pollConnections(now: number): void {
     this.connection.poll();
-    if (!this.link || this.link.failed) return;
-    this.link.poll();
+    if (!this.link) return;
+    // A state connection that fails after it was up hands its traffic back to the main one.
+    if (!this.link.failed) this.link.poll();
     this.linkUp = this.link.isUp();
+    if (this.link.failed) return;
     if (this.linkUp || this.connected || !this.isMainReady()) return;
     // Negotiated before the peer counts as connected, while the main connection is still idle:
     // behind a reliable backlog, the negotiation itself would wait.
@@ -212,16 +218,21 @@ export class RemotePeer {
    */
   flush(now: number): void {
     let busy = false;
-    // A lane with bytes left in the engine is looked at again, so that its figure drains too.
-    for (const lane of this.lanes) if (lane.pending.count > 0 || lane.engineBuffered > 0) busy = true;
+    let reliableWaiting = false;
+    for (const lane of this.lanes) {
+      // A lane with bytes left in the engine is looked at again, so that its figure drains too.
+      lane.touched = lane.pending.count > 0 || lane.engineBuffered > 0;
+      busy ||= lane.touched;
+      reliableWaiting ||= isReliableWaiting(lane);
+    }
     if (!busy) return;
-    let room = this.reliableRoom();
+    let room = reliableWaiting ? this.reliableRoom() : 0;
     const { groups } = this.scheduler;
     for (let index = 0; index < groups.length; index++) {
       for (const lane of groups[index]!) if (lane.spec.mode !== TransferMode.Reliable && lane.pending.count > 0) this.sendLane(lane, Number.POSITIVE_INFINITY, now);
       if (room > 0) room = this.scheduler.share(index, room, isReliableWaiting, (lane, most) => this.sendLane(lane, most, now));
     }
-    for (const lane of this.lanes) lane.engineBuffered = this.outChannel(lane).getBufferedAmount();
+    for (const lane of this.lanes) if (lane.touched) lane.engineBuffered = this.outChannel(lane).getBufferedAmount();
   }
 
   /**
