@@ -76,6 +76,8 @@ export class RemotePeer {
   private linkUp = false;
   /** When the main connection was first seen ready, while the state connection is negotiated. */
   private mainReadyAt: number | undefined;
+  /** The clock of the flush under way. */
+  private flushedAt = 0;
   /** Packets readable across every lane. */
   available = 0;
   /**
@@ -227,10 +229,11 @@ export class RemotePeer {
     }
     if (!busy) return;
     let room = reliableWaiting ? this.reliableRoom() : 0;
+    this.flushedAt = now;
     const { groups } = this.scheduler;
     for (let index = 0; index < groups.length; index++) {
       for (const lane of groups[index]!) if (lane.spec.mode !== TransferMode.Reliable && lane.pending.count > 0) this.sendLane(lane, Number.POSITIVE_INFINITY, now);
-      if (room > 0) room = this.scheduler.share(index, room, isReliableWaiting, (lane, most) => this.sendLane(lane, most, now));
+      if (room > 0) room = this.scheduler.share(index, room, isReliableWaiting, this.sendForScheduler);
     }
     for (const lane of this.lanes) if (lane.touched) lane.engineBuffered = this.outChannel(lane).getBufferedAmount();
   }
@@ -341,9 +344,15 @@ export class RemotePeer {
    */
   private reliableRoom(): number {
     let queued = 0;
-    for (const lane of this.lanes) if (this.outChannel(lane) === lane.dataChannel) queued += lane.dataChannel.getBufferedAmount();
+    // Nothing reaches the engine between flushes: a lane that left none there has none now.
+    for (const lane of this.lanes) {
+      if (lane.engineBuffered > 0 && this.outChannel(lane) === lane.dataChannel) queued += lane.dataChannel.getBufferedAmount();
+    }
     return RELIABLE_ENGINE_QUEUE_BYTES - queued;
   }
+
+  /** The scheduler's way to send, made once: flush() runs every frame. */
+  private readonly sendForScheduler = (lane: ChannelLane, most: number): number => this.sendLane(lane, most, this.flushedAt);
 
   /** Sends up to `most` bytes of a lane's queued packets as batches (at least one); returns the bytes sent. */
   private sendLane(lane: ChannelLane, most: number, now: number): number {
