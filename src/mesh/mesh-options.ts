@@ -18,6 +18,12 @@ export interface MeshOptions {
   unreliableBufferLimitBytes?: number;
   /** A reliable send is refused once this much is buffered for the peer's channel. Default 8 MiB. */
   reliableBufferLimitBytes?: number;
+  /**
+   * Open a second connection to each peer, negotiated over the first once it is up, for the
+   * keepalive and the unreliable channels: a reliable backlog then no longer delays them. Both
+   * sides must set it. Costs a second handshake and the memory of a connection per peer. Default false.
+   */
+  stateConnection?: boolean;
 }
 
 /** Every option, resolved. */
@@ -32,6 +38,7 @@ const DEFAULT_LIMITS: MeshLimits = {
   receiveLimitBytes: 4 * 1024 * 1024,
   unreliableBufferLimitBytes: 256 * 1024,
   reliableBufferLimitBytes: 8 * 1024 * 1024,
+  stateConnection: false,
 };
 
 /**
@@ -49,8 +56,8 @@ export function resolveMeshOptions(options: MeshOptions): MeshLimits {
   for (const key of Object.keys(DEFAULT_LIMITS) as Array<keyof MeshLimits>) {
     const value = options[key];
     if (value === undefined) continue;
-    if (key === 'batching') {
-      if (typeof value !== 'boolean') throw new RtcError('ERR_INVALID_PARAMETER', 'batching is a boolean.');
+    if (key === 'batching' || key === 'stateConnection') {
+      if (typeof value !== 'boolean') throw new RtcError('ERR_INVALID_PARAMETER', `${key} is a boolean.`);
     } else if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
       throw new RtcError('ERR_INVALID_PARAMETER', `${key} is a positive number.`);
     }

@@ -18,16 +18,22 @@ import {
 } from './framing.js';
 import { OutgoingRecords } from './outgoing-records.js';
 import { ClockEstimator, decodeSystemMessage, encodePing, encodePong } from './keepalive.js';
+import { LaneScheduler } from './lane-scheduler.js';
 import type { MeshLimits } from './mesh-options.js';
 import { type ChannelStats, DROP_REASONS, type DropReason, type PeerStats } from './peer-stats.js';
+import { StateLink } from './state-link.js';
 import { TransferMode } from './transfer.js';
 
 /**
- * The most a reliable channel may have waiting in libdatachannel's queue (its bufferedAmount);
- * what is beyond waits in rtcmesh's own, where it does not hold back other channels. SCTP's send
- * buffer below that queue (1 MiB, not counted in bufferedAmount) still does, on a slow link.
+ * The most a peer's reliable channels together may have waiting in libdatachannel's queue (their
+ * bufferedAmount); what is beyond waits in rtcmesh's lanes, where it does not hold back other
+ * channels and where priorities decide what goes next. SCTP's send buffer below that queue (1 MiB,
+ * not counted in bufferedAmount) still does, on a slow link: hence the state connection.
  */
 export const RELIABLE_ENGINE_QUEUE_BYTES = 64 * 1024;
+
+/** How long a state connection may take to come up after the main one; past it, the peer does without. */
+export const STATE_LINK_SETUP_MS = 5000;
 
 /** The most a 32-bit send stamp can say: ages are judged modulo 2^32 milliseconds. */
 const STAMP_MODULO = 2 ** 32;
@@ -43,6 +49,14 @@ interface ChannelLane {
   stats: ChannelStats;
   /** The engine's buffered bytes as of the last flush: between flushes nothing is added to them. */
   engineBuffered: number;
+  /** Deficit round robin's counter: the bytes the lane may still send in its turn (LaneScheduler). */
+  credit: number;
+  /** Whether the current flush looks at the lane: it had something queued here or in the engine. */
+  touched: boolean;
+}
+
+function isReliableWaiting(lane: ChannelLane): boolean {
+  return lane.spec.mode === TransferMode.Reliable && lane.pending.count > 0;
 }
 
 /**
@@ -54,8 +68,16 @@ export class RemotePeer {
   /** When the connection was last seen Disconnected, while it stays so; for the grace period. */
   disconnectedSince: number | undefined;
   readonly lanes: ChannelLane[];
+  private readonly scheduler: LaneScheduler<ChannelLane>;
   readonly system: DataChannel;
   readonly clock = new ClockEstimator();
+  /** The state connection, with `stateConnection`; `linkUp` as of the last poll. */
+  private readonly link: StateLink | undefined;
+  private linkUp = false;
+  /** When the main connection was first seen ready, while the state connection is negotiated. */
+  private mainReadyAt: number | undefined;
+  /** The clock of the flush under way. */
+  private flushedAt = 0;
   /** Packets readable across every lane. */
   available = 0;
   /**
@@ -83,6 +105,7 @@ export class RemotePeer {
     private readonly lifetimeMs: number,
     private readonly limits: MeshLimits,
     now: number,
+    offerer: boolean,
   ) {
     this.lastHeardAt = now;
     this.system = connection.createDataChannel('system', SYSTEM_CHANNEL_OPTIONS);
@@ -94,6 +117,8 @@ export class RemotePeer {
       lastSequence: undefined,
       incoming: new BoundedQueue<Uint8Array>(limits.receiveLimitBytes),
       engineBuffered: 0,
+      credit: 0,
+      touched: false,
       stats: {
         transferChannel: spec.transferChannel,
         mode: spec.mode,
@@ -105,10 +130,42 @@ export class RemotePeer {
         packetsDropped: 0,
       },
     }));
+    this.scheduler = new LaneScheduler(this.lanes);
+    if (limits.stateConnection) {
+      this.link = new StateLink(connection, offerer, layout.filter((spec) => spec.mode !== TransferMode.Reliable));
+    }
   }
 
-  /** Whether the connection is up and every channel, the system channel included, is open. */
+  /** Polls the connection and the state connection, moving traffic to the latter once it is up. */
+  pollConnections(now: number): void {
+    this.connection.poll();
+    if (!this.link) return;
+    // A state connection that fails after it was up hands its traffic back to the main one.
+    if (!this.link.failed) this.link.poll();
+    this.linkUp = this.link.isUp();
+    if (this.link.failed) return;
+    if (this.linkUp || this.connected || !this.isMainReady()) return;
+    // Negotiated before the peer counts as connected, while the main connection is still idle:
+    // behind a reliable backlog, the negotiation itself would wait.
+    this.mainReadyAt ??= now;
+    if (now - this.mainReadyAt > STATE_LINK_SETUP_MS) this.link.close();
+  }
+
+  /** The channel a lane sends on now: the state connection's, for an unreliable lane once it is up. */
+  private outChannel(lane: ChannelLane): DataChannel {
+    if (this.linkUp && lane.spec.mode !== TransferMode.Reliable) return this.link!.channels.get(lane.spec.sctpId)!;
+    return lane.dataChannel;
+  }
+
+  /**
+   * Whether the connection is up and every channel, the system channel included, is open; with a
+   * state connection, once that is up too or has failed (the peer then does without it).
+   */
   isReady(): boolean {
+    return this.isMainReady() && (!this.link || this.link.failed || this.linkUp);
+  }
+
+  private isMainReady(): boolean {
     return (
       this.connection.getConnectionState() === ConnectionState.Connected &&
       this.system.getReadyState() === ChannelState.Open &&
@@ -152,14 +209,33 @@ export class RemotePeer {
     lane.pending.push(packet);
     lane.stats.packetsSent++;
     lane.stats.bytesSent += packet.byteLength;
-    if (!this.limits.batching) this.flushLane(lane, now);
+    if (!this.limits.batching) this.flush(now);
     return true;
   }
 
-  /** Sends every queued packet, coalesced into as few messages as the lane's budget allows. */
+  /**
+   * Sends queued packets, coalesced into as few messages as each lane's budget allows, lanes in
+   * the scheduler's order: by priority, and by weight within one. Reliable lanes share the room
+   * the engine queue leaves; what does not fit waits here for a later flush.
+   */
   flush(now: number): void {
-    // A lane with bytes left in the engine is looked at again, so that its figure drains too.
-    for (const lane of this.lanes) if (lane.pending.count > 0 || lane.engineBuffered > 0) this.flushLane(lane, now);
+    let busy = false;
+    let reliableWaiting = false;
+    for (const lane of this.lanes) {
+      // A lane with bytes left in the engine is looked at again, so that its figure drains too.
+      lane.touched = lane.pending.count > 0 || lane.engineBuffered > 0;
+      busy ||= lane.touched;
+      reliableWaiting ||= isReliableWaiting(lane);
+    }
+    if (!busy) return;
+    let room = reliableWaiting ? this.reliableRoom() : 0;
+    this.flushedAt = now;
+    const { groups } = this.scheduler;
+    for (let index = 0; index < groups.length; index++) {
+      for (const lane of groups[index]!) if (lane.spec.mode !== TransferMode.Reliable && lane.pending.count > 0) this.sendLane(lane, Number.POSITIVE_INFINITY, now);
+      if (room > 0) room = this.scheduler.share(index, room, isReliableWaiting, this.sendForScheduler);
+    }
+    for (const lane of this.lanes) if (lane.touched) lane.engineBuffered = this.outChannel(lane).getBufferedAmount();
   }
 
   /**
@@ -168,19 +244,30 @@ export class RemotePeer {
    * delivered, are dropped and counted; so is anything malformed.
    */
   receive(now: number): void {
-    for (let message = this.system.getPacket(); message; message = this.system.getPacket()) {
-      this.lastHeardAt = now;
-      this.receiveSystem(message, now);
-    }
+    this.receiveSystemFrom(this.system, now);
+    if (this.link) this.receiveSystemFrom(this.link.system, now);
     if (!this.connected) return;
     for (const lane of this.lanes) {
       if (lane.spec.mode === TransferMode.Reliable && lane.dataChannel.getDroppedPacketCount() > 0) this.reliableOverflow = true;
-      for (let message = lane.dataChannel.getPacket(); message; message = lane.dataChannel.getPacket()) {
-        this.lastHeardAt = now;
-        this.messagesReceived++;
-        if (lane.spec.mode === TransferMode.Reliable) this.reliableBytesReceived += message.byteLength;
-        this.receiveMessage(lane, message, now);
-      }
+      this.receiveFrom(lane, lane.dataChannel, now);
+      const linked = this.link?.channels.get(lane.spec.sctpId);
+      if (linked) this.receiveFrom(lane, linked, now);
+    }
+  }
+
+  private receiveSystemFrom(channel: DataChannel, now: number): void {
+    for (let message = channel.getPacket(); message; message = channel.getPacket()) {
+      this.lastHeardAt = now;
+      this.receiveSystem(message, now);
+    }
+  }
+
+  private receiveFrom(lane: ChannelLane, channel: DataChannel, now: number): void {
+    for (let message = channel.getPacket(); message; message = channel.getPacket()) {
+      this.lastHeardAt = now;
+      this.messagesReceived++;
+      if (lane.spec.mode === TransferMode.Reliable) this.reliableBytesReceived += message.byteLength;
+      this.receiveMessage(lane, message, now);
     }
   }
 
@@ -220,7 +307,7 @@ export class RemotePeer {
     let bufferedBytes = 0;
     let undeliveredBytes = this.reliableBytesSent - this.reliableBytesDelivered;
     for (const lane of this.lanes) {
-      bufferedBytes += lane.pending.bytes + lane.dataChannel.getBufferedAmount();
+      bufferedBytes += lane.pending.bytes + this.outChannel(lane).getBufferedAmount();
       if (lane.spec.mode === TransferMode.Reliable) undeliveredBytes += lane.pending.bytes;
     }
     return {
@@ -230,7 +317,7 @@ export class RemotePeer {
       clockOffsetMs: this.clock.offsetMs,
       silentForMs: this.silentFor(now),
       channels: this.lanes.map((lane) => ({ ...lane.stats })),
-      dropped: { ...this.dropped },
+      dropped: { ...this.dropped, malformed: this.dropped.malformed + (this.link?.rejected ?? 0) },
       bufferedBytes,
       undeliveredBytes,
       messagesSent: this.messagesSent,
@@ -245,24 +332,37 @@ export class RemotePeer {
       lane.incoming.clear();
     }
     this.available = 0;
+    this.link?.close();
     this.connection.close();
   }
 
   /**
-   * Sends a lane's queued packets as batches. A reliable lane hands the engine at most
-   * {@link RELIABLE_ENGINE_QUEUE_BYTES} at a time and keeps the rest queued here: libdatachannel
-   * sends every channel of a connection from one queue, in order, so a long reliable backlog
-   * there would hold keepalives and unreliable state behind it.
+   * The reliable bytes the lanes may hand the engine now. libdatachannel sends every channel of
+   * a connection from one queue, in order, so a long reliable backlog there would hold keepalives
+   * and unreliable state behind it: at most {@link RELIABLE_ENGINE_QUEUE_BYTES} wait there, counted
+   * over every channel of the main connection, and the rest waits in the lanes, in their order.
    */
-  private flushLane(lane: ChannelLane, now: number): void {
+  private reliableRoom(): number {
+    let queued = 0;
+    // Nothing reaches the engine between flushes: a lane that left none there has none now.
+    for (const lane of this.lanes) {
+      if (lane.engineBuffered > 0 && this.outChannel(lane) === lane.dataChannel) queued += lane.dataChannel.getBufferedAmount();
+    }
+    return RELIABLE_ENGINE_QUEUE_BYTES - queued;
+  }
+
+  /** The scheduler's way to send, made once: flush() runs every frame. */
+  private readonly sendForScheduler = (lane: ChannelLane, most: number): number => this.sendLane(lane, most, this.flushedAt);
+
+  /** Sends up to `most` bytes of a lane's queued packets as batches (at least one); returns the bytes sent. */
+  private sendLane(lane: ChannelLane, most: number, now: number): number {
     const { mode } = lane.spec;
-    const reliable = mode === TransferMode.Reliable;
     const header = headerSize(mode);
     // A remote may announce a smaller message size than the budget (a=max-message-size).
-    const budget = Math.min(reliable ? RELIABLE_BATCH_BUDGET : SCTP_PAYLOAD_BUDGET, lane.dataChannel.getMaxPacketSize()) - header;
-    const room = reliable ? RELIABLE_ENGINE_QUEUE_BYTES - lane.dataChannel.getBufferedAmount() : Number.POSITIVE_INFINITY;
-    if (room > 0) lane.pending.drain(budget, room, (records, count) => this.sendMessage(lane, records, count, now));
-    lane.engineBuffered = lane.dataChannel.getBufferedAmount();
+    const budget = Math.min(mode === TransferMode.Reliable ? RELIABLE_BATCH_BUDGET : SCTP_PAYLOAD_BUDGET, lane.dataChannel.getMaxPacketSize()) - header;
+    const before = lane.pending.bytes;
+    lane.pending.drain(budget, most, (records, count) => this.sendMessage(lane, records, count, now));
+    return before - lane.pending.bytes;
   }
 
   /** Sends one batch; a reliable one as the records lie (no header), others behind a fresh header. */
@@ -277,7 +377,8 @@ export class RemotePeer {
     }
     this.messagesSent++;
     let sent = false;
-    if (lane.dataChannel.getReadyState() === ChannelState.Open) sent = lane.dataChannel.putPacket(message);
+    const channel = this.outChannel(lane);
+    if (channel.getReadyState() === ChannelState.Open) sent = channel.putPacket(message);
     if (sent && mode === TransferMode.Reliable) this.reliableBytesSent += message.byteLength;
     if (!sent) {
       // The peer went between the put and the flush: the packets are counted as lost to it.
@@ -345,7 +446,8 @@ export class RemotePeer {
   }
 
   private sendSystem(message: Uint8Array): void {
-    if (this.system.getReadyState() === ChannelState.Open) this.system.putPacket(message);
+    const system = this.linkUp ? this.link!.system : this.system;
+    if (system.getReadyState() === ChannelState.Open) system.putPacket(message);
   }
 }
 
