@@ -3,8 +3,7 @@
  * candidates are handed across in memory, as a signaling server would relay them. (The tests'
  * fixture does the same; bench/ keeps its own so that it never imports test/.)
  */
-import { type MeshOptions, PeerConnection, type PeerConnectionConfig, WebRTCMultiplayerPeer } from '../src/index.js';
-import type { Backend } from '../src/transport/backend.js';
+import { type Backend, type MeshOptions, PeerConnection, type PeerConnectionConfig, WebRTCMultiplayerPeer } from '../src/index.js';
 import { loopUntil } from './loop.js';
 import { withRetries } from './retry.js';
 
@@ -39,6 +38,10 @@ export interface GroupOptions {
   /** `mesh`: every pair linked. `server`: 1 is the server, every other id a client of it. Default mesh. */
   topology?: 'mesh' | 'server';
   meshOptions?: MeshOptions;
+  /** The backend of the offering side's connections (a NetworkConditioner's). Default: the default backend. */
+  offererBackend?: Backend;
+  /** `addPeer`'s unreliable lifetime, ms. Default: addPeer's. */
+  unreliableLifetime?: number;
 }
 
 /** Makes `count` peers and links them at once (the higher id of each pair offers). */
@@ -67,7 +70,9 @@ export function makeGroup(count: number, options: GroupOptions = {}): Group {
     topology === 'server' && id !== 1 ? [1] : members.map((member) => member.id).filter((other) => other !== id),
   );
   for (let a = 1; a <= count; a++) {
-    for (let b = a + 1; b <= count; b++) if (topology === 'mesh' || a === 1) link(members[a - 1]!, members[b - 1]!, fail);
+    for (let b = a + 1; b <= count; b++) {
+      if (topology === 'mesh' || a === 1) link(members[a - 1]!, members[b - 1]!, fail, options);
+    }
   }
   const group: Group = {
     members,
@@ -99,16 +104,18 @@ export function makeGroup(count: number, options: GroupOptions = {}): Group {
 }
 
 /**
- * Links two members: a connection each (on `backends`, where given), the higher id offers.
+ * Links two members: a connection each, the higher id offers (on `offererBackend`, where given).
  * A failure to hand over a description or candidate goes to `fail`.
  */
-export function link(a: Member, b: Member, fail: (why: string) => void, backends: readonly [Backend?, Backend?] = []): void {
-  const connections = [new PeerConnection(backends[0]), new PeerConnection(backends[1])] as const;
+export function link(a: Member, b: Member, fail: (why: string) => void, { offererBackend, unreliableLifetime }: GroupOptions = {}): void {
+  // The higher id offers, as the tests' broker and the signaling client do.
+  const aOffers = a.id > b.id;
+  const connections = [new PeerConnection(aOffers ? offererBackend : undefined), new PeerConnection(aOffers ? undefined : offererBackend)] as const;
   const [ca, cb] = connections;
   ca.initialize(LOOPBACK);
   cb.initialize(LOOPBACK);
-  a.peer.addPeer(ca, b.id);
-  b.peer.addPeer(cb, a.id);
+  a.peer.addPeer(ca, b.id, unreliableLifetime);
+  b.peer.addPeer(cb, a.id, unreliableLifetime);
   for (const [local, remote] of [
     [ca, cb],
     [cb, ca],
@@ -130,8 +137,7 @@ export function link(a: Member, b: Member, fail: (why: string) => void, backends
     );
     local.on('iceCandidateCreated', (media, index, name) => relay('a candidate', () => remote.addIceCandidate(media, index, name)));
   }
-  // The higher id offers, as the tests' broker and the signaling client do.
-  (b.id > a.id ? cb : ca).createOffer();
+  (aOffers ? ca : cb).createOffer();
 }
 
 /** Makes a group and waits for it to form; retried on failure (see retry.ts). */

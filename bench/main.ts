@@ -27,9 +27,10 @@ import { meshFormation } from './scenarios/mesh.js';
 import { roundTrip } from './scenarios/round-trip.js';
 import { rpc } from './scenarios/rpc.js';
 import { replication } from './scenarios/replication.js';
+import { slowLink } from './scenarios/slow-link.js';
 import { reliableThroughput, unreliableRate } from './scenarios/throughput.js';
 
-const SCENARIOS: readonly Scenario[] = [reliableThroughput, unreliableRate, roundTrip, gameLoad, rpc, meshFormation, memory, replication];
+const SCENARIOS: readonly Scenario[] = [reliableThroughput, unreliableRate, roundTrip, gameLoad, rpc, meshFormation, memory, slowLink, replication];
 const FULL_REPS = 5;
 const QUICK_REPS = 1;
 
@@ -58,6 +59,10 @@ const NOTES = [
   'memory: a server and 16 clients (32 PeerConnections) connected and idle, growth of heapUsed and rss after garbage ' +
     'collection, per PeerConnection, each measured in a fresh child process after one link has warmed the engine up. ' +
     'Raw holds the same channels (ids 0–3) with a message handler each.',
+  'slow-link: test/faults/slow-link measured: 64 KiB of reliable 1 KiB events put every loop turn and 16 B of unreliable state ' +
+    'at 60 Hz, over a NetworkConditioner link losing 10 % each way (40 ms delay, 20 ms jitter), for 15 s, each repetition on its ' +
+    'own seed. No raw counterpart: rtcmesh on one connection, then with stateConnection, alternating. Ages are of the state that ' +
+    'arrived, read against the sender\'s stamp (one process, one clock), with a lifetime long enough that none is judged stale.',
   'mesh-formation tries a setup that fails again, times only attempts that succeeded, and reports the share that failed ' +
     'over all its sizes. Elsewhere a setup that fails is retried (3 attempts at most) and counted above (bench/retry.ts).',
 ];

@@ -281,7 +281,7 @@ async function interpolationError(context: BenchContext): Promise<{ p99: number;
   try {
     link({ id: 1, peer: server, connected: new Set() }, { id: 2, peer: client, connected: new Set() }, (why) => {
       throw new Error(why);
-    }, [undefined, conditioner.backend]);
+    }, { offererBackend: conditioner.backend });
     await loopUntil(() => (poll(), apis[1].getPeers().length === 1), 'the conditioned link', 20_000);
     conditioner.setConditions('both', { loss: 0.1, delayMs: 20, jitterMs: 60, reorder: 0.05, duplicate: 0.02 });
     const paths = Array.from({ length: 50 }, (_, n) => new Path(9000 + n));

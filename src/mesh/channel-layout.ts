@@ -1,4 +1,4 @@
-import type { DataChannelOptions } from '../transport/index.js';
+import { type DataChannelOptions, RtcError } from '../transport/index.js';
 import { TransferMode } from './transfer.js';
 
 /** SCTP id of rtcmesh's own channel: keepalives, round-trip time, clock offset. */
@@ -18,23 +18,74 @@ export interface ChannelSpec {
   transferChannel: number;
   mode: TransferMode;
   label: string;
+  /** Sent before every channel of a lower priority, this side only (rtcmesh lanes). */
+  priority: number;
+  /** Its share of what the channels of its priority may send, against their weights. */
+  weight: number;
 }
 
+/**
+ * An extra channel of a channels config: Godot's TransferMode, or (rtcmesh) the mode with the
+ * channel's priority and weight in this side's sending.
+ */
+export type ChannelConfig = TransferMode | LaneConfig;
+
+/** rtcmesh's form of a channels config entry. */
+export interface LaneConfig {
+  mode: TransferMode;
+  /** Channels of a higher priority are sent first, whatever waits on lower ones. Default {@link DEFAULT_PRIORITY}. */
+  priority?: number;
+  /** Among channels of one priority, each sends in proportion to its weight. Default {@link DEFAULT_WEIGHT}. */
+  weight?: number;
+}
+
+/** The priority of the three default channels and of an entry that gives none. */
+export const DEFAULT_PRIORITY = 0;
+export const DEFAULT_WEIGHT = 1;
+/** Bounds of a lane's settings: wide enough for any game's ranking, narrow enough to stay integers. */
+export const MAX_PRIORITY_MAGNITUDE = 1000;
+export const MAX_WEIGHT = 1000;
+
+const DEFAULT_LANE = { priority: DEFAULT_PRIORITY, weight: DEFAULT_WEIGHT };
 const DEFAULT_CHANNELS: ChannelSpec[] = [
-  { sctpId: RELIABLE_CHANNEL_ID, transferChannel: 0, mode: TransferMode.Reliable, label: 'reliable' },
-  { sctpId: UNRELIABLE_ORDERED_CHANNEL_ID, transferChannel: 0, mode: TransferMode.UnreliableOrdered, label: 'ordered' },
-  { sctpId: UNRELIABLE_CHANNEL_ID, transferChannel: 0, mode: TransferMode.Unreliable, label: 'unreliable' },
+  { sctpId: RELIABLE_CHANNEL_ID, transferChannel: 0, mode: TransferMode.Reliable, label: 'reliable', ...DEFAULT_LANE },
+  { sctpId: UNRELIABLE_ORDERED_CHANNEL_ID, transferChannel: 0, mode: TransferMode.UnreliableOrdered, label: 'ordered', ...DEFAULT_LANE },
+  { sctpId: UNRELIABLE_CHANNEL_ID, transferChannel: 0, mode: TransferMode.Unreliable, label: 'unreliable', ...DEFAULT_LANE },
 ];
 
-/** The user channels for a channels config: the three defaults, then one per extra mode. */
-export function channelLayout(extraModes: readonly TransferMode[]): ChannelSpec[] {
+function isTransferMode(mode: unknown): mode is TransferMode {
+  return mode === TransferMode.Reliable || mode === TransferMode.Unreliable || mode === TransferMode.UnreliableOrdered;
+}
+
+/** An entry resolved; throws RtcError ERR_INVALID_PARAMETER saying what a valid entry is. */
+function resolveEntry(entry: ChannelConfig, n: number): Required<LaneConfig> {
+  if (isTransferMode(entry)) return { mode: entry, ...DEFAULT_LANE };
+  if (entry === null || typeof entry !== 'object' || !isTransferMode(entry.mode)) {
+    throw new RtcError('ERR_INVALID_PARAMETER', `channelsConfig[${n}] is a TransferMode or { mode: TransferMode, priority?, weight? }.`);
+  }
+  const { priority = DEFAULT_PRIORITY, weight = DEFAULT_WEIGHT } = entry;
+  if (!Number.isInteger(priority) || Math.abs(priority) > MAX_PRIORITY_MAGNITUDE) {
+    throw new RtcError('ERR_INVALID_PARAMETER', `channelsConfig[${n}].priority is an integer from -${MAX_PRIORITY_MAGNITUDE} to ${MAX_PRIORITY_MAGNITUDE}.`);
+  }
+  if (!Number.isInteger(weight) || weight < 1 || weight > MAX_WEIGHT) {
+    throw new RtcError('ERR_INVALID_PARAMETER', `channelsConfig[${n}].weight is an integer from 1 to ${MAX_WEIGHT}.`);
+  }
+  return { mode: entry.mode, priority, weight };
+}
+
+/**
+ * The user channels for a channels config: the three defaults, then one per extra entry. Only
+ * the modes are negotiated: both sides need the same modes, each may rank its own sending.
+ * @throws RtcError ERR_INVALID_PARAMETER for an entry that is neither form.
+ */
+export function channelLayout(entries: readonly ChannelConfig[]): ChannelSpec[] {
   return [
     ...DEFAULT_CHANNELS,
-    ...extraModes.map((mode, n) => ({
+    ...entries.map((entry, n) => ({
       sctpId: n + 1 + EXTRA_CHANNEL_OFFSET,
       transferChannel: n + 1,
-      mode,
       label: `channel-${n + 1}`,
+      ...resolveEntry(entry, n),
     })),
   ];
 }

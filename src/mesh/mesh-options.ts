@@ -27,6 +27,12 @@ export interface MeshOptions {
    * client defaults to 10000.
    */
   reconnectGraceMs?: number;
+  /**
+   * Open a second connection to each peer, negotiated over the first once it is up, for the
+   * keepalive and the unreliable channels: a reliable backlog then no longer delays them. Both
+   * sides must set it. Costs a second handshake and the memory of a connection per peer. Default false.
+   */
+  stateConnection?: boolean;
 }
 
 /** Every option, resolved. */
@@ -42,6 +48,7 @@ const DEFAULT_LIMITS: MeshLimits = {
   unreliableBufferLimitBytes: 256 * 1024,
   reliableBufferLimitBytes: 8 * 1024 * 1024,
   reconnectGraceMs: 0,
+  stateConnection: false,
 };
 
 /**
@@ -59,8 +66,8 @@ export function resolveMeshOptions(options: MeshOptions): MeshLimits {
   for (const key of Object.keys(DEFAULT_LIMITS) as Array<keyof MeshLimits>) {
     const value = options[key];
     if (value === undefined) continue;
-    if (key === 'batching') {
-      if (typeof value !== 'boolean') throw new RtcError('ERR_INVALID_PARAMETER', 'batching is a boolean.');
+    if (key === 'batching' || key === 'stateConnection') {
+      if (typeof value !== 'boolean') throw new RtcError('ERR_INVALID_PARAMETER', `${key} is a boolean.`);
     } else if (key === 'reconnectGraceMs') {
       if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
         throw new RtcError('ERR_INVALID_PARAMETER', 'reconnectGraceMs is a number of milliseconds, 0 to turn resumption off.');

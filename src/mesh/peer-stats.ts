@@ -4,7 +4,7 @@ import type { TransferMode } from './transfer.js';
 export type DropReason =
   /** Arrived while the receive queue was full. */
   | 'receiveQueueFull'
-  /** Arrived with framing that does not parse. */
+  /** Arrived with framing that does not parse; or a state-connection negotiation message refused. */
   | 'malformed'
   /** Unreliable, and older than the channel's lifetime when it arrived. */
   | 'stale'

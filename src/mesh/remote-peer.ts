@@ -18,17 +18,23 @@ import {
 } from './framing.js';
 import { OutgoingRecords } from './outgoing-records.js';
 import { ClockEstimator, decodeAck, decodeSystemMessage, encodeAck, encodePing, encodePong, isAck } from './keepalive.js';
+import { LaneScheduler } from './lane-scheduler.js';
 import type { MeshLimits } from './mesh-options.js';
 import { type ChannelStats, DROP_REASONS, type DropReason, type PeerStats } from './peer-stats.js';
 import { ReliableLog } from './reliable-log.js';
+import { StateLink } from './state-link.js';
 import { TransferMode } from './transfer.js';
 
 /**
- * The most a reliable channel may have waiting in libdatachannel's queue (its bufferedAmount);
- * what is beyond waits in rtcmesh's own, where it does not hold back other channels. SCTP's send
- * buffer below that queue (1 MiB, not counted in bufferedAmount) still does, on a slow link.
+ * The most a peer's reliable channels together may have waiting in libdatachannel's queue (their
+ * bufferedAmount); what is beyond waits in rtcmesh's lanes, where it does not hold back other
+ * channels and where priorities decide what goes next. SCTP's send buffer below that queue (1 MiB,
+ * not counted in bufferedAmount) still does, on a slow link: hence the state connection.
  */
 export const RELIABLE_ENGINE_QUEUE_BYTES = 64 * 1024;
+
+/** How long a state connection may take to come up after the main one; past it, the peer does without. */
+export const STATE_LINK_SETUP_MS = 5000;
 
 /** The most a 32-bit send stamp can say: ages are judged modulo 2^32 milliseconds. */
 const STAMP_MODULO = 2 ** 32;
@@ -44,10 +50,18 @@ interface ChannelLane {
   stats: ChannelStats;
   /** The engine's buffered bytes as of the last flush: between flushes nothing is added to them. */
   engineBuffered: number;
+  /** Deficit round robin's counter: the bytes the lane may still send in its turn (LaneScheduler). */
+  credit: number;
+  /** Whether the current flush looks at the lane: it had something queued here or in the engine. */
+  touched: boolean;
   /** Reliable, with resumption on: what the peer has not acknowledged, for a new connection. */
   log: ReliableLog | undefined;
   /** Reliable: messages received over the session, modulo 2^32, which the acknowledgements carry. */
   receivedMessages: number;
+}
+
+function isReliableWaiting(lane: ChannelLane): boolean {
+  return lane.spec.mode === TransferMode.Reliable && (lane.pending.count > 0 || lane.log?.peekUnsent() !== undefined);
 }
 
 /**
@@ -59,7 +73,9 @@ export class RemotePeer {
   /** When the connection was last seen Disconnected, while it stays so; for the grace period. */
   disconnectedSince: number | undefined;
   readonly lanes: ChannelLane[];
+  private readonly scheduler: LaneScheduler<ChannelLane>;
   system: DataChannel;
+  readonly clock = new ClockEstimator();
   /**
    * When the link was lost while resumption is on: the session is held, its state kept, until a
    * new connection takes over or the grace ends. Undefined while the peer has a working link.
@@ -74,7 +90,13 @@ export class RemotePeer {
   private awaitingResume = false;
   /** The peer's acknowledgement on a new connection did not match what is kept: it cannot resume. */
   resumeFailed = false;
-  readonly clock = new ClockEstimator();
+  /** The state connection, with `stateConnection`; `linkUp` as of the last poll. */
+  private link: StateLink | undefined;
+  private linkUp = false;
+  /** When the main connection was first seen ready, while the state connection is negotiated. */
+  private mainReadyAt: number | undefined;
+  /** The clock of the flush under way. */
+  private flushedAt = 0;
   /** Packets readable across every lane. */
   available = 0;
   /**
@@ -102,6 +124,7 @@ export class RemotePeer {
     private readonly lifetimeMs: number,
     private readonly limits: MeshLimits,
     now: number,
+    offerer: boolean,
   ) {
     this.lastHeardAt = now;
     this.system = connection.createDataChannel('system', SYSTEM_CHANNEL_OPTIONS);
@@ -116,6 +139,8 @@ export class RemotePeer {
       lastSequence: undefined,
       incoming: new BoundedQueue<Uint8Array>(limits.receiveLimitBytes),
       engineBuffered: 0,
+      credit: 0,
+      touched: false,
       stats: {
         transferChannel: spec.transferChannel,
         mode: spec.mode,
@@ -127,10 +152,42 @@ export class RemotePeer {
         packetsDropped: 0,
       },
     }));
+    this.scheduler = new LaneScheduler(this.lanes);
+    if (limits.stateConnection) {
+      this.link = new StateLink(connection, offerer, layout.filter((spec) => spec.mode !== TransferMode.Reliable));
+    }
   }
 
-  /** Whether the connection is up and every channel, the system channel included, is open. */
+  /** Polls the connection and the state connection, moving traffic to the latter once it is up. */
+  pollConnections(now: number): void {
+    this.connection.poll();
+    if (!this.link) return;
+    // A state connection that fails after it was up hands its traffic back to the main one.
+    if (!this.link.failed) this.link.poll();
+    this.linkUp = this.link.isUp();
+    if (this.link.failed) return;
+    if (this.linkUp || this.connected || !this.isMainReady()) return;
+    // Negotiated before the peer counts as connected, while the main connection is still idle:
+    // behind a reliable backlog, the negotiation itself would wait.
+    this.mainReadyAt ??= now;
+    if (now - this.mainReadyAt > STATE_LINK_SETUP_MS) this.link.close();
+  }
+
+  /** The channel a lane sends on now: the state connection's, for an unreliable lane once it is up. */
+  private outChannel(lane: ChannelLane): DataChannel {
+    if (this.linkUp && lane.spec.mode !== TransferMode.Reliable) return this.link!.channels.get(lane.spec.sctpId)!;
+    return lane.dataChannel;
+  }
+
+  /**
+   * Whether the connection is up and every channel, the system channel included, is open; with a
+   * state connection, once that is up too or has failed (the peer then does without it).
+   */
   isReady(): boolean {
+    return this.isMainReady() && (!this.link || this.link.failed || this.linkUp);
+  }
+
+  private isMainReady(): boolean {
     return (
       this.connection.getConnectionState() === ConnectionState.Connected &&
       this.system.getReadyState() === ChannelState.Open &&
@@ -178,15 +235,35 @@ export class RemotePeer {
     lane.pending.push(packet);
     lane.stats.packetsSent++;
     lane.stats.bytesSent += packet.byteLength;
-    if (!this.limits.batching) this.flushLane(lane, now);
+    if (!this.limits.batching) this.flush(now);
     return true;
   }
 
-  /** Sends every queued packet, coalesced into as few messages as the lane's budget allows. */
+  /**
+   * Sends queued packets, coalesced into as few messages as each lane's budget allows, lanes in
+   * the scheduler's order: by priority, and by weight within one. Reliable lanes share the room
+   * the engine queue leaves; what does not fit waits here for a later flush.
+   */
   flush(now: number): void {
     if (this.heldSince !== undefined) return;
-    // A lane with bytes left in the engine is looked at again, so that its figure drains too.
-    for (const lane of this.lanes) if (lane.pending.count > 0 || lane.engineBuffered > 0) this.flushLane(lane, now);
+    let busy = false;
+    let reliableWaiting = false;
+    for (const lane of this.lanes) {
+      // A lane with bytes left in the engine is looked at again, so that its figure drains too.
+      lane.touched = lane.pending.count > 0 || lane.engineBuffered > 0;
+      busy ||= lane.touched;
+      reliableWaiting ||= isReliableWaiting(lane);
+    }
+    if (!busy) return;
+    // On a new connection, reliable lanes wait for the peer to say where each resumes.
+    let room = reliableWaiting && !this.awaitingResume ? this.reliableRoom() : 0;
+    this.flushedAt = now;
+    const { groups } = this.scheduler;
+    for (let index = 0; index < groups.length; index++) {
+      for (const lane of groups[index]!) if (lane.spec.mode !== TransferMode.Reliable && lane.pending.count > 0) this.sendLane(lane, Number.POSITIVE_INFINITY, now);
+      if (room > 0) room = this.scheduler.share(index, room, isReliableWaiting, this.sendForScheduler);
+    }
+    for (const lane of this.lanes) if (lane.touched) lane.engineBuffered = this.outChannel(lane).getBufferedAmount();
   }
 
   /**
@@ -195,22 +272,33 @@ export class RemotePeer {
    * delivered, are dropped and counted; so is anything malformed.
    */
   receive(now: number): void {
-    for (let message = this.system.getPacket(); message; message = this.system.getPacket()) {
-      this.lastHeardAt = now;
-      this.receiveSystem(message, now);
-    }
+    this.receiveSystemFrom(this.system, now);
+    if (this.link) this.receiveSystemFrom(this.link.system, now);
     if (!this.connected) return;
     for (const lane of this.lanes) {
       if (lane.spec.mode === TransferMode.Reliable && lane.dataChannel.getDroppedPacketCount() > 0) this.reliableOverflow = true;
-      for (let message = lane.dataChannel.getPacket(); message; message = lane.dataChannel.getPacket()) {
-        this.lastHeardAt = now;
-        this.messagesReceived++;
-        if (lane.spec.mode === TransferMode.Reliable) {
-          this.reliableBytesReceived += message.byteLength;
-          lane.receivedMessages = (lane.receivedMessages + 1) >>> 0;
-        }
-        this.receiveMessage(lane, message, now);
+      this.receiveFrom(lane, lane.dataChannel, now);
+      const linked = this.link?.channels.get(lane.spec.sctpId);
+      if (linked) this.receiveFrom(lane, linked, now);
+    }
+  }
+
+  private receiveSystemFrom(channel: DataChannel, now: number): void {
+    for (let message = channel.getPacket(); message; message = channel.getPacket()) {
+      this.lastHeardAt = now;
+      this.receiveSystem(message, now);
+    }
+  }
+
+  private receiveFrom(lane: ChannelLane, channel: DataChannel, now: number): void {
+    for (let message = channel.getPacket(); message; message = channel.getPacket()) {
+      this.lastHeardAt = now;
+      this.messagesReceived++;
+      if (lane.spec.mode === TransferMode.Reliable) {
+        this.reliableBytesReceived += message.byteLength;
+        lane.receivedMessages = (lane.receivedMessages + 1) >>> 0;
       }
+      this.receiveMessage(lane, message, now);
     }
   }
 
@@ -218,7 +306,7 @@ export class RemotePeer {
   keepAlive(now: number): void {
     if (now - this.lastPingAt < this.limits.keepaliveIntervalMs) return;
     // A new connection's system channel opens after it connects: the first ping waits for it.
-    if (this.system.getReadyState() !== ChannelState.Open) return;
+    if (this.systemOut().getReadyState() !== ChannelState.Open) return;
     this.lastPingAt = now;
     this.sendSystem(encodePing(now, this.reliableBytesReceived));
     this.sendAck();
@@ -232,8 +320,9 @@ export class RemotePeer {
   }
 
   /**
-   * The link is lost and resumption is on: closes the connection, keeps the session. Unreliable
-   * packets still queued are stale by the time a new connection exists.
+   * The link is lost and resumption is on: closes the connection (and the state connection: a
+   * resumed session does without one), keeps the session. Unreliable packets still queued are
+   * stale by the time a new connection exists.
    */
   hold(now: number): void {
     this.heldSince ??= now;
@@ -244,6 +333,9 @@ export class RemotePeer {
       for (let n = lane.pending.count; n > 0; n--) this.drop(lane, 'stale');
       lane.pending.clear();
     }
+    this.link?.close();
+    this.link = undefined;
+    this.linkUp = false;
     this.connection.close();
   }
 
@@ -308,7 +400,7 @@ export class RemotePeer {
     let undeliveredBytes = this.reliableBytesSent - this.reliableBytesDelivered;
     let unacknowledgedBytes = 0;
     for (const lane of this.lanes) {
-      bufferedBytes += lane.pending.bytes + lane.dataChannel.getBufferedAmount();
+      bufferedBytes += lane.pending.bytes + this.outChannel(lane).getBufferedAmount();
       if (lane.spec.mode === TransferMode.Reliable) undeliveredBytes += lane.pending.bytes;
       unacknowledgedBytes += lane.log?.bytes ?? 0;
     }
@@ -321,7 +413,7 @@ export class RemotePeer {
       clockOffsetMs: this.clock.offsetMs,
       silentForMs: this.silentFor(now),
       channels: this.lanes.map((lane) => ({ ...lane.stats })),
-      dropped: { ...this.dropped },
+      dropped: { ...this.dropped, malformed: this.dropped.malformed + (this.link?.rejected ?? 0) },
       bufferedBytes,
       undeliveredBytes,
       messagesSent: this.messagesSent,
@@ -336,30 +428,61 @@ export class RemotePeer {
       lane.incoming.clear();
     }
     this.available = 0;
+    this.link?.close();
     this.connection.close();
   }
 
   /**
-   * Sends a lane's queued packets as batches. A reliable lane hands the engine at most
-   * {@link RELIABLE_ENGINE_QUEUE_BYTES} at a time and keeps the rest queued here: libdatachannel
-   * sends every channel of a connection from one queue, in order, so a long reliable backlog
-   * there would hold keepalives and unreliable state behind it.
+   * The reliable bytes the lanes may hand the engine now. libdatachannel sends every channel of
+   * a connection from one queue, in order, so a long reliable backlog there would hold keepalives
+   * and unreliable state behind it: at most {@link RELIABLE_ENGINE_QUEUE_BYTES} wait there, counted
+   * over every channel of the main connection, and the rest waits in the lanes, in their order.
    */
-  private flushLane(lane: ChannelLane, now: number): void {
+  private reliableRoom(): number {
+    let queued = 0;
+    // Nothing reaches the engine between flushes: a lane that left none there has none now.
+    for (const lane of this.lanes) {
+      if (lane.engineBuffered > 0 && this.outChannel(lane) === lane.dataChannel) queued += lane.dataChannel.getBufferedAmount();
+    }
+    return RELIABLE_ENGINE_QUEUE_BYTES - queued;
+  }
+
+  /** The scheduler's way to send, made once: flush() runs every frame. */
+  private readonly sendForScheduler = (lane: ChannelLane, most: number): number => this.sendLane(lane, most, this.flushedAt);
+
+  /** Sends up to `most` bytes of a lane's queued packets as batches (at least one); returns the bytes sent. */
+  private sendLane(lane: ChannelLane, most: number, now: number): number {
     const { mode } = lane.spec;
-    const reliable = mode === TransferMode.Reliable;
     const header = headerSize(mode);
     // A remote may announce a smaller message size than the budget (a=max-message-size).
-    const budget = Math.min(reliable ? RELIABLE_BATCH_BUDGET : SCTP_PAYLOAD_BUDGET, lane.dataChannel.getMaxPacketSize()) - header;
-    let room = reliable ? RELIABLE_ENGINE_QUEUE_BYTES - lane.dataChannel.getBufferedAmount() : Number.POSITIVE_INFINITY;
+    const budget = Math.min(mode === TransferMode.Reliable ? RELIABLE_BATCH_BUDGET : SCTP_PAYLOAD_BUDGET, lane.dataChannel.getMaxPacketSize()) - header;
+    let handed = 0;
     if (lane.log) {
-      if (this.awaitingResume) return;
-      room -= this.sendLogged(lane, room);
       // What is still unsent in the log goes first: new batches wait behind it.
-      if (lane.log.peekUnsent() !== undefined) room = 0;
+      handed = this.sendLogged(lane, most);
+      if (lane.log.peekUnsent() !== undefined || handed >= most) return handed;
     }
-    if (room > 0) lane.pending.drain(budget, room, (records, count) => this.sendMessage(lane, records, count, now));
-    lane.engineBuffered = lane.dataChannel.getBufferedAmount();
+    const before = lane.pending.bytes;
+    lane.pending.drain(budget, most - handed, (records, count) => this.sendMessage(lane, records, count, now));
+    return handed + before - lane.pending.bytes;
+  }
+
+  /**
+   * Hands the engine the lane's logged messages not yet on this connection, oldest first, up to
+   * `room` bytes (one at least); stops at the first it does not take. Returns the bytes handed.
+   */
+  private sendLogged(lane: ChannelLane, room: number): number {
+    const log = lane.log!;
+    let handed = 0;
+    if (lane.dataChannel.getReadyState() !== ChannelState.Open) return 0;
+    for (let message = log.peekUnsent(); message && handed < room; message = log.peekUnsent()) {
+      if (!lane.dataChannel.putPacket(message)) break;
+      log.markSent();
+      handed += message.byteLength;
+      this.messagesSent++;
+      this.reliableBytesSent += message.byteLength;
+    }
+    return handed;
   }
 
   /** Sends one batch; a reliable one as the records lie (no header), others behind a fresh header. */
@@ -380,30 +503,13 @@ export class RemotePeer {
     }
     this.messagesSent++;
     let sent = false;
-    if (lane.dataChannel.getReadyState() === ChannelState.Open) sent = lane.dataChannel.putPacket(message);
+    const channel = this.outChannel(lane);
+    if (channel.getReadyState() === ChannelState.Open) sent = channel.putPacket(message);
     if (sent && mode === TransferMode.Reliable) this.reliableBytesSent += message.byteLength;
     if (!sent) {
       // The peer went between the put and the flush: the packets are counted as lost to it.
       for (let n = 0; n < count; n++) this.drop(lane, 'peerGone');
     }
-  }
-
-  /**
-   * Hands the engine the lane's logged messages not yet on this connection, oldest first, up to
-   * `room` bytes (one at least); stops at the first it does not take. Returns the bytes handed.
-   */
-  private sendLogged(lane: ChannelLane, room: number): number {
-    const log = lane.log!;
-    let handed = 0;
-    if (lane.dataChannel.getReadyState() !== ChannelState.Open) return 0;
-    for (let message = log.peekUnsent(); message && handed < room; message = log.peekUnsent()) {
-      if (!lane.dataChannel.putPacket(message)) break;
-      log.markSent();
-      handed += message.byteLength;
-      this.messagesSent++;
-      this.reliableBytesSent += message.byteLength;
-    }
-    return handed;
   }
 
   private receiveMessage(lane: ChannelLane, message: Uint8Array, now: number): void {
@@ -491,8 +597,14 @@ export class RemotePeer {
     this.awaitingResume = false;
   }
 
+  /** The system channel the keepalive goes out on: the state connection's once it is up. */
+  private systemOut(): DataChannel {
+    return this.linkUp ? this.link!.system : this.system;
+  }
+
   private sendSystem(message: Uint8Array): void {
-    if (this.system.getReadyState() === ChannelState.Open) this.system.putPacket(message);
+    const system = this.systemOut();
+    if (system.getReadyState() === ChannelState.Open) system.putPacket(message);
   }
 }
 

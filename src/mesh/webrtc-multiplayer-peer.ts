@@ -1,5 +1,5 @@
 import { ConnectionState, type DataChannel, PeerConnection, RtcError } from '../transport/index.js';
-import { type ChannelSpec, channelLayout, layoutIndex } from './channel-layout.js';
+import { type ChannelConfig, type ChannelSpec, channelLayout, layoutIndex } from './channel-layout.js';
 import { MAX_FRAMING_BYTES } from './framing.js';
 import { clockMs } from './keepalive.js';
 import { type MeshLimits, type MeshOptions, UNRELIABLE_LIFETIME_FLOOR_MS, resolveMeshOptions } from './mesh-options.js';
@@ -52,10 +52,11 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
 
   /**
    * Godot `create_server`: this side is peer 1 and accepts clients.
-   * @param channelsConfig a TransferMode for each extra channel (transfer channels 1, 2, …).
+   * @param channelsConfig an entry for each extra channel (transfer channels 1, 2, …): a
+   * TransferMode, or (rtcmesh) `{ mode, priority, weight }` to rank this side's sending.
    * @throws RtcError ERR_ALREADY_IN_USE while active; ERR_INVALID_PARAMETER for a bad config.
    */
-  createServer(channelsConfig: readonly TransferMode[] = []): void {
+  createServer(channelsConfig: readonly ChannelConfig[] = []): void {
     this.start('server', TARGET_PEER_SERVER, channelsConfig);
   }
 
@@ -63,7 +64,7 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
    * Godot `create_client`: this side is `peerId` and connects to the server (peer 1) only.
    * @throws RtcError ERR_INVALID_PARAMETER for id 1 or one out of range; ERR_ALREADY_IN_USE while active.
    */
-  createClient(peerId: number, channelsConfig: readonly TransferMode[] = []): void {
+  createClient(peerId: number, channelsConfig: readonly ChannelConfig[] = []): void {
     checkPeerId(peerId);
     if (peerId === TARGET_PEER_SERVER) {
       throw new RtcError('ERR_INVALID_PARAMETER', 'a client cannot be peer 1, the server: use an id from 2 up.');
@@ -75,7 +76,7 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
    * Godot `create_mesh`: this side is `peerId` and connects to every other peer.
    * @throws RtcError ERR_INVALID_PARAMETER for an id out of range; ERR_ALREADY_IN_USE while active.
    */
-  createMesh(peerId: number, channelsConfig: readonly TransferMode[] = []): void {
+  createMesh(peerId: number, channelsConfig: readonly ChannelConfig[] = []): void {
     checkPeerId(peerId);
     this.start('mesh', peerId, channelsConfig);
   }
@@ -112,7 +113,7 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
       throw new RtcError('ERR_INVALID_PARAMETER', 'unreliableLifetime is a number of milliseconds.');
     }
     const lifetime = Math.max(unreliableLifetime, UNRELIABLE_LIFETIME_FLOOR_MS);
-    this.peers.set(peerId, new RemotePeer(peerId, connection, this.layout, lifetime, this.limits, clockMs()));
+    this.peers.set(peerId, new RemotePeer(peerId, connection, this.layout, lifetime, this.limits, clockMs(), this.uniqueId > peerId));
   }
 
   /**
@@ -278,8 +279,10 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
         if (this.pollHeld(peer, now)) return;
         continue;
       }
+      // System traffic first: in the engine's one queue, a keepalive goes ahead of this poll's batches.
+      if (peer.connected) peer.keepAlive(now);
       peer.flush(now);
-      peer.connection.poll();
+      peer.pollConnections(now);
       if (this.isLost(peer, now)) {
         if (this.limits.reconnectGraceMs > 0 && peer.connected && !peer.reliableOverflow) {
           peer.hold(now);
@@ -296,7 +299,6 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
         (connectedNow ??= []).push(peer);
       }
       peer.receive(now);
-      if (peer.connected) peer.keepAlive(now);
     }
     for (const peer of connectedNow ?? []) {
       if (this.peers.get(peer.id) !== peer) continue;
@@ -376,17 +378,12 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
     return this.topology === 'none';
   }
 
-  private start(topology: Topology, peerId: number, channelsConfig: readonly TransferMode[]): void {
+  private start(topology: Topology, peerId: number, channelsConfig: readonly ChannelConfig[]): void {
     if (this.topology !== 'none') {
       throw new RtcError('ERR_ALREADY_IN_USE', 'this multiplayer peer is active: close() it first.');
     }
     if (!Array.isArray(channelsConfig) || channelsConfig.length > MAX_TRANSFER_CHANNEL) {
-      throw new RtcError('ERR_INVALID_PARAMETER', `channelsConfig is an array of at most ${MAX_TRANSFER_CHANNEL} TransferModes.`);
-    }
-    for (const mode of channelsConfig) {
-      if (mode !== TransferMode.Reliable && mode !== TransferMode.Unreliable && mode !== TransferMode.UnreliableOrdered) {
-        throw new RtcError('ERR_INVALID_PARAMETER', 'each channelsConfig entry is a TransferMode.');
-      }
+      throw new RtcError('ERR_INVALID_PARAMETER', `channelsConfig is an array of at most ${MAX_TRANSFER_CHANNEL} entries.`);
     }
     this.layout = channelLayout(channelsConfig);
     this.topology = topology;

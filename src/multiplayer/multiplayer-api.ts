@@ -128,6 +128,8 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
   private reachedServer = false;
   private readonly clock = new NetworkClock(clockMs);
   private clockReference = 0;
+  // Set with a multiplayer peer that may be connected already: its peers join at the next poll.
+  private adopting = false;
 
   constructor(options: MultiplayerAPIOptions = {}) {
     super();
@@ -161,7 +163,11 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
     this.replication = new ReplicationInterface(host, this.codec, this.paths, this.rpcs, now, this.options.maxEntitiesPerPeer);
   }
 
-  /** Godot `multiplayer_peer`: the peer this API runs on; setting another detaches the old one. */
+  /**
+   * Godot `multiplayer_peer`: the peer this API runs on; setting another detaches the old one. A
+   * WebRTCMultiplayerPeer's peers that are connected already join at the next `poll()`, each with
+   * `peerConnected` (or authentication first), as if they had connected then.
+   */
   get multiplayerPeer(): MultiplayerPeer | null {
     return this.peer;
   }
@@ -180,6 +186,7 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
     this.reachedServer = false;
     peer?.on('peerConnected', this.onPeerConnected, this);
     peer?.on('peerDisconnected', this.onPeerDisconnected, this);
+    this.adopting = peer instanceof WebRTCMultiplayerPeer;
   }
 
   /**
@@ -336,6 +343,11 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
     const peer = this.peer;
     if (!peer) return;
     peer.poll();
+    if (this.peer !== peer) return;
+    if (this.adopting && peer instanceof WebRTCMultiplayerPeer) {
+      this.adopting = false;
+      for (const [id, entry] of peer.getPeers()) if (entry.connected && this.peer === peer) this.onPeerConnected(id);
+    }
     if (this.peer !== peer) return;
     this.checkStatus(peer);
     this.followClock(peer);

@@ -136,6 +136,16 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> implement
   }
 
   /**
+   * rtcmesh: a new PeerConnection, state New, on this one's backend and with its configuration:
+   * a second connection to the same remote (the mesh's state connection).
+   */
+  createSibling(): PeerConnection {
+    const sibling = new PeerConnection(this.backend);
+    sibling.config = this.config;
+    return sibling;
+  }
+
+  /**
    * Godot `create_data_channel`. Keep no reference if you like: the connection keeps its channels
    * until they close.
    * @throws RtcError ERR_UNAVAILABLE once negotiation has started; ERR_INVALID_PARAMETER for options

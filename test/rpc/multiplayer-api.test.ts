@@ -3,6 +3,7 @@ import { MultiplayerAPI, type RpcNode, TransferMode } from '../../src/index.js';
 import { expectRtcError } from '../support/errors.js';
 import { type ApiGroup, makeApiGroup } from '../support/rpc.js';
 import { closeAfterEach } from '../support/close-after-each.js';
+import { pollUntil } from '../support/poll.js';
 
 const track = closeAfterEach();
 const apiGroup = async (...args: Parameters<typeof makeApiGroup>): Promise<ApiGroup> => track(await makeApiGroup(...args));
@@ -253,5 +254,25 @@ describe('lifecycle and paths', () => {
     await g.pollUntil(() => players[2]!.player.calls.length === 2, 'the forwarded call');
     expect(players[2]!.player.calls[1]!.args[0]).toBe('x');
     expect(players[2]!.player.calls[1]!.sender).toBe(2);
+  });
+});
+
+describe('a MultiplayerAPI set on a multiplayer peer that is connected already', () => {
+  it('adopts its connected peers at the next poll, with peerConnected, and calls reach them', async () => {
+    const g = await apiGroup(2);
+    const late = new MultiplayerAPI();
+    const joined: number[] = [];
+    late.on('peerConnected', (id) => joined.push(id));
+    g.api(1).multiplayerPeer = null;
+    late.multiplayerPeer = g.group.byId(1).peer;
+    expect(late.getPeers()).toEqual([]);
+    late.poll();
+    expect(joined).toEqual([2]);
+    expect(late.getPeers()).toEqual([2]);
+    const received: number[] = [];
+    g.api(2).register('/late', { hit: (n: number) => received.push(n) }, { hit: { mode: 'anyPeer' } });
+    late.register('/late', { hit: (_n: number) => undefined }, { hit: { mode: 'anyPeer' } }).rpcId(2, 'hit', 5);
+    await pollUntil([late, g.api(2)], () => received.length === 1, 'the call from the late API');
+    expect(received).toEqual([5]);
   });
 });

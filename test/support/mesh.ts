@@ -1,4 +1,4 @@
-import { PeerConnection, type PeerConnectionConfig, TransferMode, WebRTCMultiplayerPeer, type MeshOptions } from '../../src/index.js';
+import { type ChannelConfig, PeerConnection, type PeerConnectionConfig, TransferMode, WebRTCMultiplayerPeer, type MeshOptions } from '../../src/index.js';
 import { pollUntil } from './poll.js';
 import { LOOPBACK_CONFIG } from './transport-pair.js';
 
@@ -24,7 +24,7 @@ export interface Group {
 
 export interface GroupOptions {
   topology?: 'mesh' | 'server';
-  channels?: TransferMode[];
+  channels?: ChannelConfig[];
   meshOptions?: MeshOptions;
   peerConfig?: PeerConnectionConfig;
   /** Leave the links to the test (default: every pair the topology has, linked at once). */
