@@ -75,6 +75,13 @@ export interface MultiplayerAPIEvents {
   /** A peer was admitted: connected, and authenticated where an `authCallback` is set. */
   peerConnected: (id: number) => void;
   peerDisconnected: (id: number) => void;
+  /**
+   * rtcmesh: an admitted peer's link is lost and its session is held for the multiplayer peer's
+   * `reconnectGraceMs`: reliable calls to it are queued, unreliable ones dropped as stale.
+   */
+  peerReconnecting: (id: number) => void;
+  /** rtcmesh: a held peer's session resumed on a new connection; nothing reliable was lost or doubled. */
+  peerReconnected: (id: number) => void;
   /** Godot `peer_authenticating`: a peer connected and waits for authentication. */
   peerAuthenticating: (id: number) => void;
   /** Godot `peer_authentication_failed`: an authenticating peer timed out, was refused or left. */
@@ -178,6 +185,8 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
     }
     this.peer?.off('peerConnected', this.onPeerConnected, this);
     this.peer?.off('peerDisconnected', this.onPeerDisconnected, this);
+    this.peer?.off('peerReconnecting', this.onPeerReconnecting, this);
+    this.peer?.off('peerReconnected', this.onPeerReconnected, this);
     for (const id of [...this.links.keys()]) this.forget(id);
     this.auth.clear();
     this.relayed.clear();
@@ -186,6 +195,8 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
     this.reachedServer = false;
     peer?.on('peerConnected', this.onPeerConnected, this);
     peer?.on('peerDisconnected', this.onPeerDisconnected, this);
+    peer?.on('peerReconnecting', this.onPeerReconnecting, this);
+    peer?.on('peerReconnected', this.onPeerReconnected, this);
     this.adopting = peer instanceof WebRTCMultiplayerPeer;
   }
 
@@ -481,6 +492,15 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
       this.reachedServer = true;
       this.emit('connectedToServer');
     }
+  }
+
+  // A held session is the same peer, still admitted: no authentication, no late join again.
+  private onPeerReconnecting(id: number): void {
+    if (this.links.has(id)) this.emit('peerReconnecting', id);
+  }
+
+  private onPeerReconnected(id: number): void {
+    if (this.links.has(id)) this.emit('peerReconnected', id);
   }
 
   private onPeerDisconnected(id: number): void {
