@@ -141,9 +141,19 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
     peer.attach(connection);
   }
 
-  /** rtcmesh: the `reconnectGraceMs` this multiplayer peer was made with (0: resumption off). */
+  /** rtcmesh: the `reconnectGraceMs` in force (0: resumption off). */
   getReconnectGraceMs(): number {
     return this.limits.reconnectGraceMs;
+  }
+
+  /**
+   * rtcmesh: changes `reconnectGraceMs` before any peer is added (the signaling client turns
+   * resumption off this way when the server issues no session token).
+   * @throws RtcError ERR_ALREADY_IN_USE once a peer is added; ERR_INVALID_PARAMETER for a bad value.
+   */
+  setReconnectGraceMs(ms: number): void {
+    if (this.peers.size > 0) throw new RtcError('ERR_ALREADY_IN_USE', 'peers are added already: set reconnectGraceMs before the first addPeer().');
+    this.limits.reconnectGraceMs = resolveMeshOptions({ reconnectGraceMs: ms }).reconnectGraceMs;
   }
 
   /** rtcmesh: whether a peer's session is held, waiting for a new connection. */

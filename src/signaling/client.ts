@@ -88,6 +88,8 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
   private token: string;
   /** While the lost socket is being rejoined: until when, and when the next attempt may go. */
   private rejoin: { until: number; retryAt: number; code: number; reason: string } | null = null;
+  /** The client made its multiplayer peer, with its own `reconnectGraceMs`. */
+  private readonly ownsPeer: boolean;
   /** The server has given the seat back; its JOIN confirmation is still to come. */
   private rejoinConfirmation = false;
   /** The peers whose current connection has taken an offer: another offer is a resumption. */
@@ -109,6 +111,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
       throw new RtcError('ERR_INVALID_PARAMETER', 'multiplayerPeer is a WebRTCMultiplayerPeer.');
     }
     this.multiplayerPeer = multiplayerPeer;
+    this.ownsPeer = options.multiplayerPeer === undefined;
     multiplayerPeer.signaling = this;
     multiplayerPeer.on('peerReconnecting', (id) => this.offerResumption(id));
   }
@@ -269,6 +272,8 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
       return;
     }
     if (token !== undefined) this.token = token;
+    // A server that issues no token resumes nothing: a lost peer is dropped at once, as without resumption.
+    if (token === undefined && this.ownsPeer && this.multiplayerPeer.getPeers().size === 0) this.multiplayerPeer.setReconnectGraceMs(0);
     const { mesh, channelsConfig } = this.settings;
     if (id < 1 || id > MAX_PEER_ID) return this.fail(`the server assigned the invalid peer id ${id}`);
     // The server refuses a joiner in the other mode than the lobby's: a mismatch is its fault.

@@ -1,11 +1,8 @@
 // A peer whose process dies says nothing: no close, no goodbye over signaling. The others must
 // find out by themselves, from the keepalive alone, and play on among themselves.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
 import { SignalingServer } from '../../src/signaling/index.js';
+import { EventProcess } from '../support/event-process.js';
 
 const PEER_COUNT = 4;
 const KEEPALIVE_TIMEOUT_MS = 2000;
@@ -21,8 +18,6 @@ const MESH_ATTEMPT_MS = 10_000;
 const TRAFFIC_TIMEOUT_MS = 3000;
 const EXIT_TIMEOUT_MS = 5000;
 const TEST_TIMEOUT_MS = MESH_ATTEMPT_MS + 20_000;
-const PEER_SCRIPT = fileURLToPath(new URL('../support/mesh-peer-process.mjs', import.meta.url));
-const PACKAGE_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** One line of mesh-peer-process.mjs. */
 type PeerEvent =
@@ -35,78 +30,10 @@ type PeerEvent =
 
 type EventOf<K extends PeerEvent['event']> = Extract<PeerEvent, { event: K }>;
 
-interface Waiter {
-  check(event: PeerEvent): void;
-  fail(reason: string): void;
-}
-
-/** A mesh-peer-process.mjs child: its events as they arrive, and waits on them that end with the child. */
-class MeshPeerProcess {
-  readonly events: PeerEvent[] = [];
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private readonly child: ChildProcess;
-  private readonly waiters = new Set<Waiter>();
-  private running = true;
-
+/** A mesh-peer-process.mjs child. */
+class MeshPeerProcess extends EventProcess<PeerEvent> {
   constructor(url: string, lobby: string) {
-    const args = [PEER_SCRIPT, '--url', url, '--lobby', lobby, '--keepalive-timeout-ms', String(KEEPALIVE_TIMEOUT_MS)];
-    // stdin stays open and unused: the child exits when it ends, so none outlives a dead runner.
-    this.child = spawn(process.execPath, args, { cwd: PACKAGE_ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
-    createInterface({ input: this.child.stdout! }).on('line', (line) => this.receive(line));
-    this.exited = once(this.child, 'exit').then(([code, signal]) => {
-      this.running = false;
-      for (const waiter of this.waiters) waiter.fail(`exited (code ${code}, signal ${signal})`);
-      return { code, signal };
-    });
-  }
-
-  /**
-   * Resolves with the first event of `kind` (or of one of several kinds), past or future, that
-   * `matches`; rejects after `timeoutMs`, or as soon as the child exits.
-   */
-  waitFor<K extends PeerEvent['event']>(
-    kind: K | readonly K[],
-    what: string,
-    timeoutMs: number,
-    matches: (event: EventOf<K>) => boolean = () => true,
-  ): Promise<EventOf<K>> {
-    const kinds: readonly PeerEvent['event'][] = typeof kind === 'string' ? [kind] : kind;
-    const fits = (event: PeerEvent): event is EventOf<K> => kinds.includes(event.event) && matches(event as EventOf<K>);
-    const past = this.events.find(fits);
-    if (past !== undefined) return Promise.resolve(past);
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = {
-        check: (event) => {
-          if (!fits(event)) return;
-          settle();
-          resolve(event);
-        },
-        fail: (reason) => {
-          settle();
-          reject(new Error(`peer process ${this.child.pid} ${reason} while waiting for ${what}`));
-        },
-      };
-      const timer = setTimeout(() => waiter.fail(`sent no ${what} within ${timeoutMs} ms`), timeoutMs);
-      const settle = (): void => {
-        clearTimeout(timer);
-        this.waiters.delete(waiter);
-      };
-      if (this.running) this.waiters.add(waiter);
-      else waiter.fail('has exited');
-    });
-  }
-
-  /** Sends `signal` if the child still runs. */
-  kill(signal: NodeJS.Signals): void {
-    if (this.running) this.child.kill(signal);
-  }
-
-  private receive(line: string): void {
-    // Anything else on stdout (a library's log line) is not for us.
-    if (!line.startsWith('{"event":')) return;
-    const event = JSON.parse(line) as PeerEvent;
-    this.events.push(event);
-    for (const waiter of this.waiters) waiter.check(event);
+    super('./mesh-peer-process.mjs', ['--url', url, '--lobby', lobby, '--keepalive-timeout-ms', String(KEEPALIVE_TIMEOUT_MS)]);
   }
 }
 
