@@ -10,6 +10,7 @@
 // SIGTERM, or the end of stdin (the parent is gone), closes everything and exits with 0.
 import { parseArgs } from 'node:util';
 import { MultiplayerAPI, SignalingClient, WebRTCMultiplayerPeer, cleanup } from 'rtcmesh';
+import { print, runLoop } from './child-loop.mjs';
 
 const TICK_MS = 8;
 const { values } = parseArgs({
@@ -32,33 +33,23 @@ const client = new SignalingClient({
 const api = new MultiplayerAPI();
 api.multiplayerPeer = multiplayerPeer;
 const spawner = api.addSpawner('/world', { spawnFunction: (data) => ({ n: data.n }) });
-let stopping = false;
 let reported = -1;
 
-function print(line) {
-  process.stdout.write(`${JSON.stringify(line)}\n`);
-}
-
 client.on('lobbyJoined', () => print({ event: 'joined', id: client.getUniqueId(), token: client.getSessionToken() }));
-const stop = () => (stopping = true);
-process.once('SIGTERM', stop);
-process.stdin.once('end', stop).resume();
-
-function tick() {
-  if (stopping) {
+client.connect();
+runLoop(
+  TICK_MS,
+  () => {
+    api.poll();
+    const count = spawner.getEntities().length;
+    if (count !== reported) {
+      reported = count;
+      print({ event: 'entities', count });
+    }
+  },
+  () => {
     client.close();
     multiplayerPeer.close();
     cleanup();
-    process.exit(0);
-  }
-  api.poll();
-  const count = spawner.getEntities().length;
-  if (count !== reported) {
-    reported = count;
-    print({ event: 'entities', count });
-  }
-  setTimeout(tick, TICK_MS);
-}
-
-client.connect();
-tick();
+  },
+);

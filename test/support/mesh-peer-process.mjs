@@ -15,6 +15,7 @@
 // closes everything and exits with 0.
 import { parseArgs } from 'node:util';
 import { ConnectionStatus, SignalingClient, WebRTCMultiplayerPeer, cleanup } from 'rtcmesh';
+import { print, runLoop } from './child-loop.mjs';
 
 // Within the 5–10 ms of a game loop, and enough traffic for a keepalive to have company.
 const TICK_MS = 8;
@@ -49,11 +50,6 @@ const receivedFrom = new Map();
 // Peers added and not connected yet. The multiplayer peer drops a link that fails to form
 // without an event: the only sign of one is a peer gone from getPeers() while still in here.
 const forming = new Set();
-let stopping = false;
-
-function print(line) {
-  process.stdout.write(`${JSON.stringify(line)}\n`);
-}
 
 client.on('lobbyJoined', (lobby) => print({ event: 'joined', id: client.getUniqueId(), lobby }));
 client.on('disconnected', (code, reason) => print({ event: 'signalingClosed', code, reason }));
@@ -63,20 +59,9 @@ multiplayerPeer.on('peerConnected', (id) => {
 });
 multiplayerPeer.on('peerDisconnected', (id) => print({ event: 'peerDisconnected', id, at: Date.now() }));
 
-// The flag is read between ticks: close() and cleanup() must never run inside a poll().
-const stop = () => (stopping = true);
-process.once('SIGTERM', stop);
-process.stdin.once('end', stop).resume();
-
 let nextReportAt = 0;
 
-function tick() {
-  if (stopping) {
-    client.close();
-    multiplayerPeer.close();
-    cleanup();
-    process.exit(0);
-  }
+function step() {
   multiplayerPeer.poll();
   reportFailedLinks();
   while (multiplayerPeer.getAvailablePacketCount() > 0) {
@@ -91,7 +76,6 @@ function tick() {
     nextReportAt = now + TRAFFIC_REPORT_MS;
     print({ event: 'traffic', receivedFrom: Object.fromEntries(receivedFrom) });
   }
-  setTimeout(tick, TICK_MS);
 }
 
 function reportFailedLinks() {
@@ -105,4 +89,8 @@ function reportFailedLinks() {
 }
 
 client.connect();
-tick();
+runLoop(TICK_MS, step, () => {
+  client.close();
+  multiplayerPeer.close();
+  cleanup();
+});
