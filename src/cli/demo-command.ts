@@ -5,17 +5,21 @@ import { readLinkOptions } from './condition-options.js';
 import { EXIT_FAILURE, type Output, choiceOption, integerOption, optionalOptions, parseOptions, positiveNumberOption } from './command-line.js';
 import { PeerProcess } from './peer-process.js';
 import {
+  CUT_START_TICKS,
   DEMO_MODES,
   DEMO_TICK_HZ,
   LOOPBACK_HOST,
+  MAX_CUT_SECONDS,
   MAX_DEMO_PEERS,
   MAX_DEMO_SECONDS,
   MIN_DEMO_PEERS,
 } from './demo-peer.js';
+import { UsageError } from './command-line.js';
 import { formatDemoTable, formatLinkTable } from './table.js';
 
 const DEFAULT_PEERS = 4;
 const DEFAULT_SECONDS = 5;
+const DEFAULT_CUT_SECONDS = 5;
 // From the start to every peer's full mesh. Generous: a connection setup can wait 1 s for a DTLS
 // retransmit (DESIGN.md), and each peer is a process to start.
 const MESH_TIMEOUT_MS = 15_000;
@@ -24,6 +28,10 @@ const FINISH_GRACE_MS = 10_000;
 const MS_PER_SECOND = 1000;
 // Shells report a process ended by SIGINT as 128 + 2.
 const EXIT_INTERRUPTED = 130;
+// After a cut ends: time for every session to resume, and traffic after it.
+const AFTER_CUT_SECONDS = 4;
+// The grace past the cut itself: a session outlives a cut with this to spare.
+const GRACE_PAST_CUT_MS = 10_000;
 
 /** Why the demo stopped early, and the exit code that says so. */
 class DemoFailure extends Error {
@@ -50,14 +58,20 @@ export async function runDemoCommand(args: string[], output: Output): Promise<nu
     peers: String(DEFAULT_PEERS),
     seconds: String(DEFAULT_SECONDS),
     mode: DEMO_MODES[0],
+    'cut-peer': '',
+    'cut-seconds': '',
     ...optionalOptions(CONDITION_FLAGS),
   });
   const link = readLinkOptions(values);
   const peerCount = integerOption('peers', values.peers, MIN_DEMO_PEERS, MAX_DEMO_PEERS);
-  const seconds = positiveNumberOption('seconds', values.seconds, MAX_DEMO_SECONDS);
   const mode = choiceOption('mode', values.mode, DEMO_MODES);
+  const cut = readCut(values['cut-peer'], values['cut-seconds'], peerCount);
+  const asked = positiveNumberOption('seconds', values.seconds, MAX_DEMO_SECONDS);
+  // A cut needs traffic before, during and after it.
+  const seconds = cut ? Math.max(asked, CUT_START_TICKS / DEMO_TICK_HZ + cut.seconds + AFTER_CUT_SECONDS) : asked;
+  const graceMs = cut ? cut.seconds * MS_PER_SECOND + GRACE_PAST_CUT_MS : 0;
 
-  const server = new SignalingServer({ host: LOOPBACK_HOST, port: 0 });
+  const server = new SignalingServer({ host: LOOPBACK_HOST, port: 0, reconnectGraceMs: graceMs });
   const peers: PeerProcess[] = [];
   let fail!: (failure: DemoFailure) => void;
   const failed = new Promise<never>((_, reject) => (fail = reject));
@@ -71,6 +85,8 @@ export async function runDemoCommand(args: string[], output: Output): Promise<nu
     const { url } = await Promise.race([server.listen(), failed]);
     const start = (lobby: string): PeerProcess => {
       const peerArgs = ['--url', url, '--lobby', lobby, '--peers', String(peerCount), '--seconds', String(seconds), '--mode', mode];
+      peerArgs.push('--reconnect-grace-ms', String(graceMs));
+      if (cut?.peer === peers.length + 1) peerArgs.push('--cut-seconds', String(cut.seconds));
       // Each peer its own seed, so that no two draw the same sequence.
       if (link) peerArgs.push(...conditionFlagArgs({ conditions: link.conditions, seed: (link.seed ?? 1) + peers.length }));
       const peer = new PeerProcess(peers.length + 1, peerArgs, (reason) => fail(new DemoFailure(reason)));
@@ -91,8 +107,13 @@ export async function runDemoCommand(args: string[], output: Output): Promise<nu
     const topology = mode === 'mesh' ? 'a full mesh' : 'a star around the host (server mode)';
     output.log(`${peerCount} peers, one process each, in lobby ${lobby}: ${topology}; ${seconds} s of traffic at ${DEMO_TICK_HZ} Hz`);
     if (link) output.log(`link: ${describeConditions(link.conditions)}; each way on every connection, seed ${link.seed ?? 1}`);
+    if (cut) {
+      const start = CUT_START_TICKS / DEMO_TICK_HZ;
+      output.log(`peer ${reports[cut.peer - 1]!.id} (started #${cut.peer}): every datagram cut for ${cut.seconds} s, ${start} s into the traffic; sessions resume within ${graceMs / MS_PER_SECOND} s`);
+    }
     output.log(formatDemoTable(reports));
     output.log(LEGEND);
+    if (cut) output.log(CUT_LEGEND);
     if (link) {
       output.log('');
       output.log(formatLinkTable(reports));
@@ -127,6 +148,24 @@ const LINK_LEGEND = [
   'stale, outOfOrder, ...: packets rtcmesh dropped, by reason (getPeerStats(id).dropped), summed over the',
   '  peer\'s connections: unreliable ones older than their lifetime, ordered ones older than one delivered.',
 ].join('\n');
+
+const CUT_LEGEND = [
+  'resumed: sessions the peer resumed on a new connection, with the same ids, over all its peers; resume ms:',
+  '  on the cut peer, from the end of the cut until every one of its sessions had resumed. Reliable events',
+  '  are checked in order, each once: a gap or a double fails the run, and so does a peer dropped.',
+].join('\n');
+
+/** The `--cut-peer` and `--cut-seconds` options: which peer (by start order) is cut, for how long; undefined for no cut. */
+function readCut(peer: string, seconds: string, peerCount: number): { peer: number; seconds: number } | undefined {
+  if (peer === '') {
+    if (seconds !== '') throw new UsageError('--cut-seconds goes with --cut-peer');
+    return undefined;
+  }
+  return {
+    peer: integerOption('cut-peer', peer, 1, peerCount),
+    seconds: seconds === '' ? DEFAULT_CUT_SECONDS : positiveNumberOption('cut-seconds', seconds, MAX_CUT_SECONDS),
+  };
+}
 
 /** Which peers had not connected when the mesh timeout struck. */
 function meshFault(peers: readonly PeerProcess[], peerCount: number): string {

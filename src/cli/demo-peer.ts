@@ -39,6 +39,10 @@ export const MIN_DEMO_PEERS = 2;
 export const MAX_DEMO_PEERS = 16;
 /** Longest traffic of a demo, in seconds. */
 export const MAX_DEMO_SECONDS = 600;
+/** Longest cut of a peer's link (`--cut-seconds`), in seconds. */
+export const MAX_CUT_SECONDS = 60;
+/** Ticks of traffic before a cut begins: the match is under way when the link goes. */
+export const CUT_START_TICKS = DEMO_TICK_HZ;
 
 type DemoMode = (typeof DEMO_MODES)[number];
 
@@ -78,15 +82,20 @@ export async function runDemoPeer(args: string[], output: Output): Promise<numbe
     peers: undefined,
     seconds: undefined,
     mode: DEMO_MODES[0],
+    'cut-seconds': '',
+    'reconnect-grace-ms': '0',
     ...optionalOptions(CONDITION_FLAGS),
   });
-  const conditioner = conditionerOf(values);
+  const cutSeconds = values['cut-seconds'] === '' ? 0 : positiveNumberOption('cut-seconds', values['cut-seconds'], MAX_CUT_SECONDS);
+  const conditioner = conditionerOf(values, cutSeconds > 0);
   const settings: DemoPeerSettings = {
     url: values.url,
     lobby: values.lobby,
     peerCount: integerOption('peers', values.peers, MIN_DEMO_PEERS, MAX_DEMO_PEERS),
     seconds: positiveNumberOption('seconds', values.seconds, MAX_DEMO_SECONDS),
     mode: choiceOption('mode', values.mode, DEMO_MODES),
+    cutSeconds,
+    reconnectGraceMs: integerOption('reconnect-grace-ms', values['reconnect-grace-ms'], 0, 2 ** 31 - 1),
   };
   let peer: DemoPeer | undefined;
   const onParentGone = (): void => peer?.abort('the demo command went away (its end of stdin closed)');
@@ -109,14 +118,15 @@ export async function runDemoPeer(args: string[], output: Output): Promise<numbe
 }
 
 /**
- * With condition flags, a conditioner of what this peer sends, made the default backend of this
- * process so that the signaling client's connections are made on it; undefined without them.
+ * With condition flags, or a cut to make, a conditioner of what this peer sends, made the default
+ * backend of this process so that the signaling client's connections are made on it; undefined
+ * without them.
  * @throws UsageError for a bad flag.
  */
-function conditionerOf(values: Partial<Record<(typeof CONDITION_FLAGS)[number], string>>): NetworkConditioner | undefined {
+function conditionerOf(values: Partial<Record<(typeof CONDITION_FLAGS)[number], string>>, cut: boolean): NetworkConditioner | undefined {
   const link = readLinkOptions(values);
-  if (!link) return undefined;
-  const conditioner = new NetworkConditioner({ outgoing: link.conditions, ...(link.seed === undefined ? {} : { seed: link.seed }) });
+  if (!link && !cut) return undefined;
+  const conditioner = new NetworkConditioner({ outgoing: link?.conditions ?? {}, ...(link?.seed === undefined ? {} : { seed: link.seed }) });
   PeerConnection.setDefaultBackend(conditioner.backend);
   return conditioner;
 }
@@ -128,10 +138,14 @@ interface DemoPeerSettings {
   peerCount: number;
   seconds: number;
   mode: DemoMode;
+  /** Seconds this peer cuts its own link for, {@link CUT_START_TICKS} into the traffic; 0 for none. */
+  cutSeconds: number;
+  /** The multiplayer peer's `reconnectGraceMs`: above 0 when the demo resumes sessions. */
+  reconnectGraceMs: number;
 }
 
 class DemoPeer {
-  private readonly multiplayerPeer = new WebRTCMultiplayerPeer();
+  private readonly multiplayerPeer: WebRTCMultiplayerPeer;
   private readonly client: SignalingClient;
   private startedAt = 0;
   private phase: Phase = 'connecting';
@@ -150,12 +164,18 @@ class DemoPeer {
   private readonly rttSamples: number[] = [];
   private readonly nextEventFrom = new Map<number, number>();
   private eventsSent = 0;
+  private trafficStartTick = 0;
+  private reconnects = 0;
+  /** When this peer ended its cut, while it waits for every peer to resume. */
+  private restoredAt: number | undefined;
+  private resumeMs: number | null = null;
 
   constructor(
     private readonly settings: DemoPeerSettings,
     private readonly print: (line: string) => void,
     private readonly conditioner: NetworkConditioner | undefined,
   ) {
+    this.multiplayerPeer = new WebRTCMultiplayerPeer({ reconnectGraceMs: settings.reconnectGraceMs });
     this.client = new SignalingClient({
       url: settings.url,
       lobby: settings.lobby,
@@ -175,6 +195,14 @@ class DemoPeer {
       }
     });
     this.multiplayerPeer.on('peerConnected', (id) => this.connected.add(id));
+    this.multiplayerPeer.on('peerReconnected', () => {
+      this.reconnects++;
+      const waiting = [...this.connected].some((id) => this.multiplayerPeer.isPeerReconnecting(id));
+      if (this.restoredAt !== undefined && !waiting) {
+        this.resumeMs = this.elapsedMs() - this.restoredAt;
+        this.restoredAt = undefined;
+      }
+    });
     this.multiplayerPeer.on('peerDisconnected', (id) => {
       this.connected.delete(id);
       // A peer closes once it has heard Bye from everyone, possibly before its own Bye is read
@@ -224,10 +252,12 @@ class DemoPeer {
         // and lets the links outlive signaling, as a match does once it starts.
         if (this.multiplayerPeer.getUniqueId() === HOST_PEER_ID) this.client.seal();
         this.phase = 'traffic';
+        this.trafficStartTick = this.tick;
         this.trafficEndTick = this.tick + Math.round(this.settings.seconds * DEMO_TICK_HZ);
         return this.step();
       case 'traffic':
         if (this.tick < this.trafficEndTick) {
+          this.cutOwnLink();
           this.sendTraffic();
           return false;
         }
@@ -243,6 +273,18 @@ class DemoPeer {
         return this.step();
       case 'closing':
         return [...this.connected].every((id) => this.byeFrom.has(id));
+    }
+  }
+
+  /** With `cutSeconds`: cuts this peer's every datagram {@link CUT_START_TICKS} into the traffic, and restores them after. */
+  private cutOwnLink(): void {
+    const { cutSeconds } = this.settings;
+    if (cutSeconds === 0 || !this.conditioner) return;
+    const cutTick = this.trafficStartTick + CUT_START_TICKS;
+    if (this.tick === cutTick) this.conditioner.cut();
+    if (this.tick === cutTick + Math.round(cutSeconds * DEMO_TICK_HZ)) {
+      this.conditioner.restore();
+      this.restoredAt = this.elapsedMs();
     }
   }
 
@@ -352,6 +394,8 @@ class DemoPeer {
       channels,
       dropped,
       link: this.linkReport(),
+      reconnects: this.reconnects,
+      resumeMs: this.resumeMs,
     };
   }
 

@@ -34,6 +34,10 @@ export interface PeerReport {
   dropped: Record<DropReason, number>;
   /** What the conditioner did to the datagrams this peer sent, or null on an unconditioned run. */
   link: LinkReport | null;
+  /** Sessions resumed on a new connection after a lost link (`peerReconnected`), over every remote peer. */
+  reconnects: number;
+  /** On the peer whose link the demo cut: from the end of the cut until every peer had resumed; else null. */
+  resumeMs: number | null;
 }
 
 /** What a peer's network conditioner did to the UDP datagrams it sent (its outgoing direction). */
@@ -115,7 +119,9 @@ function isPeerReport(value: unknown): value is PeerReport {
     CHANNEL_NAMES.every((name) => isChannelCounts(channels[name])) &&
     isRecord(value['dropped']) &&
     DROP_REASONS.every((reason) => isCount((value['dropped'] as Record<string, unknown>)[reason])) &&
-    (value['link'] === null || isLinkReport(value['link']))
+    (value['link'] === null || isLinkReport(value['link'])) &&
+    isCount(value['reconnects']) &&
+    (value['resumeMs'] === null || isCount(value['resumeMs']))
   );
 }
 

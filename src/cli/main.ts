@@ -25,6 +25,10 @@ commands:
       --seconds <s>      seconds of traffic once connected (default 5)
       --mode <mode>      mesh: every peer connects to every other (default);
                          server: the host is the server and every other peer connects to it only
+      --cut-peer <n>     cut every datagram of the n-th peer started, 1 s into the traffic, then
+                         restore it: sessions resume (same ids, nothing reliable lost or doubled)
+                         and the table shows them; the traffic lasts at least 4 s past the cut
+      --cut-seconds <s>  how long the cut lasts, up to 60 (default 5)
             With any of the flags below, every direction of every connection crosses a network
             conditioner with those settings, and a second table shows what it did and what
             rtcmesh dropped, by reason.

@@ -5,6 +5,7 @@ import { CHANNEL_NAMES, type PeerReport } from './demo-report.js';
 const COLUMN_GAP = '  ';
 const PEER_COLUMNS = ['id', 'join ms', 'mesh ms', 'rtt p50', 'rtt p99'];
 const COUNT_COLUMNS = ['sent', 'recv', 'drop'];
+const RESUME_COLUMNS = ['resumed', 'resume ms'];
 const RTT_DECIMALS = 1;
 const MISSING = '-';
 
@@ -14,7 +15,9 @@ const MISSING = '-';
  * p50 and p99, and packets sent, received and dropped on each channel.
  */
 export function formatDemoTable(reports: readonly PeerReport[]): string {
-  const header = [...PEER_COLUMNS, ...CHANNEL_NAMES.flatMap(() => COUNT_COLUMNS)];
+  // Shown on a run where a link was cut: the sessions each peer resumed, and how long the cut one took.
+  const resumed = reports.some((report) => report.reconnects > 0 || report.resumeMs !== null);
+  const header = [...PEER_COLUMNS, ...CHANNEL_NAMES.flatMap(() => COUNT_COLUMNS), ...(resumed ? RESUME_COLUMNS : [])];
   const rows = reports.map((report) => [
     String(report.id),
     formatMs(report.joinMs, 0),
@@ -25,6 +28,7 @@ export function formatDemoTable(reports: readonly PeerReport[]): string {
       const counts = report.channels[name];
       return [counts.sent, counts.received, counts.dropped].map(String);
     }),
+    ...(resumed ? [String(report.reconnects), formatMs(report.resumeMs, 0)] : []),
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
   const groups = groupLine(widths);

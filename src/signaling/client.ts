@@ -40,8 +40,12 @@ export interface SignalingClientEvents {
 const CLOSE_NORMAL = 1000;
 /** Between two attempts to rejoin signaling while the server is unreachable. */
 const REJOIN_RETRY_MS = 250;
-/** Between two new connections offered to a held peer whose last one failed. */
-const RESUME_RETRY_MS = 1000;
+/**
+ * A new connection offered to a held peer that is not up this long after it was offered is
+ * replaced by another: while the link is still cut its ICE checks fail, and libdatachannel takes
+ * far longer than the grace to say so. Past a DTLS retransmit (1 s) on a loaded machine.
+ */
+const RESUME_RETRY_MS = 2000;
 // SIGNALING.md, Joining: the JOIN's id asks for the mode; the ID's data "true" confirms mesh mode.
 const JOIN_ID_MESH = 0;
 const JOIN_ID_SERVER_MODE = 1;
@@ -394,7 +398,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     connection.createOffer();
   }
 
-  /** Offers again to held peers whose last new connection failed, at most once a second each. */
+  /** Offers again to held peers whose last new connection is not up {@link RESUME_RETRY_MS} after it was offered. */
   private retryResumptions(): void {
     if (this.resumeAttempts.size === 0) return;
     const now = Date.now();
@@ -403,7 +407,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
         this.resumeAttempts.delete(peerId);
         continue;
       }
-      if (!isAlive(attempt.connection) && now - attempt.at >= RESUME_RETRY_MS) this.offerResumption(peerId);
+      if (now - attempt.at >= RESUME_RETRY_MS) this.offerResumption(peerId, true);
     }
   }
 

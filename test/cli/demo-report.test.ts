@@ -16,6 +16,8 @@ const REPORT: PeerReport = {
   },
   dropped: Object.fromEntries(DROP_REASONS.map((reason) => [reason, reason === 'stale' ? 2 : 0])) as Record<DropReason, number>,
   link: null,
+  reconnects: 0,
+  resumeMs: null,
 };
 
 describe('demo peer messages', () => {

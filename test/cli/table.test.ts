@@ -18,6 +18,8 @@ function report(id: number, overrides: Partial<PeerReport> = {}): PeerReport {
     },
     dropped: Object.fromEntries(DROP_REASONS.map((reason) => [reason, 0])) as Record<DropReason, number>,
     link: null,
+    reconnects: 0,
+    resumeMs: null,
     ...overrides,
   };
 }
@@ -32,6 +34,14 @@ describe('formatDemoTable', () => {
     );
     expect(lines[2]!.trim().split(/\s+/)).toEqual(['1', '12', '251', '16.7', '33.0', '1000', '998', '0', '600', '590', '3', '300', '299', '1']);
     expect(lines[3]!.trim().split(/\s+/)[0]).toBe('1234567890');
+  });
+
+  it('adds the sessions resumed and the time to resume on a run with a cut', () => {
+    const lines = formatDemoTable([report(1, { reconnects: 1 }), report(2, { reconnects: 3, resumeMs: 812.4 })]).split('\n');
+    expect(lines[1]!.trim().split(/\s+/).slice(-3)).toEqual(['resumed', 'resume', 'ms']);
+    expect(lines[2]!.trim().split(/\s+/).slice(-2)).toEqual(['1', '-']);
+    expect(lines[3]!.trim().split(/\s+/).slice(-2)).toEqual(['3', '812']);
+    expect(formatDemoTable([report(1)]).split('\n')[1]).not.toContain('resumed');
   });
 
   it('right-aligns every column, so that the header and every row are the same width', () => {
