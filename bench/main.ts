@@ -198,6 +198,6 @@ try {
   else await main();
 } finally {
   await closeAllRawLinks();
-  // Once, at the very end, with every connection closed (DESIGN.md).
+  // Once, at the very end, with every connection closed (docs/design.md).
   cleanup();
 }

@@ -1,6 +1,6 @@
 /**
  * The raw baseline: two node-datachannel PeerConnections wired to each other in memory, with
- * negotiated channels and nothing of rtcmesh in between. It follows DESIGN.md's traps as rtcmesh's
+ * negotiated channels and nothing of rtcmesh in between. It follows the engine's traps (docs/design.md) as rtcmesh's
  * backend does, so that the two differ only by rtcmesh: loopback only, no auto-negotiation,
  * candidates held until they are safe to apply, onStateChange and every onClosed registered, and
  * every native object held until it has closed.
@@ -61,7 +61,7 @@ interface EndState {
   earlyCandidates: Array<[candidate: string, mid: string]>;
 }
 
-/** Every raw native object not closed yet: the engine closes whatever the collector takes (DESIGN.md). */
+/** Every raw native object not closed yet: the engine closes whatever the collector takes (docs/design.md). */
 const liveLinks = new Set<RawLink>();
 
 /**

@@ -21,7 +21,7 @@ const DEFAULT_PEERS = 4;
 const DEFAULT_SECONDS = 5;
 const DEFAULT_CUT_SECONDS = 5;
 // From the start to every peer's full mesh. Generous: a connection setup can wait 1 s for a DTLS
-// retransmit (DESIGN.md), and each peer is a process to start.
+// retransmit (docs/design.md), and each peer is a process to start.
 const MESH_TIMEOUT_MS = 15_000;
 // Time, past the traffic itself, for peers to trade their last packets, report and exit.
 const FINISH_GRACE_MS = 10_000;

@@ -267,7 +267,7 @@ export type DecodeResult = { ok: true; packet: DecodedPacket } | { ok: false; re
 
 const HASH_BYTES = 4;
 const STATUS_BYTES = 1;
-// DESIGN.md, "Peer ids and targets": ids are positive int32 values.
+// docs/design.md, "Peer ids": ids are positive int32 values.
 const MAX_PEER_ID = 0x7fff_ffff;
 
 const utf8Encoder = new TextEncoder();

@@ -1,5 +1,5 @@
 // Chromium for the browser tests: Debian's build, driven by playwright-core, with the switches
-// DESIGN.md ("Browser tests") measured: loopback candidates, plain addresses instead of mDNS
+// docs/design.md (the engines' traps, Chromium) measured: loopback candidates, plain addresses instead of mDNS
 // names, and no name lookups but 127.0.0.1's.
 import { existsSync } from 'node:fs';
 import { type Browser, type Page, chromium } from 'playwright-core';

@@ -1,4 +1,4 @@
-// DESIGN.md asks that browser tests run in a network namespace of their own, where only `lo`
+// docs/design.md asks that browser tests run in a network namespace of their own, where only `lo`
 // exists, so that nothing Chromium does can leave the machine. A process cannot move itself into
 // one from Node.js, so a browser test file runs itself again, in a child vitest started under
 // `unshare --net` (with `lo` brought up), and the run outside only checks that the child passed.

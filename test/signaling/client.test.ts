@@ -20,7 +20,7 @@ import { pollFor, pollUntil } from '../support/poll.js';
 import { LOOPBACK_CONFIG } from '../support/transport-pair.js';
 
 // Generous: a mesh of four over loopback forms in well under a second, but one DTLS hello in
-// four may wait for its 1 s retransmit (DESIGN.md), and CI machines are slow.
+// four may wait for its 1 s retransmit (docs/design.md), and CI machines are slow.
 const MESH_TIMEOUT_MS = 20_000;
 
 interface Closable {

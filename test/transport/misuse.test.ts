@@ -60,7 +60,7 @@ describe('PeerConnection misuse throws RtcError with the Godot error name', () =
     const pc = new PeerConnection();
     track(pc);
     // node-datachannel's polyfill hands ICE servers to libdatachannel as URL strings, and
-    // libdatachannel misparses a bracketed IPv6 host in one (DESIGN.md); the node-datachannel
+    // libdatachannel misparses a bracketed IPv6 host in one (docs/design.md); the node-datachannel
     // backend passes the object form instead. A browser takes "stun:[::1]" as it is.
     const onPolyfill = process.env.RTCMESH_BACKEND === 'w3c';
     pc.initialize({
