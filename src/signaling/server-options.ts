@@ -91,9 +91,7 @@ export function resolveServerOptions(options: SignalingServerOptions): ServerSet
     sealCloseMs: options.sealCloseMs ?? DEFAULT_OPTIONS.sealCloseMs,
     messagesPerSecond: options.messagesPerSecond ?? DEFAULT_OPTIONS.messagesPerSecond,
     messageBurst: options.messageBurst ?? DEFAULT_OPTIONS.messageBurst,
-    reconnectGraceMs: options.reconnectGraceMs ?? DEFAULT_OPTIONS.reconnectGraceMs,
-    tokenSecret: options.tokenSecret,
-    tokenLifetimeMs: options.tokenLifetimeMs ?? DEFAULT_OPTIONS.tokenLifetimeMs,
+    ...sessionOptions(options),
   };
   // The options may come from a command line or a JSON file: check the types too.
   if (typeof resolved.host !== 'string' || resolved.host === '') {
@@ -120,6 +118,12 @@ export function resolveServerOptions(options: SignalingServerOptions): ServerSet
     throw invalidOption('messagesPerSecond', 'a positive number');
   }
   return resolved;
+}
+
+/** The options of session resumption, with their defaults. */
+function sessionOptions(options: SignalingServerOptions): Pick<ServerSettings, 'reconnectGraceMs' | 'tokenSecret' | 'tokenLifetimeMs'> {
+  const { reconnectGraceMs = DEFAULT_OPTIONS.reconnectGraceMs, tokenSecret, tokenLifetimeMs = DEFAULT_OPTIONS.tokenLifetimeMs } = options;
+  return { reconnectGraceMs, tokenSecret, tokenLifetimeMs };
 }
 
 type IntegerOption = Exclude<keyof SignalingServerOptions, 'host' | 'messagesPerSecond' | 'tokenSecret'>;

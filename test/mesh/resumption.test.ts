@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RtcError, TransferMode, WebRTCMultiplayerPeer } from '../../src/index.js';
-import { type ProxiedMesh, connectThroughProxy } from '../support/proxied-mesh.js';
+import { connectThroughProxy, resumeThroughProxy } from '../support/proxied-mesh.js';
 import { closeAfterEach } from '../support/close-after-each.js';
 import { wirePair } from '../support/transport-pair.js';
 import { expectRtcError } from '../support/errors.js';
@@ -32,15 +32,6 @@ class StreamCheck {
   }
 }
 
-/** Makes a new connection for each side (peer 2's through the conditioner) and resumes on it. */
-function resume(mesh: ProxiedMesh): { close(): void } {
-  const pair = wirePair({}, mesh.conditioner.backend);
-  mesh.a.replacePeerConnection(1, pair.a);
-  mesh.b.replacePeerConnection(2, pair.b);
-  pair.a.createOffer();
-  return pair;
-}
-
 describe('resuming a session on a new connection', () => {
   it('holds both sides through a 5 s cut, resumes on new connections, and delivers 10,000 reliable packets each way exactly once, in order', async () => {
     const mesh = track(await connectThroughProxy({ conditioner: { seed: 21 }, meshOptions: RESUMING }));
@@ -70,7 +61,7 @@ describe('resuming a session on a new connection', () => {
     expect(mesh.a.getPeerStats(1)).toMatchObject({ connected: true, reconnecting: true });
     expect(mesh.a.getPeerStats(1).unacknowledgedBytes).toBeGreaterThan(0);
     mesh.conditioner.restore();
-    const pair = resume(mesh);
+    const pair = resumeThroughProxy(mesh);
     try {
       await mesh.pollUntil(() => (pump(20), checks.a.next >= PACKETS && checks.b.next >= PACKETS), 'every packet on both sides', 30_000);
       expect(mesh.disconnected).toEqual({ a: [], b: [] });

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { MultiplayerAPI, TransferMode } from '../../src/index.js';
-import { connectThroughProxy } from '../support/proxied-mesh.js';
+import { connectThroughProxy, resumeThroughProxy } from '../support/proxied-mesh.js';
 import { closeAfterEach } from '../support/close-after-each.js';
 import { pollUntil } from '../support/poll.js';
-import { wirePair } from '../support/transport-pair.js';
 
 const track = closeAfterEach();
 const CALLS = 500;
@@ -52,11 +51,8 @@ describe('MultiplayerAPI across a resumed session', () => {
     expect(apis.a.rpcId(1, '/counter', 'glance', 0)).toBe(false);
     expect(mesh.a.getPeerStats(1).dropped.stale).toBeGreaterThan(0);
     mesh.conditioner.restore();
-    const pair = wirePair({}, mesh.conditioner.backend);
+    const pair = resumeThroughProxy(mesh);
     try {
-      mesh.a.replacePeerConnection(1, pair.a);
-      mesh.b.replacePeerConnection(2, pair.b);
-      pair.a.createOffer();
       await poll(() => events.includes('a reconnected 1') && events.includes('b reconnected 2'), 'the resumption');
       send(CALLS);
       await poll(() => received.length >= CALLS, 'every call');

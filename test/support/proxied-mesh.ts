@@ -7,7 +7,7 @@ import {
   WebRTCMultiplayerPeer,
 } from '../../src/index.js';
 import { pollUntil } from './poll.js';
-import { LOOPBACK_CONFIG } from './transport-pair.js';
+import { LOOPBACK_CONFIG, type TransportPair, wirePair } from './transport-pair.js';
 
 /** Two rtcmesh peers whose every datagram crosses a NetworkConditioner on peer 2's connection. */
 export interface ProxiedMesh {
@@ -73,4 +73,16 @@ export async function connectThroughProxy(options: ProxiedMeshOptions = {}): Pro
     throw error;
   }
   return { ...peers, conditioner, disconnected, pollUntil: poll, close };
+}
+
+/**
+ * Resumes the pair's sessions on new connections (peer 2's through the conditioner again): each
+ * side replaces its connection, and peer 2 offers. Close the pair returned when done.
+ */
+export function resumeThroughProxy(mesh: ProxiedMesh): TransportPair {
+  const pair = wirePair({}, mesh.conditioner.backend);
+  mesh.a.replacePeerConnection(1, pair.a);
+  mesh.b.replacePeerConnection(2, pair.b);
+  pair.a.createOffer();
+  return pair;
 }
