@@ -5,6 +5,7 @@
  *   ping := 1:u8 stamp:f64be received:f64be                  stamp: the pinger's clock, milliseconds
  *   pong := 2:u8 stamp:f64be remoteTime:f64be received:f64be  the ping's stamp echoed, the ponger's clock
  *   ack  := 3:u8 (count:u32be)*                              one count per reliable channel, in layout order
+ *   bye  := 4:u8                                             the sender closes the connection on purpose
  * received: bytes of reliable messages the sender of this message has received from the other side.
  * count: messages received on that reliable channel over the whole session, modulo 2^32.
  */
@@ -12,6 +13,14 @@
 const PING = 1;
 const PONG = 2;
 const ACK = 3;
+const BYE = 4;
+/** The goodbye: the sender is closing the connection on purpose, and will not resume it. */
+export const BYE_MESSAGE = Uint8Array.of(BYE);
+
+/** Whether a system message is the goodbye. */
+export function isBye(message: Uint8Array): boolean {
+  return message.byteLength === 1 && message[0] === BYE;
+}
 /** Exact sizes: anything else on the system channel is malformed. */
 export const PING_BYTES = 17;
 export const PONG_BYTES = 25;

@@ -17,7 +17,7 @@ import {
   writeHeader,
 } from './framing.js';
 import { OutgoingRecords } from './outgoing-records.js';
-import { ClockEstimator, decodeAck, decodeSystemMessage, encodeAck, encodePing, encodePong, isAck } from './keepalive.js';
+import { BYE_MESSAGE, ClockEstimator, decodeAck, decodeSystemMessage, encodeAck, encodePing, encodePong, isAck, isBye } from './keepalive.js';
 import { LaneScheduler } from './lane-scheduler.js';
 import type { MeshLimits } from './mesh-options.js';
 import { type ChannelStats, DROP_REASONS, type DropReason, type PeerStats } from './peer-stats.js';
@@ -90,6 +90,10 @@ export class RemotePeer {
   private awaitingResume = false;
   /** The peer's acknowledgement on a new connection did not match what is kept: it cannot resume. */
   resumeFailed = false;
+  /** Either side closed the connection on purpose (`close()` here, a goodbye from the peer): not to be held. */
+  leaving = false;
+  /** This side sent the goodbye: closing the connection at once would discard it unsent. */
+  saidGoodbye = false;
   /** The state connection, with `stateConnection`; `linkUp` as of the last poll. */
   private link: StateLink | undefined;
   private linkUp = false;
@@ -283,6 +287,11 @@ export class RemotePeer {
     }
   }
 
+  /** Reads what the system channel holds: a goodbye there decides whether a lost link is held. */
+  receiveSystemMessages(now: number): void {
+    this.receiveSystemFrom(this.system, now);
+  }
+
   private receiveSystemFrom(channel: DataChannel, now: number): void {
     for (let message = channel.getPacket(); message; message = channel.getPacket()) {
       this.lastHeardAt = now;
@@ -421,8 +430,21 @@ export class RemotePeer {
     };
   }
 
+  /**
+   * Tells the peer that this side closes the connection on purpose, once. Best effort: a peer
+   * that misses it holds the session for its grace, then drops it.
+   */
+  sayGoodbye(): void {
+    if (!this.leaving && this.heldSince === undefined) {
+      this.sendSystem(BYE_MESSAGE);
+      this.saidGoodbye = true;
+    }
+    this.leaving = true;
+  }
+
   /** Closes the connection and drops everything queued. */
   close(): void {
+    this.sayGoodbye();
     for (const lane of this.lanes) {
       lane.pending.clear();
       lane.incoming.clear();
@@ -558,6 +580,10 @@ export class RemotePeer {
   private receiveSystem(message: Uint8Array, now: number): void {
     if (isAck(message)) {
       this.receiveAck(message);
+      return;
+    }
+    if (isBye(message)) {
+      this.leaving = true;
       return;
     }
     const decoded = decodeSystemMessage(message);

@@ -8,6 +8,9 @@ import type { PeerStats } from './peer-stats.js';
 import { RemotePeer } from './remote-peer.js';
 import { ConnectionStatus, MAX_PEER_ID, MAX_TRANSFER_CHANNEL, TARGET_PEER_SERVER, TransferMode } from './transfer.js';
 
+/** How long a connection stays open after its goodbye was sent, for the engine to send it. */
+const GOODBYE_LINGER_MS = 100;
+
 /** The largest packet `putPacket` takes: one SCTP message of 256 KiB, less rtcmesh's framing. */
 export const MAX_PACKET_BYTES = 262144 - MAX_FRAMING_BYTES;
 
@@ -43,6 +46,8 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
   private nextPeer: RemotePeer | undefined;
   private lastReadPeerId = 0;
   private unroutedPackets = 0;
+  /** Peers dropped after their goodbye, whose connections close once it has had time to leave. */
+  private readonly lingering: Array<{ peer: RemotePeer; until: number }> = [];
 
   /** @param options rtcmesh's limits and timings; every field has a documented default. */
   constructor(options: MeshOptions = {}) {
@@ -281,6 +286,7 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
     this.signaling?.poll();
     if (this.topology === 'none') return;
     const now = clockMs();
+    while (this.lingering.length > 0 && this.lingering[0]!.until <= now) this.lingering.shift()!.peer.close();
     // Allocated only on the poll that connects someone: poll() runs every frame.
     let connectedNow: RemotePeer[] | undefined;
     // A Map may lose entries while it is iterated: a dropped peer is simply not visited again.
@@ -294,7 +300,9 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
       peer.flush(now);
       peer.pollConnections(now);
       if (this.isLost(peer, now)) {
-        if (this.limits.reconnectGraceMs > 0 && peer.connected && !peer.reliableOverflow) {
+        // A goodbye may wait unread behind the close it announced.
+        if (this.limits.reconnectGraceMs > 0) peer.receiveSystemMessages(now);
+        if (this.limits.reconnectGraceMs > 0 && peer.connected && !peer.reliableOverflow && !peer.leaving) {
           peer.hold(now);
           if (this.pollHeld(peer, now)) return;
           continue;
@@ -320,6 +328,7 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
 
   close(): void {
     for (const peer of this.peers.values()) peer.close();
+    for (const { peer } of this.lingering.splice(0)) peer.close();
     this.peers.clear();
     this.topology = 'none';
     this.uniqueId = 0;
@@ -336,7 +345,8 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
   disconnectPeer(peerId: number, force = false): void {
     const peer = this.requirePeer(peerId);
     if (force) this.dropPeer(peer, false);
-    else peer.close();
+    // The connection closes at the next poll, which gives the goodbye the time to leave.
+    else peer.sayGoodbye();
   }
 
   getConnectionStatus(): ConnectionStatus {
@@ -362,7 +372,7 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
       this.emit('peerReconnecting', peer.id);
       if (this.closedByListener()) return true;
     }
-    if (now - peer.heldSince! > this.limits.reconnectGraceMs || peer.resumeFailed) {
+    if (now - peer.heldSince! > this.limits.reconnectGraceMs || peer.resumeFailed || peer.leaving) {
       this.dropPeer(peer, true);
       return this.closedByListener();
     }
@@ -415,13 +425,14 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
     } else {
       peer.disconnectedSince = undefined;
     }
-    if (peer.hasClosedChannel() || peer.reliableOverflow) return true;
+    if (peer.hasClosedChannel() || peer.reliableOverflow || peer.leaving) return true;
     return peer.connected && peer.silentFor(now) > this.limits.keepaliveTimeoutMs;
   }
 
   private dropPeer(peer: RemotePeer, notify: boolean): void {
     this.peers.delete(peer.id);
-    peer.close();
+    if (peer.saidGoodbye) this.lingering.push({ peer, until: clockMs() + GOODBYE_LINGER_MS });
+    else peer.close();
     if (this.nextPeer === peer) this.nextPeer = undefined;
     if (!peer.connected) return;
     peer.connected = false;

@@ -96,6 +96,17 @@ describe('resuming a session on a new connection', () => {
     expect(mesh.a.hasPeer(1)).toBe(false);
   }, 30_000);
 
+  it('drops at once, on both sides, a peer closed on purpose: the goodbye says it will not resume', async () => {
+    const mesh = track(await connectThroughProxy({ conditioner: { seed: 25 }, meshOptions: RESUMING }));
+    const reconnecting: number[] = [];
+    mesh.a.on('peerReconnecting', (id) => reconnecting.push(id));
+    mesh.b.on('peerReconnecting', (id) => reconnecting.push(id));
+    mesh.b.disconnectPeer(2);
+    await mesh.pollUntil(() => mesh.disconnected.a.length > 0 && mesh.disconnected.b.length > 0, 'both drops', 10_000);
+    expect(mesh.disconnected).toEqual({ a: [1], b: [2] });
+    expect(reconnecting).toEqual([]);
+  });
+
   it('refuses replacePeerConnection with resumption off, for a peer not yet connected, or with a used connection', async () => {
     const mesh = track(await connectThroughProxy({ conditioner: { seed: 24 } }));
     const pair = track(wirePair());
