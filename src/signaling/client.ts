@@ -443,7 +443,9 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
       return false;
     }
     if (this.socket === null && now >= rejoin.retryAt) {
-      this.socket = new SignalingSocket(this.settings, { ...this.joinMessage(), token: this.token, resume: true });
+      // Only a process that was seated has sessions to resume; one started from a stored token starts afresh.
+      const resume = this.uniqueId !== 0 ? { resume: true } : {};
+      this.socket = new SignalingSocket(this.settings, { ...this.joinMessage(), token: this.token, ...resume });
     }
     return this.socket !== null;
   }
