@@ -43,6 +43,9 @@ export class Connection {
   private messageTokens: number;
   private tokensCountedAt = performance.now();
   private corked = false;
+  // Members whose reading is paused until this socket's queue drains, and whether this one is.
+  private readonly heldSenders = new Set<Connection>();
+  private held = false;
   // `{"type":T,"id":<this peer>,"data":` for each relayed type, made once the peer id is known.
   private relayHeads: Buffer[] | null = null;
 
@@ -55,7 +58,7 @@ export class Connection {
     readonly socket: WebSocket,
     private readonly stream: Duplex,
     readonly remoteAddress: string,
-    private readonly limits: Pick<ServerSettings, 'messagesPerSecond' | 'messageBurst' | 'maxFrameBytes'>,
+    private readonly limits: Pick<ServerSettings, 'messagesPerSecond' | 'messageBurst' | 'maxFrameBytes' | 'maxSendQueueBytes'>,
     private readonly counters: ServerCounters,
   ) {
     let markClosed = (): void => undefined;
@@ -115,6 +118,26 @@ export class Connection {
     destination.counters.bytesSent += frame.length;
     destination.cork();
     destination.socket.send(frame, TEXT_FRAME);
+    // A destination that reads slower than it is sent to slows its senders down instead of
+    // queueing without end: they are read again once its queue has drained.
+    if (destination.stream.writableLength > this.limits.maxSendQueueBytes) destination.hold(this);
+  }
+
+  /** Resumes every member held for this socket's queue; when it drains, or when it has closed. */
+  readonly releaseSenders = (): void => {
+    for (const sender of this.heldSenders) {
+      sender.held = false;
+      sender.socket.resume();
+    }
+    this.heldSenders.clear();
+  };
+
+  private hold(sender: Connection): void {
+    if (sender.held) return;
+    sender.held = true;
+    sender.socket.pause();
+    if (this.heldSenders.size === 0) this.stream.once('drain', this.releaseSenders);
+    this.heldSenders.add(sender);
   }
 
   /** Calls `onTimeout` unless {@link stopJoinTimer} is called within `timeoutMs`. */
@@ -129,6 +152,8 @@ export class Connection {
 
   /** Pings the socket; false, without a ping, when it has not answered the previous one. */
   ping(): boolean {
+    // A socket held for a slow destination is not being read: its pong may be waiting unread.
+    if (this.held) this.answeredPing = true;
     if (!this.answeredPing) return false;
     this.answeredPing = false;
     this.socket.ping();

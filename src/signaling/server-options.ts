@@ -33,6 +33,11 @@ export interface SignalingServerOptions {
    * 64 sends 63 × (a description and up to 12 candidates) = 819 messages at once.
    */
   messageBurst?: number;
+  /**
+   * Bytes queued to one socket (sent and not yet taken by the network) past which the members
+   * relaying to it stop being read until the queue drains. Default 262144.
+   */
+  maxSendQueueBytes?: number;
   /** Serve `GET /metrics` in the Prometheus text format. Default true. */
   metrics?: boolean;
   /** Address the separate metrics port binds (with `metricsPort`). Default `'127.0.0.1'`. */
@@ -86,6 +91,7 @@ export const SERVER_OPTION_SPECS: readonly ServerOptionSpec[] = [
   { key: 'sealCloseMs', kind: 'integer', default: 10_000, min: 1, max: MAX_TIMER_MS, help: 'ms from a seal to the close of every member with 1000' },
   { key: 'messagesPerSecond', kind: 'rate', default: 100, help: 'messages a second one socket may send, sustained; bounds the CPU one socket takes' },
   { key: 'messageBurst', kind: 'integer', default: 1024, min: 1, max: MAX_COUNT, help: 'messages one socket may send at once (a join into a full mesh of 64 sends 819)' },
+  { key: 'maxSendQueueBytes', kind: 'integer', default: 262_144, min: 1, max: MAX_COUNT, help: 'bytes queued to a slow reader before its senders are paused; bounds memory per socket' },
   { key: 'metrics', kind: 'boolean', default: true, help: 'serve GET /metrics (Prometheus text format)' },
   { key: 'metricsHost', kind: 'address', default: '127.0.0.1', help: 'address of the metrics port, with --metrics-port' },
   { key: 'metricsPort', kind: 'optional-port', default: null, min: 0, max: MAX_PORT, help: 'serve /metrics on this port instead of the public one (0: any free port)' },

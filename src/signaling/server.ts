@@ -262,6 +262,7 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
 
   private release(connection: Connection, code: number, reason: string): void {
     connection.stopJoinTimer();
+    connection.releaseSenders();
     this.connections.delete(connection);
     connection.markClosed();
     this.leaveLobby(connection);

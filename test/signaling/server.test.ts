@@ -642,6 +642,27 @@ function sample(text: string, line: string): number | undefined {
   return found === undefined ? undefined : Number(found.slice(line.length + 1));
 }
 
+describe('SignalingServer: a destination that reads slowly', () => {
+  it('stops reading its senders until it drains, then delivers everything, in order, closing nobody', async () => {
+    const { server, url } = await startServer({ messagesPerSecond: 1e9, messageBurst: 1e9, maxSendQueueBytes: 64 * 1024 });
+    const closed: SocketClosedInfo[] = [];
+    server.on('socketClosed', (info) => closed.push(info));
+    const { host, lobby } = await createLobby(url);
+    const member = await joinLobby(url, lobby);
+    await host.next();
+    host.socket.pause();
+    // Far more than the loopback's socket buffers hold, so that the server's queue fills.
+    const count = 20_000;
+    const padding = 'x'.repeat(1000);
+    for (let i = 0; i < count; i++) member.client.send(wire(MessageType.Offer, 1, `${i} ${padding}`));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    host.socket.resume();
+    const heard = (await host.nextMessages(count, 30_000)) as Wire[];
+    expect(heard.every((message, i) => message.data === `${i} ${padding}` && message.id === member.id)).toBe(true);
+    expect(closed).toEqual([]);
+  }, 60_000);
+});
+
 describe('SignalingServer: metrics', () => {
   it('serves GET /metrics in the Prometheus text format: sockets, lobbies, members, messages, bytes, closes, lag', async () => {
     const { server, url } = await startServer();
