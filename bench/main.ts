@@ -19,15 +19,18 @@ import { cleanup } from '../src/index.js';
 import type { BenchContext, Scenario } from './harness.js';
 import { closeAllRawLinks } from './raw-link.js';
 import { retriedSetups } from './retry.js';
+import { GENERATOR_PROCESS_FLAG, runGenerator } from './signaling/generator.js';
+import { RELAY_PROCESS_FLAG, runRelayProcess } from './signaling/relay-process.js';
 import { type Row, type Summary, environment, formatTable, summarize, writeResults } from './results.js';
 import { gameLoad } from './scenarios/game-load.js';
 import { MEMORY_PROBE_FLAG, memory, runMemoryProbe } from './scenarios/memory.js';
 import { meshFormation } from './scenarios/mesh.js';
 import { roundTrip } from './scenarios/round-trip.js';
 import { rpc } from './scenarios/rpc.js';
+import { signaling } from './scenarios/signaling.js';
 import { reliableThroughput, unreliableRate } from './scenarios/throughput.js';
 
-const SCENARIOS: readonly Scenario[] = [reliableThroughput, unreliableRate, roundTrip, gameLoad, rpc, meshFormation, memory];
+const SCENARIOS: readonly Scenario[] = [reliableThroughput, unreliableRate, roundTrip, gameLoad, rpc, meshFormation, memory, signaling];
 const FULL_REPS = 5;
 const QUICK_REPS = 1;
 
@@ -56,6 +59,13 @@ const NOTES = [
   'memory: a server and 16 clients (32 PeerConnections) connected and idle, growth of heapUsed and rss after garbage ' +
     'collection, per PeerConnection, each measured in a fresh child process after one link has warmed the engine up. ' +
     'Raw holds the same channels (ids 0–3) with a message handler each.',
+  'signaling: lobbies of two on 127.0.0.1, each guest sending CANDIDATE messages (106 B frames) to its host as fast as its ' +
+    'socket takes them, in writes of 16 frames; what the hosts received in 3 s after 1 s of warm-up counts. The relay runs ' +
+    'in its own process; the load comes from 2 generator processes on a WebSocket client of their own (frames masked once, ' +
+    'replies counted by header), which report their CPU and the bytes waiting in their sockets: a queue that never empties ' +
+    'means the relay, not the generator, set the pace. Raw is a reference relay written for the benchmark with the per-message ' +
+    "work of Godot's demo servers (JSON parse, checks, stringify with the sender's id, send, on ws); rtcmesh is SignalingServer " +
+    'with its validation and metrics, its rate limits raised. Each process raises its open-file limit to 65,536 where allowed.',
   'mesh-formation tries a setup that fails again, times only attempts that succeeded, and reports the share that failed ' +
     'over all its sizes. Elsewhere a setup that fails is retried (3 attempts at most) and counted above (bench/retry.ts).',
 ];
@@ -186,7 +196,10 @@ if (engineLog) {
 }
 try {
   const probeAt = process.argv.indexOf(MEMORY_PROBE_FLAG);
+  const relayAt = process.argv.indexOf(RELAY_PROCESS_FLAG);
   if (probeAt >= 0) await runMemoryProbe(process.argv[probeAt + 1] ?? '');
+  else if (relayAt >= 0) await runRelayProcess(process.argv[relayAt + 1] ?? '');
+  else if (process.argv.includes(GENERATOR_PROCESS_FLAG)) runGenerator();
   else await main();
 } finally {
   await closeAllRawLinks();
