@@ -8,7 +8,6 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { type BenchContext, type Scenario, alternate, pick } from '../harness.js';
-import { sleep } from '../loop.js';
 import { type Row, atLeast, ratioAtLeast } from '../results.js';
 import { ask, childOpenFileLimit, cpuSeconds, heard, startChild, stopChild } from '../signaling/child.js';
 import { GENERATOR_PROCESS_FLAG, type GeneratorResult } from '../signaling/generator.js';
@@ -24,6 +23,7 @@ const GENERATORS = 2;
 const SPARE_OPEN_FILES = 64;
 const HELD_SOCKETS_TARGET = 20_000;
 const SETUP_TIMEOUT_MS = 180_000;
+const CPU_SAMPLE_MS = 100;
 // RTCMESH_BENCH_RELAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles the relay process alone.
 const RELAY_NODE_ARGS = (process.env.RTCMESH_BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
@@ -57,12 +57,18 @@ async function runRelay(side: 'raw' | 'rtcmesh', clients: number, context: Bench
     const results = Promise.all(
       generators.map((generator) => ask(generator, { kind: 'run', warmupMs, measureMs }, 'result')),
     ) as Promise<unknown[]> as Promise<GeneratorResult[]>;
-    await sleep(warmupMs);
-    const cpuBefore = cpuSeconds(relay.pid!);
-    const started = performance.now();
-    await sleep(measureMs);
-    const relayCpu = ((cpuSeconds(relay.pid!) - cpuBefore) / ((performance.now() - started) / 1000)) * 100;
-    const found = await results;
+    // The relay's CPU, sampled with the time of each sample: on a loaded machine the timers of
+    // this process and of the generators drift apart by more than a window's length, so the
+    // generators' own windows are looked up in the samples afterwards.
+    const samples: CpuSample[] = [];
+    const sample = (): number => samples.push({ at: performance.timeOrigin + performance.now(), seconds: cpuSeconds(relay.pid!) });
+    sample();
+    const sampler = setInterval(sample, CPU_SAMPLE_MS);
+    const found = await results.finally(() => clearInterval(sampler));
+    sample();
+    const windowStart = Math.min(...found.map((result) => result.windowStart));
+    const windowEnd = Math.max(...found.map((result) => result.windowEnd));
+    const relayCpu = ((cpuAt(samples, windowEnd) - cpuAt(samples, windowStart)) / ((windowEnd - windowStart) / 1000)) * 100;
     const msgPerS = found.reduce((sum, result) => sum + result.received / result.seconds, 0);
     return {
       msgPerS,
@@ -77,6 +83,22 @@ async function runRelay(side: 'raw' | 'rtcmesh', clients: number, context: Bench
     await Promise.all(generators.map(stopChild));
     await stopChild(relay);
   }
+}
+
+interface CpuSample {
+  /** Milliseconds since the epoch. */
+  at: number;
+  /** CPU seconds the relay had used by then. */
+  seconds: number;
+}
+
+/** The relay's CPU seconds at `at`, interpolated between the samples around it. */
+function cpuAt(samples: readonly CpuSample[], at: number): number {
+  const after = samples.findIndex((entry) => entry.at >= at);
+  if (after <= 0) return samples[after < 0 ? samples.length - 1 : 0]!.seconds;
+  const before = samples[after - 1]!;
+  const next = samples[after]!;
+  return before.seconds + ((next.seconds - before.seconds) * (at - before.at)) / (next.at - before.at);
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {

@@ -104,6 +104,11 @@ export function openFileLimit(): number {
   }
 }
 
+/** Exits when the parent goes away (its IPC channel closes), so that no child outlives a stopped benchmark. */
+export function exitWithParent(): void {
+  process.once('disconnect', () => process.exit(0));
+}
+
 /** Answers the parent; a child without an IPC channel has no parent to answer. */
 export function answer(message: ChildMessage): void {
   process.send?.(message);

@@ -6,7 +6,7 @@
  */
 import { HOST_PEER_ID, MessageType } from '../../src/signaling/protocol.js';
 import { sleep } from '../loop.js';
-import { answer, openFileLimit, serve } from './child.js';
+import { answer, exitWithParent, openFileLimit, serve } from './child.js';
 import { LoadSocket, maskedFrame } from './load-socket.js';
 
 export const GENERATOR_PROCESS_FLAG = '--signaling-generator';
@@ -31,6 +31,9 @@ export interface GeneratorResult {
   /** Messages the hosts received in the window. */
   received: number;
   seconds: number;
+  /** The window, in milliseconds since the epoch, so that the parent can line up the relay's CPU with it. */
+  windowStart: number;
+  windowEnd: number;
   /** This process's CPU over the window, % of one core. */
   cpuPercent: number;
   /** Bytes waiting in the guests' sockets, summed: mean and largest over the window's samples. */
@@ -54,6 +57,7 @@ export function runGenerator(): void {
         break;
     }
   });
+  exitWithParent();
   answer({ kind: 'started' });
 }
 
@@ -105,6 +109,7 @@ async function measure(pairs: readonly Pair[], warmupMs: number, measureMs: numb
   const startCount = received();
   const startCpu = process.cpuUsage();
   const started = performance.now();
+  const windowStart = performance.timeOrigin + started;
   let samples = 0;
   let queueSum = 0;
   let maxQueueBytes = 0;
@@ -116,13 +121,16 @@ async function measure(pairs: readonly Pair[], warmupMs: number, measureMs: numb
   }, QUEUE_SAMPLE_MS);
   await sleep(measureMs);
   clearInterval(sampler);
-  const seconds = (performance.now() - started) / 1000;
+  const ended = performance.now();
+  const seconds = (ended - started) / 1000;
   const cpu = process.cpuUsage(startCpu);
   const count = received() - startCount;
   running = false;
   return {
     received: count,
     seconds,
+    windowStart,
+    windowEnd: performance.timeOrigin + ended,
     cpuPercent: ((cpu.user + cpu.system) / 1e6 / seconds) * 100,
     meanQueueBytes: samples === 0 ? 0 : queueSum / samples,
     maxQueueBytes,

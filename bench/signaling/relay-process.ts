@@ -3,7 +3,7 @@
  * (the table's "raw" side) or rtcmesh's SignalingServer with its rate limits raised.
  */
 import { SignalingServer } from '../../src/index.js';
-import { answer, openFileLimit } from './child.js';
+import { answer, exitWithParent, openFileLimit } from './child.js';
 import { startReferenceRelay } from './reference-relay.js';
 
 export const RELAY_PROCESS_FLAG = '--signaling-relay';
@@ -33,5 +33,6 @@ export async function runRelayProcess(side: string): Promise<void> {
   // The parent ends this process when it is done with it; exiting, rather than dying of the
   // signal, lets --cpu-prof write its profile.
   process.once('SIGTERM', () => process.exit(0));
+  exitWithParent();
   answer({ kind: 'listening', port, openFiles: openFileLimit() });
 }
