@@ -70,6 +70,8 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
   // Null before connect() and once the session has ended.
   private socket: SignalingSocket | null = null;
   private uniqueId = 0;
+  // The lobby's mode, as the ID message told it.
+  private mesh = true;
   private lobby = '';
   private joined = false;
   private sealed = false;
@@ -214,10 +216,13 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
   /** ID: sets up the multiplayer peer in the topology the lobby's mode calls for. */
   private start({ id, data }: SignalingMessage): void {
     if (this.uniqueId !== 0) return this.drop('unexpected');
-    const { mesh, channelsConfig } = this.settings;
+    const { channelsConfig, requireMode } = this.settings;
     if (id < 1 || id > MAX_PEER_ID) return this.fail(`the server assigned the invalid peer id ${id}`);
-    // The server refuses a joiner in the other mode than the lobby's: a mismatch is its fault.
-    if ((data === ID_DATA_MESH) !== mesh) return this.fail(`the server answered in ${mesh ? 'server' : 'mesh'} mode`);
+    // The lobby's creator set its mode; a joiner that asked for the other one follows it, as Godot's client does.
+    const mesh = data === ID_DATA_MESH;
+    if (requireMode && mesh !== this.settings.mesh) {
+      return this.fail(`the lobby is in ${mesh ? 'mesh' : 'server'} mode, and requireMode asked for the other`);
+    }
     try {
       if (mesh) this.multiplayerPeer.createMesh(id, channelsConfig);
       else if (id === HOST_PEER_ID) this.multiplayerPeer.createServer(channelsConfig);
@@ -228,6 +233,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
       throw error;
     }
     this.uniqueId = id;
+    this.mesh = mesh;
     this.emit('connected', id, mesh);
   }
 
@@ -254,7 +260,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
   /** Whether the lobby's topology lets this side connect to `peerId`: a client connects to the host only. */
   private mayConnectTo(peerId: number): boolean {
     if (peerId < 1 || peerId > MAX_PEER_ID || peerId === this.uniqueId || this.connections.has(peerId)) return false;
-    return this.settings.mesh || this.uniqueId === HOST_PEER_ID || peerId === HOST_PEER_ID;
+    return this.mesh || this.uniqueId === HOST_PEER_ID || peerId === HOST_PEER_ID;
   }
 
   /** PEER_DISCONNECT: the peer left the lobby, so its link goes too. */

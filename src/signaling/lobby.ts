@@ -43,15 +43,14 @@ export class Lobby {
     return this.mesh || peerId === HOST_PEER_ID || otherPeerId === HOST_PEER_ID;
   }
 
-  /** Why a joiner in the given mode may not enter, or null when it may. */
-  joinFault(mesh: boolean, maxLobbySize: number): string | null {
+  /**
+   * Why a joiner may not enter, or null when it may. The creator sets the mode: a joiner that
+   * asked for the other one is admitted into the lobby's, which its ID message tells it, as
+   * Godot's servers do.
+   */
+  joinFault(maxLobbySize: number): string | null {
     const { name } = this;
     if (this.sealed) return `lobby ${name} is sealed`;
-    // The creator sets the mode; a joiner in the other mode would expect the wrong topology.
-    if (this.mesh !== mesh) {
-      const expected = this.mesh ? 'mesh mode: JOIN with id 0' : 'server mode: JOIN with id 1';
-      return `lobby ${name} is in ${expected}`;
-    }
     if (this.members.size >= maxLobbySize) return `lobby ${name} is full (limit ${maxLobbySize})`;
     return null;
   }
@@ -85,7 +84,10 @@ export class Lobby {
     this.members.delete(connection.peerId);
   }
 
-  /** Tells the members who knew of `peerId` that it has left. */
+  /**
+   * Tells the members who knew of `peerId` that it has left. Not for a sealed lobby: there the
+   * links outlive signaling, and Godot's demo client would drop its link on PEER_DISCONNECT.
+   */
   announceDeparture(peerId: number): void {
     for (const [memberId, member] of this.members) {
       if (this.introduces(memberId, peerId)) {

@@ -55,7 +55,8 @@ export const HOST_PEER_ID = 1;
 /** The largest peer id (2^31 − 1): ids are positive int32 values, as in Godot. */
 export const MAX_PEER_ID = 0x7fff_ffff;
 
-const MESSAGE_TYPE_COUNT = 8;
+/** How many message types there are: every `type` is below it. */
+export const MESSAGE_TYPE_COUNT = 8;
 
 /**
  * Turns one text frame into a {@link SignalingMessage}, or into the protocol error that closes
@@ -135,13 +136,14 @@ export function encodeCandidate(mid: string, mlineIndex: number, sdp: string): s
 }
 
 /**
- * Reads a CANDIDATE message's `data` (see {@link encodeCandidate}). Returns null on anything
- * malformed, so that no unchecked text from signaling reaches the WebRTC engine.
+ * Reads a CANDIDATE message's `data` (see {@link encodeCandidate}), with or without its leading
+ * line feed, as Godot's demo client reads it. Returns null on anything malformed, so that no
+ * unchecked text from signaling reaches the WebRTC engine.
  */
 export function parseCandidate(data: string): CandidateData | null {
-  const parts = data.split('\n');
-  if (parts.length !== 4 || parts[0] !== '') return null;
-  const [, mid = '', index = '', sdp = ''] = parts;
+  const parts = (data.startsWith('\n') ? data.slice(1) : data).split('\n');
+  if (parts.length !== 3) return null;
+  const [mid = '', index = '', sdp = ''] = parts;
   if (!MID_PATTERN.test(mid) || !MLINE_INDEX_PATTERN.test(index)) return null;
   const mlineIndex = Number(index);
   if (mlineIndex > MAX_MLINE_INDEX) return null;
