@@ -1,4 +1,4 @@
-// The lobby signaling client of SIGNALING.md (Godot's webrtc_signaling demo client): joins a
+// The lobby signaling client of docs/wire-format.md, section 5 (Godot's webrtc_signaling demo client): joins a
 // lobby over a WebSocket and turns its membership into addPeer calls on a multiplayer peer.
 // Browser-safe: the WebSocket is injected, and nothing here imports a Node module.
 import { EventEmitter } from 'eventemitter3';
@@ -33,7 +33,7 @@ export interface SignalingClientEvents {
 }
 
 const CLOSE_NORMAL = 1000;
-// SIGNALING.md, Joining: the JOIN's id asks for the mode; the ID's data "true" confirms mesh mode.
+// The exchange (docs/wire-format.md, section 5): the JOIN's id asks for the mode; the ID's data "true" confirms mesh mode.
 const JOIN_ID_MESH = 0;
 const JOIN_ID_SERVER_MODE = 1;
 const ID_DATA_MESH = 'true';
@@ -253,7 +253,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     }
     this.connections.set(peerId, connection);
     wireNegotiation(connection, peerId, this.sendMessage);
-    // SIGNALING.md, Relaying: a member offers to every member whose id is lower, so the host never offers.
+    // The exchange (docs/wire-format.md, section 5): a member offers to every member whose id is lower, so the host never offers.
     if (this.uniqueId > peerId) connection.createOffer();
   }
 

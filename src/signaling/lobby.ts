@@ -38,7 +38,7 @@ export class Lobby {
     readonly mesh: boolean,
   ) {}
 
-  /** In server mode only the host and each client know of each other (SIGNALING.md, Joining). */
+  /** In server mode only the host and each client know of each other (docs/wire-format.md, section 5, The exchange). */
   introduces(peerId: number, otherPeerId: number): boolean {
     return this.mesh || peerId === HOST_PEER_ID || otherPeerId === HOST_PEER_ID;
   }
@@ -65,7 +65,7 @@ export class Lobby {
 
   /** Makes `connection` the member `peerId` and tells it and the members it is introduced to. */
   admit(connection: Connection, peerId: number): void {
-    // SIGNALING.md's reply order: ID, then the introductions in pairs, then the JOIN confirmation.
+    // The reply order of docs/wire-format.md, section 5: ID, then the introductions in pairs, then the JOIN confirmation.
     connection.send({ type: MessageType.Id, id: peerId, data: this.mesh ? 'true' : '' });
     for (const [memberId, member] of this.members) {
       if (!this.introduces(memberId, peerId)) continue;

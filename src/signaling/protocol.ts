@@ -1,4 +1,4 @@
-// The wire format of the lobby signaling protocol (/work/shared/SIGNALING.md, Godot's
+// The wire format of the lobby signaling protocol (docs/wire-format.md, section 5: Godot's
 // webrtc_signaling demo). Browser-safe: no Node imports, so the client can share it.
 import { RtcError } from '../transport/errors.js';
 
@@ -40,7 +40,7 @@ export type ParseResult =
   | { ok: true; message: SignalingMessage }
   | { ok: false; code: typeof CLOSE_PROTOCOL_ERROR; reason: string };
 
-/** Close code of every protocol error, with a human-readable reason (SIGNALING.md, Frames). */
+/** Close code of every protocol error, with a human-readable reason (docs/wire-format.md, section 5, Frames). */
 export const CLOSE_PROTOCOL_ERROR = 4000;
 
 /** Close code the server uses once a sealed lobby's grace period ends. */
