@@ -20,6 +20,8 @@ import { cleanup } from '../src/index.js';
 import type { BenchContext, Scenario } from './harness.js';
 import { closeAllRawLinks } from './raw-link.js';
 import { retriedSetups } from './retry.js';
+import { GENERATOR_PROCESS_FLAG, runGenerator } from './signaling/generator.js';
+import { RELAY_PROCESS_FLAG, runRelayProcess } from './signaling/relay-process.js';
 import { type Row, type Summary, environment, formatTable, summarize, writeResults } from './results.js';
 import { gameLoad } from './scenarios/game-load.js';
 import { MEMORY_PROBE_FLAG, memory, runMemoryProbe } from './scenarios/memory.js';
@@ -27,10 +29,11 @@ import { meshFormation } from './scenarios/mesh.js';
 import { roundTrip } from './scenarios/round-trip.js';
 import { rpc } from './scenarios/rpc.js';
 import { replication } from './scenarios/replication.js';
+import { signaling } from './scenarios/signaling.js';
 import { slowLink } from './scenarios/slow-link.js';
 import { reliableThroughput, unreliableRate } from './scenarios/throughput.js';
 
-const SCENARIOS: readonly Scenario[] = [reliableThroughput, unreliableRate, roundTrip, gameLoad, rpc, meshFormation, memory, slowLink, replication];
+const SCENARIOS: readonly Scenario[] = [reliableThroughput, unreliableRate, roundTrip, gameLoad, rpc, meshFormation, memory, slowLink, signaling, replication];
 const FULL_REPS = 5;
 const QUICK_REPS = 1;
 
@@ -63,6 +66,22 @@ const NOTES = [
     'at 60 Hz, over a NetworkConditioner link losing 10 % each way (40 ms delay, 20 ms jitter), for 15 s, each repetition on its ' +
     'own seed. No raw counterpart: rtcmesh on one connection, then with stateConnection, alternating. Ages are of the state that ' +
     'arrived, read against the sender\'s stamp (one process, one clock), with a lifetime long enough that none is judged stale.',
+  'replication: a server and clients on real connections, every byte rtcmesh hands the engine counted by a wrapping backend. ' +
+    'Bytes per entity per tick: 200 entities of x, y (16-bit quantized), angle (8 bits) and hp (8 bits) to one client; whole ' +
+    'state is the first tick after their spawn, moving is every entity changing x, y and angle each tick once acknowledgements ' +
+    'flow, idle is nothing changing; beside them the same state as one RPC per entity, and as one JSON text per entity ' +
+    '(sendBytes). 8 clients: 200 entities on seeded paths with turns and stops, state at 60 Hz. Server CPU: the time inside the ' +
+    "server's poll() over wall time while 1,000 entities (all, or 25 %) follow paths, 8 clients, 60 Hz. Late join: from the " +
+    "joiner's peerConnected to its 1,000th spawned. Network time and interpolation: through a NetworkConditioner (10 % loss, " +
+    '20 ms + 0–60 ms, 5 % reordered, 2 % duplicated), state at 20 Hz, drawn at 60 Hz; the error is the distance between the ' +
+    'interpolated position at the render time and where the entity was then. No raw counterpart.',
+  'signaling: lobbies of two on 127.0.0.1, each guest sending CANDIDATE messages (106 B frames) to its host as fast as its ' +
+    'socket takes them, in writes of 16 frames; what the hosts received in 3 s after 1 s of warm-up counts. The relay runs ' +
+    'in its own process; the load comes from 2 generator processes on a WebSocket client of their own (frames masked once, ' +
+    'replies counted by header), which report their CPU and the bytes waiting in their sockets: a queue that never empties ' +
+    'means the relay, not the generator, set the pace. Raw is a reference relay written for the benchmark with the per-message ' +
+    "work of Godot's demo servers (JSON parse, checks, stringify with the sender's id, send, on ws); rtcmesh is SignalingServer " +
+    'with its validation and metrics, its rate limits raised. Each process raises its open-file limit to 65,536 where allowed.',
   'mesh-formation tries a setup that fails again, times only attempts that succeeded, and reports the share that failed ' +
     'over all its sizes. Elsewhere a setup that fails is retried (3 attempts at most) and counted above (bench/retry.ts).',
 ];
@@ -194,7 +213,10 @@ if (engineLog) {
 }
 try {
   const probeAt = process.argv.indexOf(MEMORY_PROBE_FLAG);
+  const relayAt = process.argv.indexOf(RELAY_PROCESS_FLAG);
   if (probeAt >= 0) await runMemoryProbe(process.argv[probeAt + 1] ?? '');
+  else if (relayAt >= 0) await runRelayProcess(process.argv[relayAt + 1] ?? '');
+  else if (process.argv.includes(GENERATOR_PROCESS_FLAG)) runGenerator();
   else await main();
 } finally {
   await closeAllRawLinks();

@@ -165,10 +165,10 @@ async function bandwidth(context: BenchContext): Promise<number> {
       ships.forEach((ship, n) => Object.assign(ship.target, paths[n]!.at(elapsed)));
     };
     await loopUntil(() => (place(), m.poll(), m.spawners.slice(1).every((spawner) => spawner.getEntities().length === 200)), 'the spawns', 30_000);
-    await turnFor(500, () => (place(), m.poll()));
+    await turnFor(context.ms(500, 200), () => (place(), m.poll()));
     const before = m.clients.map((_, n) => laneBytes(m, n, LANES));
     const began = now();
-    await turnFor(context.ms(3000, 1000), () => (place(), m.poll()));
+    await turnFor(context.ms(3000, 500), () => (place(), m.poll()));
     const seconds = (now() - began) / 1000;
     return Math.max(...m.clients.map((_, n) => (laneBytes(m, n, LANES) - before[n]!) / seconds / 1000));
   } finally {
@@ -204,9 +204,9 @@ async function serverCpu(context: BenchContext, share: number): Promise<number> 
         await nextTurn();
       }
     };
-    await run(500, false);
+    await run(context.ms(500, 200), false);
     const began = now();
-    await run(context.ms(3000, 1000), true);
+    await run(context.ms(3000, 500), true);
     return (busy / (now() - began)) * 100 + frames * 0;
   } finally {
     m.close();
@@ -250,7 +250,7 @@ async function networkTime(context: BenchContext): Promise<{ convergedMs: number
     await loopUntil(() => (m.poll(), error() < 1), 'the network time to converge', 10_000);
     const convergedMs = now() - connectedAt;
     const errors: number[] = [];
-    await turnFor(context.ms(3000, 1000), () => {
+    await turnFor(context.ms(3000, 500), () => {
       m.poll();
       errors.push(error());
     });
@@ -292,7 +292,7 @@ async function interpolationError(context: BenchContext): Promise<{ p99: number;
       ships.forEach((ship, n) => Object.assign(ship.target, paths[n]!.at(elapsed)));
     };
     // Two seconds for the clock estimate and the interpolation delay to settle.
-    await turnFor(2000, () => (place(), poll()));
+    await turnFor(context.ms(2000, 500), () => (place(), poll()));
     const errors: number[] = [];
     const clockErrors: number[] = [];
     let nextFrame = now();
@@ -313,10 +313,7 @@ async function interpolationError(context: BenchContext): Promise<{ p99: number;
       }
     });
     for (const ship of ships) authority.despawn(ship);
-    await turnFor(3000, () => {
-      poll();
-      return undefined;
-    });
+    await loopUntil(() => (poll(), viewer.getEntities().length === 0), 'every despawn', 10_000).catch(() => undefined);
     return { p99: percentile(errors, 99), despawnsMissed: viewer.getEntities().length, clockP99: percentile(clockErrors, 99) };
   } finally {
     server.close();

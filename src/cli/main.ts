@@ -4,7 +4,7 @@ import { EXIT_USAGE, type Output, UsageError } from './command-line.js';
 import { runDemoCommand } from './demo-command.js';
 import { runDemoPeer } from './demo-peer.js';
 import { DEMO_PEER_COMMAND } from './peer-process.js';
-import { runSignalCommand } from './signal-command.js';
+import { runSignalCommand, SIGNAL_USAGE } from './signal-command.js';
 
 const USAGE = `usage: rtcmesh <command> [options]
 
@@ -14,6 +14,7 @@ commands:
             per peer joining or leaving, and per socket it closes for a fault.
       --host <address>   address to bind (default 127.0.0.1; 0.0.0.0 serves every interface)
       --port <port>      TCP port, 0 for any free one (default 9080)
+      every limit, rate and the metrics port too: see rtcmesh signal --help
 
   demo      A local match on 127.0.0.1: a signaling server and N peers, each a process of its
             own, join one lobby, connect, exchange traffic at 60 Hz (state on the unreliable
@@ -49,6 +50,9 @@ const COMMANDS = new Map<string, Command>([
 
 const HELP_FLAGS = ['-h', '--help'];
 
+// Commands with more options than the overview lists have a help text of their own.
+const COMMAND_USAGE = new Map([['signal', SIGNAL_USAGE]]);
+
 const consoleOutput: Output = {
   log: (line) => console.log(line),
   error: (line) => console.error(line),
@@ -58,7 +62,7 @@ const consoleOutput: Output = {
 async function main(argv: string[], output: Output): Promise<number> {
   const [name, ...args] = argv;
   if (name === 'help' || argv.some((arg) => HELP_FLAGS.includes(arg))) {
-    output.log(USAGE);
+    output.log((name !== undefined && COMMAND_USAGE.get(name)) || USAGE);
     return 0;
   }
   const command = name === undefined ? undefined : COMMANDS.get(name);

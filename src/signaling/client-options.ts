@@ -29,10 +29,17 @@ export interface SignalingClientOptions {
   /** The lobby to join. Default `''`: create a new lobby and be its host (peer 1). */
   lobby?: string;
   /**
-   * Default true: every member connects to every other (`createMesh`). False is server mode: the
-   * host is the server (`createServer`) and every other member a client of it (`createClient`).
+   * The mode asked for when creating a lobby. Default true: every member connects to every other
+   * (`createMesh`). False is server mode: the host is the server (`createServer`) and every other
+   * member a client of it (`createClient`). A joiner follows the mode of the lobby, which the
+   * server tells it (the `connected` event reports it), as Godot's demo client does.
    */
   mesh?: boolean;
+  /**
+   * Default false. True ends the session (4000) when the lobby joined is not in the mode `mesh`
+   * asks for, instead of following the lobby's mode.
+   */
+  requireMode?: boolean;
   /** The configuration of every PeerConnection the client creates: ICE servers, bindAddress, limits. Default `{}`. */
   peerConfig?: PeerConnectionConfig;
   /** The WebRTC engine of every PeerConnection the client creates (a NetworkConditioner's, say). Default: PeerConnection's default. */
@@ -137,6 +144,7 @@ export function resolveClientOptions(options: SignalingClientOptions, defaultWeb
     url: options.url,
     lobby: options.lobby ?? '',
     mesh: options.mesh ?? true,
+    requireMode: options.requireMode ?? false,
     peerConfig: options.peerConfig ?? {},
     backend: options.backend,
     channelsConfig: options.channelsConfig ?? [],
@@ -149,6 +157,7 @@ export function resolveClientOptions(options: SignalingClientOptions, defaultWeb
   if (typeof settings.url !== 'string' || settings.url === '') throw invalid('url is the server\'s WebSocket URL, e.g. "ws://127.0.0.1:9080".');
   if (typeof settings.lobby !== 'string') throw invalid("lobby is a lobby name, or '' to create one.");
   if (typeof settings.mesh !== 'boolean') throw invalid('mesh is a boolean.');
+  if (typeof settings.requireMode !== 'boolean') throw invalid('requireMode is a boolean.');
   const grace: unknown = settings.reconnectGraceMs;
   if (typeof grace !== 'number' || !Number.isFinite(grace) || grace < 0) throw invalid('reconnectGraceMs is a number of milliseconds, 0 to turn resumption off.');
   if (typeof settings.token !== 'string') throw invalid("token is a session token from getSessionToken(), or ''.");

@@ -1,4 +1,4 @@
-// The lobby signaling client of SIGNALING.md (Godot's webrtc_signaling demo client): joins a
+// The lobby signaling client of docs/wire-format.md, section 5 (Godot's webrtc_signaling demo client): joins a
 // lobby over a WebSocket and turns its membership into addPeer calls on a multiplayer peer.
 // Browser-safe: the WebSocket is injected, and nothing here imports a Node module.
 import { EventEmitter } from 'eventemitter3';
@@ -46,7 +46,7 @@ const REJOIN_RETRY_MS = 250;
  * far longer than the grace to say so. Past a DTLS retransmit (1 s) on a loaded machine.
  */
 const RESUME_RETRY_MS = 2000;
-// SIGNALING.md, Joining: the JOIN's id asks for the mode; the ID's data "true" confirms mesh mode.
+// The exchange (docs/wire-format.md, section 5): the JOIN's id asks for the mode; the ID's data "true" confirms mesh mode.
 const JOIN_ID_MESH = 0;
 const JOIN_ID_SERVER_MODE = 1;
 const ID_DATA_MESH = 'true';
@@ -83,6 +83,8 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
   // Null before connect() and once the session has ended.
   private socket: SignalingSocket | null = null;
   private uniqueId = 0;
+  // The lobby's mode, as the ID message told it.
+  private mesh = true;
   private lobby = '';
   private joined = false;
   private sealed = false;
@@ -278,10 +280,13 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     if (token !== undefined) this.token = token;
     // A server that issues no token resumes nothing: a lost peer is dropped at once, as without resumption.
     if (token === undefined && this.ownsPeer && this.multiplayerPeer.getPeers().size === 0) this.multiplayerPeer.setReconnectGraceMs(0);
-    const { mesh, channelsConfig } = this.settings;
+    const { channelsConfig, requireMode } = this.settings;
     if (id < 1 || id > MAX_PEER_ID) return this.fail(`the server assigned the invalid peer id ${id}`);
-    // The server refuses a joiner in the other mode than the lobby's: a mismatch is its fault.
-    if ((data === ID_DATA_MESH) !== mesh) return this.fail(`the server answered in ${mesh ? 'server' : 'mesh'} mode`);
+    // The lobby's creator set its mode; a joiner that asked for the other one follows it, as Godot's client does.
+    const mesh = data === ID_DATA_MESH;
+    if (requireMode && mesh !== this.settings.mesh) {
+      return this.fail(`the lobby is in ${mesh ? 'mesh' : 'server'} mode, and requireMode asked for the other`);
+    }
     try {
       if (mesh) this.multiplayerPeer.createMesh(id, channelsConfig);
       else if (id === HOST_PEER_ID) this.multiplayerPeer.createServer(channelsConfig);
@@ -292,6 +297,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
       throw error;
     }
     this.uniqueId = id;
+    this.mesh = mesh;
     this.emit('connected', id, mesh);
   }
 
@@ -326,14 +332,14 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     }
     this.connections.set(peerId, connection);
     wireNegotiation(connection, peerId, this.sendMessage);
-    // SIGNALING.md, Relaying: a member offers to every member whose id is lower, so the host never offers.
+    // The exchange (docs/wire-format.md, section 5): a member offers to every member whose id is lower, so the host never offers.
     if (this.uniqueId > peerId) connection.createOffer();
   }
 
   /** Whether the lobby's topology lets this side connect to `peerId`: a client connects to the host only. */
   private mayConnectTo(peerId: number): boolean {
     if (peerId < 1 || peerId > MAX_PEER_ID || peerId === this.uniqueId || this.connections.has(peerId)) return false;
-    return this.settings.mesh || this.uniqueId === HOST_PEER_ID || peerId === HOST_PEER_ID;
+    return this.mesh || this.uniqueId === HOST_PEER_ID || peerId === HOST_PEER_ID;
   }
 
   /** PEER_DISCONNECT: the peer left the lobby, so its link goes too. */

@@ -1,26 +1,31 @@
-// One WebSocket of the signaling server: its frames read into messages under a token-bucket rate
-// limit, its JOIN deadline, its ping state and how it ended.
-import { WebSocket, type RawData } from 'ws';
+// One WebSocket of the signaling server: its frames checked under a token-bucket rate limit, its
+// sends coalesced per event-loop turn, its JOIN deadline, its ping state and how it ended.
+import type { Duplex } from 'node:stream';
+import { WebSocket } from 'ws';
 import type { Lobby } from './lobby.js';
-import {
-  CLOSE_PROTOCOL_ERROR,
-  encodeMessage,
-  parseFrame,
-  type ParseResult,
-  type SignalingMessage,
-} from './protocol.js';
+import { encodeMessage, MESSAGE_TYPE_COUNT, type SignalingMessage } from './protocol.js';
+import type { CloseCause, ServerCounters } from './server-counters.js';
 import type { ServerSettings } from './server-options.js';
 
 // RFC 6455 §5.5: a control frame's payload is at most 125 bytes, 2 of them the code; ws throws
 // on a longer reason.
 const MAX_CLOSE_REASON_BYTES = 123;
 const MS_PER_SECOND = 1000;
+// ws sends a Buffer as a binary frame unless told otherwise; the relay's frames are JSON text.
+const TEXT_FRAME = { binary: false };
 
-/** The close code and reason a socket ended with, and whether the server ended it. */
+/** The close code and reason a socket ended with, whether the server ended it, and why. */
 export interface ConnectionEnding {
   code: number;
   reason: string;
   byServer: boolean;
+  cause: CloseCause;
+}
+
+/** Why a frame closes its sender before it is even read. */
+export interface FrameFault {
+  reason: string;
+  cause: CloseCause;
 }
 
 /** One WebSocket and what the server knows of it. */
@@ -30,19 +35,31 @@ export class Connection {
   readonly closed: Promise<void>;
   readonly markClosed: () => void;
   /** Set once the server has decided to end the socket: later frames are ignored. */
-  private serverClose: { code: number; reason: string } | null = null;
+  private serverClose: { code: number; reason: string; cause: CloseCause } | null = null;
   /** ws's message when it ended the socket over a WebSocket-level fault. */
   private transportFault: string | null = null;
   private answeredPing = true;
   private joinTimer: NodeJS.Timeout | undefined;
   private messageTokens: number;
   private tokensCountedAt = performance.now();
+  private corked = false;
+  // Members whose reading is paused until this socket's queue drains, and whether this one is.
+  private readonly heldSenders = new Set<Connection>();
+  private held = false;
+  // `{"type":T,"id":<this peer>,"data":` for each relayed type, made once the peer id is known.
+  private relayHeads: Buffer[] | null = null;
 
+  /**
+   * @param stream the TCP stream under the WebSocket, corked while a turn of the event loop
+   * sends to it, so that every frame of the turn leaves in one write.
+   */
   constructor(
     readonly serial: number,
     readonly socket: WebSocket,
+    private readonly stream: Duplex,
     readonly remoteAddress: string,
-    private readonly limits: Pick<ServerSettings, 'messagesPerSecond' | 'messageBurst' | 'maxFrameBytes'>,
+    private readonly limits: Pick<ServerSettings, 'messagesPerSecond' | 'messageBurst' | 'maxFrameBytes' | 'maxSendQueueBytes'>,
+    private readonly counters: ServerCounters,
   ) {
     let markClosed = (): void => undefined;
     this.closed = new Promise((resolve) => (markClosed = resolve));
@@ -64,23 +81,63 @@ export class Connection {
   }
 
   /**
-   * Reads one frame into a message, or into the close code and reason of its fault: over the
-   * rate limit, binary, or refused by parseFrame.
+   * Checks one frame before it is read: within the rate limit, text, within maxFrameBytes. Counts
+   * its bytes. Returns the fault that closes the sender, or null.
    */
-  readFrame(data: RawData, isBinary: boolean): ParseResult {
-    if (!this.takeMessageToken()) {
-      return { ok: false, code: CLOSE_PROTOCOL_ERROR, reason: 'rate limit exceeded' };
+  checkFrame(data: Buffer, isBinary: boolean): FrameFault | null {
+    this.counters.bytesReceived += data.length;
+    if (!this.takeMessageToken()) return { reason: 'rate limit exceeded', cause: 'rate_limit' };
+    if (isBinary) return { reason: 'binary frame; frames must be JSON text', cause: 'bad_frame' };
+    const { maxFrameBytes } = this.limits;
+    if (data.length > maxFrameBytes) {
+      return { reason: `frame of ${data.length} bytes exceeds the limit of ${maxFrameBytes}`, cause: 'bad_frame' };
     }
-    if (isBinary) {
-      return { ok: false, code: CLOSE_PROTOCOL_ERROR, reason: 'binary frame; frames must be JSON text' };
-    }
-    // ws delivers a Buffer (binaryType 'nodebuffer', its default), even for a fragmented message.
-    return parseFrame((data as Buffer).toString('utf8'), this.limits.maxFrameBytes);
+    return null;
   }
 
   /** Sends a message if the socket is still open. */
   send(message: SignalingMessage): void {
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(encodeMessage(message));
+    if (this.socket.readyState !== WebSocket.OPEN) return;
+    const text = encodeMessage(message);
+    this.counters.bytesSent += Buffer.byteLength(text);
+    this.cork();
+    this.socket.send(text);
+  }
+
+  /**
+   * Forwards a relayed message from this connection's peer to `destination`: the sender's id
+   * goes in front of `data`, the JSON string literal of the received frame, copied as it is.
+   */
+  relayTo(destination: Connection, type: number, data: Uint8Array): void {
+    if (destination.socket.readyState !== WebSocket.OPEN) return;
+    const head = this.relayHead(type);
+    const frame = Buffer.allocUnsafe(head.length + data.length + 1);
+    head.copy(frame, 0);
+    frame.set(data, head.length);
+    frame[frame.length - 1] = 0x7d; // }
+    destination.counters.bytesSent += frame.length;
+    destination.cork();
+    destination.socket.send(frame, TEXT_FRAME);
+    // A destination that reads slower than it is sent to slows its senders down instead of
+    // queueing without end: they are read again once its queue has drained.
+    if (destination.stream.writableLength > this.limits.maxSendQueueBytes) destination.hold(this);
+  }
+
+  /** Resumes every member held for this socket's queue; when it drains, or when it has closed. */
+  readonly releaseSenders = (): void => {
+    for (const sender of this.heldSenders) {
+      sender.held = false;
+      sender.socket.resume();
+    }
+    this.heldSenders.clear();
+  };
+
+  private hold(sender: Connection): void {
+    if (sender.held) return;
+    sender.held = true;
+    sender.socket.pause();
+    if (this.heldSenders.size === 0) this.stream.once('drain', this.releaseSenders);
+    this.heldSenders.add(sender);
   }
 
   /** Calls `onTimeout` unless {@link stopJoinTimer} is called within `timeoutMs`. */
@@ -95,6 +152,8 @@ export class Connection {
 
   /** Pings the socket; false, without a ping, when it has not answered the previous one. */
   ping(): boolean {
+    // A socket held for a slow destination is not being read: its pong may be waiting unread.
+    if (this.held) this.answeredPing = true;
     if (!this.answeredPing) return false;
     this.answeredPing = false;
     this.socket.ping();
@@ -102,9 +161,9 @@ export class Connection {
   }
 
   /** Records that the server ends this socket; false if it is already ended or not open. */
-  markEndedByServer(code: number, reason: string): boolean {
+  markEndedByServer(code: number, reason: string, cause: CloseCause): boolean {
     if (this.serverClose !== null || this.socket.readyState !== WebSocket.OPEN) return false;
-    this.serverClose = { code, reason };
+    this.serverClose = { code, reason, cause };
     this.stopJoinTimer();
     return true;
   }
@@ -117,8 +176,33 @@ export class Connection {
   /** How the socket ended, given the code and reason of its close event. */
   ending(code: number, reason: string): ConnectionEnding {
     if (this.serverClose !== null) return { ...this.serverClose, byServer: true };
-    if (this.transportFault !== null) return { code, reason: this.transportFault, byServer: true };
-    return { code, reason, byServer: false };
+    if (this.transportFault !== null) return { code, reason: this.transportFault, byServer: true, cause: 'bad_frame' };
+    return { code, reason, byServer: false, cause: 'client' };
+  }
+
+  /**
+   * Holds this turn's frames in the stream and writes them together at the end of the turn: a
+   * guest's burst of candidates reaches its host in one write instead of one per message.
+   */
+  private cork(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.stream.cork();
+    process.nextTick(this.uncork);
+  }
+
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.stream.uncork();
+  };
+
+  private relayHead(type: number): Buffer {
+    if (this.relayHeads === null) {
+      this.relayHeads = Array.from({ length: MESSAGE_TYPE_COUNT }, (_, messageType) =>
+        Buffer.from(`{"type":${messageType},"id":${this.peerId},"data":`),
+      );
+    }
+    return this.relayHeads[type]!;
   }
 
   /** Token bucket: false when the socket has used up its burst and the refill since. */

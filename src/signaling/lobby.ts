@@ -42,20 +42,19 @@ export class Lobby {
     readonly mesh: boolean,
   ) {}
 
-  /** In server mode only the host and each client know of each other (SIGNALING.md, Joining). */
+  /** In server mode only the host and each client know of each other (docs/wire-format.md, section 5, The exchange). */
   introduces(peerId: number, otherPeerId: number): boolean {
     return this.mesh || peerId === HOST_PEER_ID || otherPeerId === HOST_PEER_ID;
   }
 
-  /** Why a joiner in the given mode may not enter, or null when it may. */
-  joinFault(mesh: boolean, maxLobbySize: number): string | null {
+  /**
+   * Why a joiner may not enter, or null when it may. The creator sets the mode: a joiner that
+   * asked for the other one is admitted into the lobby's, which its ID message tells it, as
+   * Godot's servers do.
+   */
+  joinFault(maxLobbySize: number): string | null {
     const { name } = this;
     if (this.sealed) return `lobby ${name} is sealed`;
-    // The creator sets the mode; a joiner in the other mode would expect the wrong topology.
-    if (this.mesh !== mesh) {
-      const expected = this.mesh ? 'mesh mode: JOIN with id 0' : 'server mode: JOIN with id 1';
-      return `lobby ${name} is in ${expected}`;
-    }
     if (this.members.size + this.held.size >= maxLobbySize) return `lobby ${name} is full (limit ${maxLobbySize})`;
     return null;
   }
@@ -73,7 +72,7 @@ export class Lobby {
    * `token`, when resumption is on, goes with the ID.
    */
   admit(connection: Connection, peerId: number, token?: string): void {
-    // SIGNALING.md's reply order: ID, then the introductions in pairs, then the JOIN confirmation.
+    // The reply order of docs/wire-format.md, section 5: ID, then the introductions in pairs, then the JOIN confirmation.
     connection.send({ type: MessageType.Id, id: peerId, data: this.mesh ? 'true' : '', ...(token === undefined ? {} : { token }) });
     for (const [memberId, member] of this.members) {
       if (!this.introduces(memberId, peerId)) continue;
@@ -110,6 +109,11 @@ export class Lobby {
     }, ms));
   }
 
+  /** Seats held for returning members. */
+  get heldSeats(): number {
+    return this.held.size;
+  }
+
   /** Whether the seat `peerId` is held for a returning member. */
   isHeld(peerId: number): boolean {
     return this.held.has(peerId);
@@ -135,7 +139,10 @@ export class Lobby {
     if (this.members.get(connection.peerId) === connection) this.members.delete(connection.peerId);
   }
 
-  /** Tells the members who knew of `peerId` that it has left. */
+  /**
+   * Tells the members who knew of `peerId` that it has left. Not for a sealed lobby: there the
+   * links outlive signaling, and Godot's demo client would drop its link on PEER_DISCONNECT.
+   */
   announceDeparture(peerId: number): void {
     for (const [memberId, member] of this.members) {
       if (this.introduces(memberId, peerId)) {

@@ -1,4 +1,4 @@
-// The wire format of the lobby signaling protocol (/work/shared/SIGNALING.md, Godot's
+// The wire format of the lobby signaling protocol (docs/wire-format.md, section 5: Godot's
 // webrtc_signaling demo). Browser-safe: no Node imports, so the client can share it.
 import { RtcError } from '../transport/errors.js';
 
@@ -50,7 +50,7 @@ export type ParseResult =
   | { ok: true; message: SignalingMessage }
   | { ok: false; code: typeof CLOSE_PROTOCOL_ERROR; reason: string };
 
-/** Close code of every protocol error, with a human-readable reason (SIGNALING.md, Frames). */
+/** Close code of every protocol error, with a human-readable reason (docs/wire-format.md, section 5, Frames). */
 export const CLOSE_PROTOCOL_ERROR = 4000;
 
 /** Close code the server uses once a sealed lobby's grace period ends. */
@@ -65,7 +65,8 @@ export const HOST_PEER_ID = 1;
 /** The largest peer id (2^31 − 1): ids are positive int32 values, as in Godot. */
 export const MAX_PEER_ID = 0x7fff_ffff;
 
-const MESSAGE_TYPE_COUNT = 8;
+/** How many message types there are: every `type` is below it. */
+export const MESSAGE_TYPE_COUNT = 8;
 
 /**
  * Turns one text frame into a {@link SignalingMessage}, or into the protocol error that closes
@@ -148,13 +149,14 @@ export function encodeCandidate(mid: string, mlineIndex: number, sdp: string): s
 }
 
 /**
- * Reads a CANDIDATE message's `data` (see {@link encodeCandidate}). Returns null on anything
- * malformed, so that no unchecked text from signaling reaches the WebRTC engine.
+ * Reads a CANDIDATE message's `data` (see {@link encodeCandidate}), with or without its leading
+ * line feed, as Godot's demo client reads it. Returns null on anything malformed, so that no
+ * unchecked text from signaling reaches the WebRTC engine.
  */
 export function parseCandidate(data: string): CandidateData | null {
-  const parts = data.split('\n');
-  if (parts.length !== 4 || parts[0] !== '') return null;
-  const [, mid = '', index = '', sdp = ''] = parts;
+  const parts = (data.startsWith('\n') ? data.slice(1) : data).split('\n');
+  if (parts.length !== 3) return null;
+  const [mid = '', index = '', sdp = ''] = parts;
   if (!MID_PATTERN.test(mid) || !MLINE_INDEX_PATTERN.test(index)) return null;
   const mlineIndex = Number(index);
   if (mlineIndex > MAX_MLINE_INDEX) return null;

@@ -1,11 +1,12 @@
-// The options of the signaling server, their defaults and their checks.
+// The options of the signaling server: one table holding each option's default, range and what
+// it protects, from which the defaults, the checks and `rtcmesh signal --help` all come.
 import { RtcError } from '../transport/errors.js';
 
 /** Limits and addresses of a {@link SignalingServer}; every field is optional. */
 export interface SignalingServerOptions {
   /** Address to bind. Default `'127.0.0.1'`: loopback only; pass `'0.0.0.0'` to serve a network. */
   host?: string;
-  /** TCP port, also serving `GET /health`. Default 9080 (the Godot demo's); 0 picks a free port. */
+  /** TCP port, also serving `GET /health` and (unless `metricsPort` is set) `GET /metrics`. Default 9080 (the Godot demo's); 0 picks a free port. */
   port?: number;
   /** Connected WebSockets at most; the next one is closed with 4000. Default 4096. */
   maxSockets?: number;
@@ -24,14 +25,28 @@ export interface SignalingServerOptions {
   pingIntervalMs?: number;
   /** Time from a seal to the close of every member with 1000 "Seal complete". Default 10000 ms. */
   sealCloseMs?: number;
-  /** Sustained messages per second one socket may send (token bucket refill rate). Default 50. */
+  /** Sustained messages per second one socket may send (token bucket refill rate). Default 100. */
   messagesPerSecond?: number;
   /**
    * Messages one socket may send at once before the rate applies (token bucket size); one more
-   * closes it with 4000 "rate limit exceeded". Default 200: a member joining a mesh of 30 sends
-   * an offer and a few candidates to each.
+   * closes it with 4000 "rate limit exceeded". Default 1024: a member joining a full mesh lobby of
+   * 64 sends 63 × (a description and up to 12 candidates) = 819 messages at once.
    */
   messageBurst?: number;
+  /**
+   * Bytes queued to one socket (sent and not yet taken by the network) past which the members
+   * relaying to it stop being read until the queue drains. Default 262144.
+   */
+  maxSendQueueBytes?: number;
+  /** Serve `GET /metrics` in the Prometheus text format. Default true. */
+  metrics?: boolean;
+  /** Address the separate metrics port binds (with `metricsPort`). Default `'127.0.0.1'`. */
+  metricsHost?: string;
+  /**
+   * A port of its own for `GET /metrics` (0 picks a free one), which the public port then does
+   * not serve. Default null: `/metrics` on the public port.
+   */
+  metricsPort?: number | null;
   /**
    * Milliseconds a member's seat is kept after its socket is lost (not closed by the client
    * itself), for it to come back with its session token and the same id. While this is above 0,
@@ -40,101 +55,107 @@ export interface SignalingServerOptions {
    * the Godot demo's behaviour.
    */
   reconnectGraceMs?: number;
-  /** The secret that signs session tokens; give every node the same to accept each other's. Default: random per server. */
-  tokenSecret?: string;
   /** Milliseconds a session token is valid after it is issued. Default 86400000 (a day). */
   tokenLifetimeMs?: number;
+  /**
+   * The secret (16 characters or more) that signs session tokens; give every node the same to
+   * accept each other's. Default: random per server. Not on the command line (`ps` would show
+   * it): `rtcmesh signal` reads it from the environment, `RTCMESH_TOKEN_SECRET`.
+   */
+  tokenSecret?: string;
 }
 
 /** The options of a server with every default filled in and every value checked. */
 export type ServerSettings = Required<Omit<SignalingServerOptions, 'tokenSecret'>> & Pick<SignalingServerOptions, 'tokenSecret'>;
 
-const DEFAULT_OPTIONS: ServerSettings = {
-  host: '127.0.0.1',
-  port: 9080,
-  maxSockets: 4096,
-  maxLobbies: 1024,
-  maxLobbySize: 64,
-  maxFrameBytes: 65_536,
-  joinTimeoutMs: 1000,
-  pingIntervalMs: 10_000,
-  sealCloseMs: 10_000,
-  messagesPerSecond: 50,
-  messageBurst: 200,
-  reconnectGraceMs: 0,
-  tokenLifetimeMs: 86_400_000,
-};
+/** The shortest token secret accepted: a short one could be guessed from tokens. */
+const MIN_SECRET_LENGTH = 16;
+
+/** What kind of value an option takes, for its check and for the command line. */
+export type ServerOptionKind = 'address' | 'integer' | 'rate' | 'boolean' | 'optional-port';
+
+/** One option of the server: its default, its range, and what it is for. */
+export interface ServerOptionSpec {
+  key: keyof SignalingServerOptions;
+  kind: ServerOptionKind;
+  /** The default, as the server applies it. */
+  default: string | number | boolean | null;
+  /** Smallest and largest value of an integer option. */
+  min?: number;
+  max?: number;
+  /** What the option sets and what it protects, one sentence. */
+  help: string;
+}
 
 /**
- * Frames up to twice the limit still reach parseFrame and are refused with 4000 and a reason;
+ * Frames up to twice the limit still reach the parser and are refused with 4000 and a reason;
  * ws refuses larger ones itself (1009) before buffering them, which bounds memory per socket.
  */
 export const WS_PAYLOAD_HEADROOM_FACTOR = 2;
 const MAX_PORT = 65_535;
 // setTimeout fires at once, with a warning, for anything longer.
 const MAX_TIMER_MS = 0x7fff_ffff;
+const MAX_COUNT = Number.MAX_SAFE_INTEGER;
+
+/** Every option of {@link SignalingServerOptions}, in the order `--help` lists them. */
+export const SERVER_OPTION_SPECS: readonly ServerOptionSpec[] = [
+  { key: 'host', kind: 'address', default: '127.0.0.1', help: 'address to bind; 0.0.0.0 serves every interface' },
+  { key: 'port', kind: 'integer', default: 9080, min: 0, max: MAX_PORT, help: 'TCP port of the WebSockets and GET /health, 0 for any free one' },
+  { key: 'maxSockets', kind: 'integer', default: 4096, min: 1, max: MAX_COUNT, help: 'connected sockets at most; bounds memory and file descriptors' },
+  { key: 'maxLobbies', kind: 'integer', default: 1024, min: 1, max: MAX_COUNT, help: 'open lobbies at most; bounds what sockets can hold without others joining' },
+  { key: 'maxLobbySize', kind: 'integer', default: 64, min: 1, max: MAX_COUNT, help: 'members of one lobby at most, host included; bounds the introductions one join sends' },
+  { key: 'maxFrameBytes', kind: 'integer', default: 65_536, min: 1, max: Math.floor(MAX_COUNT / WS_PAYLOAD_HEADROOM_FACTOR), help: 'largest frame in bytes; bounds the memory one message takes' },
+  { key: 'joinTimeoutMs', kind: 'integer', default: 1000, min: 1, max: MAX_TIMER_MS, help: 'ms a socket has to JOIN; frees sockets opened and left idle' },
+  { key: 'pingIntervalMs', kind: 'integer', default: 10_000, min: 1, max: MAX_TIMER_MS, help: 'ms between pings; a socket that missed the last one is dropped (dead peers)' },
+  { key: 'sealCloseMs', kind: 'integer', default: 10_000, min: 1, max: MAX_TIMER_MS, help: 'ms from a seal to the close of every member with 1000' },
+  { key: 'messagesPerSecond', kind: 'rate', default: 100, help: 'messages a second one socket may send, sustained; bounds the CPU one socket takes' },
+  { key: 'messageBurst', kind: 'integer', default: 1024, min: 1, max: MAX_COUNT, help: 'messages one socket may send at once (a join into a full mesh of 64 sends 819)' },
+  { key: 'maxSendQueueBytes', kind: 'integer', default: 262_144, min: 1, max: MAX_COUNT, help: 'bytes queued to a slow reader before its senders are paused; bounds memory per socket' },
+  { key: 'metrics', kind: 'boolean', default: true, help: 'serve GET /metrics (Prometheus text format)' },
+  { key: 'metricsHost', kind: 'address', default: '127.0.0.1', help: 'address of the metrics port, with --metrics-port' },
+  { key: 'metricsPort', kind: 'optional-port', default: null, min: 0, max: MAX_PORT, help: 'serve /metrics on this port instead of the public one (0: any free port)' },
+  { key: 'reconnectGraceMs', kind: 'integer', default: 0, min: 0, max: MAX_TIMER_MS, help: 'ms a lost member keeps its seat, to rejoin with its session token (0: off)' },
+  { key: 'tokenLifetimeMs', kind: 'integer', default: 86_400_000, min: 1, max: MAX_COUNT, help: 'ms a session token stays valid after it is issued' },
+];
 
 /**
  * Fills in the defaults and checks every value.
  * @throws RtcError `ERR_INVALID_PARAMETER` when an option is out of range.
  */
 export function resolveServerOptions(options: SignalingServerOptions): ServerSettings {
-  const resolved: ServerSettings = {
-    host: options.host ?? DEFAULT_OPTIONS.host,
-    port: options.port ?? DEFAULT_OPTIONS.port,
-    maxSockets: options.maxSockets ?? DEFAULT_OPTIONS.maxSockets,
-    maxLobbies: options.maxLobbies ?? DEFAULT_OPTIONS.maxLobbies,
-    maxLobbySize: options.maxLobbySize ?? DEFAULT_OPTIONS.maxLobbySize,
-    maxFrameBytes: options.maxFrameBytes ?? DEFAULT_OPTIONS.maxFrameBytes,
-    joinTimeoutMs: options.joinTimeoutMs ?? DEFAULT_OPTIONS.joinTimeoutMs,
-    pingIntervalMs: options.pingIntervalMs ?? DEFAULT_OPTIONS.pingIntervalMs,
-    sealCloseMs: options.sealCloseMs ?? DEFAULT_OPTIONS.sealCloseMs,
-    messagesPerSecond: options.messagesPerSecond ?? DEFAULT_OPTIONS.messagesPerSecond,
-    messageBurst: options.messageBurst ?? DEFAULT_OPTIONS.messageBurst,
-    ...sessionOptions(options),
-  };
+  const resolved: Record<string, unknown> = {};
   // The options may come from a command line or a JSON file: check the types too.
-  if (typeof resolved.host !== 'string' || resolved.host === '') {
-    throw invalidOption('host', 'a non-empty address such as "127.0.0.1"');
+  for (const spec of SERVER_OPTION_SPECS) {
+    const value: unknown = options[spec.key] ?? spec.default;
+    const expected = optionFault(spec, value);
+    if (expected !== null) {
+      throw new RtcError('ERR_INVALID_PARAMETER', `SignalingServerOptions.${spec.key} must be ${expected}`);
+    }
+    resolved[spec.key] = value;
   }
-  requireInteger(resolved, 'port', 0, MAX_PORT);
-  requireInteger(resolved, 'maxSockets', 1, Number.MAX_SAFE_INTEGER);
-  requireInteger(resolved, 'maxLobbies', 1, Number.MAX_SAFE_INTEGER);
-  requireInteger(resolved, 'maxLobbySize', 1, Number.MAX_SAFE_INTEGER);
-  const maxFrameBytes = Math.floor(Number.MAX_SAFE_INTEGER / WS_PAYLOAD_HEADROOM_FACTOR);
-  requireInteger(resolved, 'maxFrameBytes', 1, maxFrameBytes);
-  requireInteger(resolved, 'joinTimeoutMs', 1, MAX_TIMER_MS);
-  requireInteger(resolved, 'pingIntervalMs', 1, MAX_TIMER_MS);
-  requireInteger(resolved, 'sealCloseMs', 1, MAX_TIMER_MS);
-  requireInteger(resolved, 'messageBurst', 1, Number.MAX_SAFE_INTEGER);
-  requireInteger(resolved, 'reconnectGraceMs', 0, MAX_TIMER_MS);
-  requireInteger(resolved, 'tokenLifetimeMs', 1, Number.MAX_SAFE_INTEGER);
-  const secret: unknown = resolved.tokenSecret;
-  if (secret !== undefined && (typeof secret !== 'string' || secret.length < 16)) {
-    throw invalidOption('tokenSecret', 'a string of at least 16 characters');
+  const secret: unknown = options.tokenSecret;
+  if (secret !== undefined && (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH)) {
+    throw new RtcError('ERR_INVALID_PARAMETER', `SignalingServerOptions.tokenSecret must be a string of at least ${MIN_SECRET_LENGTH} characters`);
   }
-  const rate: unknown = resolved.messagesPerSecond;
-  if (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0) {
-    throw invalidOption('messagesPerSecond', 'a positive number');
-  }
-  return resolved;
+  resolved.tokenSecret = secret;
+  return resolved as ServerSettings;
 }
 
-/** The options of session resumption, with their defaults. */
-function sessionOptions(options: SignalingServerOptions): Pick<ServerSettings, 'reconnectGraceMs' | 'tokenSecret' | 'tokenLifetimeMs'> {
-  const { reconnectGraceMs = DEFAULT_OPTIONS.reconnectGraceMs, tokenSecret, tokenLifetimeMs = DEFAULT_OPTIONS.tokenLifetimeMs } = options;
-  return { reconnectGraceMs, tokenSecret, tokenLifetimeMs };
-}
-
-type IntegerOption = Exclude<keyof SignalingServerOptions, 'host' | 'messagesPerSecond' | 'tokenSecret'>;
-
-function requireInteger(options: ServerSettings, key: IntegerOption, min: number, max: number): void {
-  const value: unknown = options[key];
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw invalidOption(key, `an integer in ${min}…${max}`);
+/** What a value of the option must be, or null when `value` is one. */
+function optionFault(spec: ServerOptionSpec, value: unknown): string | null {
+  if (spec.kind === 'optional-port' && value === null) return null;
+  switch (spec.kind) {
+    case 'address':
+      return typeof value === 'string' && value !== '' ? null : 'a non-empty address such as "127.0.0.1"';
+    case 'boolean':
+      return typeof value === 'boolean' ? null : 'true or false';
+    case 'rate':
+      return typeof value === 'number' && Number.isFinite(value) && value > 0 ? null : 'a positive number';
+    case 'optional-port':
+    case 'integer': {
+      const { min = 0, max = MAX_COUNT } = spec;
+      const fits = typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
+      return fits ? null : `an integer in ${min}…${max}${spec.kind === 'optional-port' ? ', or null' : ''}`;
+    }
   }
-}
-
-function invalidOption(key: keyof SignalingServerOptions, expected: string): RtcError {
-  return new RtcError('ERR_INVALID_PARAMETER', `SignalingServerOptions.${key} must be ${expected}`);
 }

@@ -1,22 +1,27 @@
-// The lobby signaling server of SIGNALING.md: routes typed messages between the members of a
-// lobby. Frames become messages in connection.ts (through protocol.ts); this file never reads raw
-// JSON. Lobbies live in lobby.ts, the options in server-options.ts, `GET /health` in server-health.ts.
+// The lobby signaling server of Godot's webrtc_signaling demo: routes typed messages between the
+// members of a lobby. Frames are checked in connection.ts; a relayed message in its common shape
+// is forwarded by frame-scan.ts without being decoded, anything else is read by protocol.ts. Lobbies
+// live in lobby.ts, the options in server-options.ts, HTTP in server-http.ts, metrics in server-metrics.ts.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { EventEmitter } from 'eventemitter3';
-import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { RtcError } from '../transport/errors.js';
 import { Connection } from './connection.js';
+import { scanFrame, type ScannedFrame } from './frame-scan.js';
 import { Lobby, lobbyNameFault, newLobbyName } from './lobby.js';
 import {
   CLOSE_PROTOCOL_ERROR,
   CLOSE_SEAL_COMPLETE,
   HOST_PEER_ID,
   MessageType,
+  parseFrame,
   SEAL_COMPLETE_REASON,
   type SignalingMessage,
 } from './protocol.js';
-import { answerHttp } from './server-health.js';
+import { type CloseCause, ServerCounters } from './server-counters.js';
+import { answerHttp, healthAnswer, type HttpAnswer, type HttpRoutes } from './server-http.js';
+import { ServerMetrics } from './server-metrics.js';
 import { SessionTokens } from './session-token.js';
 import {
   resolveServerOptions,
@@ -49,6 +54,8 @@ export interface SocketClosedInfo {
   reason: string;
   /** True when the server ended the socket (a protocol error, a limit, a seal, a missed ping). */
   byServer: boolean;
+  /** Why, as `rtcmesh_signaling_closes_total` counts it. */
+  cause: CloseCause;
 }
 
 /** Events of a {@link SignalingServer}: what the `rtcmesh signal` command logs. */
@@ -81,15 +88,22 @@ const SHUTDOWN_GRACE_MS = 1000;
 /**
  * The lobby signaling server of Godot's webrtc_signaling demo, with rtcmesh's limits: lobbies
  * over WebSocket that introduce their members and relay their offers, answers and candidates.
- * `GET /health` on the same port answers `{"sockets": n, "lobbies": n}`.
+ * `GET /health` on the same port answers `{"sockets": n, "lobbies": n}`; `GET /metrics` answers
+ * in the Prometheus text format, on the same port or on `metricsPort`.
  */
 export class SignalingServer extends EventEmitter<SignalingServerEvents> {
   private readonly options: ServerSettings;
   private readonly webSocketServer: WebSocketServer;
   private readonly connections = new Set<Connection>();
   private readonly lobbies = new Map<string, Lobby>();
+  private readonly counters = new ServerCounters();
+  private readonly metrics: ServerMetrics | null;
+  // Filled in by scanFrame for each frame: one object for the server's life, not one per message.
+  private readonly scanned: ScannedFrame = { type: 0, id: 0, dataStart: 0, dataEnd: 0 };
   private httpServer: Server | null = null;
+  private metricsServer: Server | null = null;
   private boundAddress: SignalingServerAddress | null = null;
+  private boundMetricsUrl: string | null = null;
   private state: 'idle' | 'starting' | 'listening' | 'closed' = 'idle';
   private starting: Promise<void> | null = null;
   private closing: Promise<void> | null = null;
@@ -110,6 +124,13 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
       clientTracking: false,
       maxPayload: this.options.maxFrameBytes * WS_PAYLOAD_HEADROOM_FACTOR,
     });
+    this.metrics = this.options.metrics
+      ? new ServerMetrics(this.counters, () => ({
+          sockets: this.connections.size,
+          lobbies: this.lobbies.size,
+          members: [...this.lobbies.values()].reduce((sum, lobby) => sum + lobby.members.size, 0),
+        }))
+      : null;
   }
 
   /** Where the server listens, or null before {@link listen} has resolved and after {@link close}. */
@@ -118,7 +139,15 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
   }
 
   /**
-   * Binds the host and port and starts serving.
+   * The URL of `GET /metrics` once listening: on the public port, or on `metricsPort` when it
+   * is set; null when metrics are off, before {@link listen} has resolved and after {@link close}.
+   */
+  get metricsUrl(): string | null {
+    return this.state === 'listening' ? this.boundMetricsUrl : null;
+  }
+
+  /**
+   * Binds the host and port (and the metrics port, when there is one) and starts serving.
    * @returns the bound address and the WebSocket URL to give clients.
    * @throws RtcError `ERR_ALREADY_IN_USE` when called a second time or after {@link close}.
    * Rejects with Node's error (for example `EADDRINUSE`) when the port cannot be bound.
@@ -131,34 +160,42 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
       );
     }
     this.state = 'starting';
-    const httpServer = createServer((request, response) =>
-      answerHttp(request, response, () => ({ sockets: this.connections.size, lobbies: this.lobbies.size })),
-    );
+    const { metrics, options } = this;
+    const health = (): HttpAnswer => healthAnswer({ sockets: this.connections.size, lobbies: this.lobbies.size });
+    const publicRoutes: HttpRoutes = new Map([['/health', health]]);
+    const metricsRoute = metrics === null ? null : (): Promise<HttpAnswer> => metrics.answer();
+    const ownMetricsPort = metricsRoute !== null && options.metricsPort !== null;
+    if (metricsRoute !== null && !ownMetricsPort) publicRoutes.set('/metrics', metricsRoute);
+    const httpServer = this.newHttpServer(publicRoutes);
     httpServer.on('upgrade', (request, socket, head) => this.upgrade(request, socket, head));
     this.httpServer = httpServer;
-    this.starting = new Promise<void>((resolve, reject) => {
-      httpServer.once('error', reject);
-      httpServer.listen(this.options.port, this.options.host, () => {
-        httpServer.off('error', reject);
-        resolve();
-      });
-    });
+    const metricsServer =
+      metricsRoute !== null && ownMetricsPort ? this.newHttpServer(new Map([['/metrics', metricsRoute]])) : null;
+    this.metricsServer = metricsServer;
+    this.starting = (async () => {
+      const port = await bind(httpServer, options.port, options.host);
+      const metricsPort = metricsServer === null ? port : await bind(metricsServer, options.metricsPort ?? 0, options.metricsHost);
+      const { host } = options;
+      this.boundAddress = { host, port, url: `ws://${urlHost(host)}:${port}` };
+      if (metrics !== null) {
+        const metricsHost = ownMetricsPort ? options.metricsHost : host;
+        this.boundMetricsUrl = `http://${urlHost(metricsHost)}:${metricsPort}/metrics`;
+      }
+    })();
     try {
       await this.starting;
     } catch (error) {
       this.state = 'closed';
+      await Promise.all([httpServer, metricsServer].map((server) => server !== null && stopHttp(server)));
       this.httpServer = null;
+      this.metricsServer = null;
       throw error;
     }
-    httpServer.on('error', (error) => this.emit('error', error));
-    const bound = httpServer.address();
-    const port = typeof bound === 'object' && bound !== null ? bound.port : this.options.port;
-    const { host } = this.options;
-    const urlHost = host.includes(':') ? `[${host}]` : host;
-    this.boundAddress = { host, port, url: `ws://${urlHost}:${port}` };
+    for (const server of [httpServer, metricsServer]) server?.on('error', (error) => this.emit('error', error));
+    metrics?.start();
     this.state = 'listening';
     this.pingTimer = setInterval(() => this.guard(() => this.pingAll()), this.options.pingIntervalMs);
-    return this.boundAddress;
+    return this.boundAddress!;
   }
 
   /**
@@ -176,23 +213,24 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     this.state = 'closed';
     clearInterval(this.pingTimer);
     const reason = 'server shutting down';
-    for (const lobby of [...this.lobbies.values()]) this.closeLobby(lobby, CLOSE_GOING_AWAY, reason);
+    for (const lobby of [...this.lobbies.values()]) this.closeLobby(lobby, CLOSE_GOING_AWAY, reason, 'shutdown');
     const allClosed = Promise.all([...this.connections].map((connection) => connection.closed));
-    for (const connection of this.connections) this.closeSocket(connection, CLOSE_GOING_AWAY, reason);
+    for (const connection of this.connections) this.closeSocket(connection, CLOSE_GOING_AWAY, reason, 'shutdown');
     let graceTimer: NodeJS.Timeout | undefined;
     const graceOver = new Promise((resolve) => (graceTimer = setTimeout(resolve, SHUTDOWN_GRACE_MS)));
     await Promise.race([allClosed, graceOver]);
     clearTimeout(graceTimer);
     for (const connection of this.connections) connection.socket.terminate();
     await allClosed;
-    const httpServer = this.httpServer;
+    this.metrics?.stop();
+    const servers = [this.httpServer, this.metricsServer];
     this.httpServer = null;
-    if (httpServer === null) return;
-    await new Promise<void>((resolve) => {
-      httpServer.close(() => resolve());
-      // Keep-alive HTTP connections (a /health poller) would hold close() open otherwise.
-      httpServer.closeAllConnections();
-    });
+    this.metricsServer = null;
+    await Promise.all(servers.map((server) => server !== null && stopHttp(server)));
+  }
+
+  private newHttpServer(routes: HttpRoutes): Server {
+    return createServer((request, response) => answerHttp(request, response, routes, (error) => this.emit('error', error)));
   }
 
   private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -201,49 +239,71 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
       return;
     }
     this.webSocketServer.handleUpgrade(request, socket, head, (webSocket) =>
-      this.guard(() => this.accept(webSocket, request.socket.remoteAddress ?? '')),
+      this.guard(() => this.accept(webSocket, socket, request.socket.remoteAddress ?? '')),
     );
   }
 
-  private accept(socket: WebSocket, remoteAddress: string): void {
-    const connection = new Connection(this.nextSocketSerial++, socket, remoteAddress, this.options);
+  private accept(socket: WebSocket, stream: Duplex, remoteAddress: string): void {
+    const serial = this.nextSocketSerial++;
+    const connection = new Connection(serial, socket, stream, remoteAddress, this.options, this.counters);
     this.connections.add(connection);
+    // ws hands over a Buffer (binaryType 'nodebuffer', its default), even for a fragmented message.
     socket.on('message', (data, isBinary) =>
-      this.guard(() => this.receive(connection, data, isBinary), connection),
+      this.guard(() => this.receive(connection, data as Buffer, isBinary), connection),
     );
     socket.on('close', (code, reason) => this.guard(() => this.release(connection, code, reason.toString())));
     this.emit('socketOpened', connection.serial, remoteAddress);
     const { maxSockets, joinTimeoutMs } = this.options;
     if (this.connections.size > maxSockets) {
-      this.closeSocket(connection, CLOSE_PROTOCOL_ERROR, `too many sockets (limit ${maxSockets})`);
+      this.closeSocket(connection, CLOSE_PROTOCOL_ERROR, `too many sockets (limit ${maxSockets})`, 'too_many_sockets');
       return;
     }
     const joinFault = `no JOIN within ${joinTimeoutMs} ms`;
     connection.startJoinTimer(joinTimeoutMs, () =>
-      this.guard(() => this.closeSocket(connection, CLOSE_PROTOCOL_ERROR, joinFault)),
+      this.guard(() => this.closeSocket(connection, CLOSE_PROTOCOL_ERROR, joinFault, 'join_timeout')),
     );
   }
 
   private release(connection: Connection, code: number, reason: string): void {
     connection.stopJoinTimer();
+    connection.releaseSenders();
     this.connections.delete(connection);
     connection.markClosed();
     // A client that closes its socket itself (1000) has left; any other end may be a lost link.
     this.leaveLobby(connection, code !== CLOSE_NORMAL);
     const { serial, remoteAddress } = connection;
-    this.emit('socketClosed', { socket: serial, remoteAddress, ...connection.ending(code, reason) });
+    const ending = connection.ending(code, reason);
+    this.counters.countClose(ending.cause);
+    this.emit('socketClosed', { socket: serial, remoteAddress, ...ending });
   }
 
-  private receive(connection: Connection, data: RawData, isBinary: boolean): void {
+  private receive(connection: Connection, data: Buffer, isBinary: boolean): void {
     // ws may still deliver frames that arrived before our close frame went out.
     if (connection.endingByServer) return;
-    const frame = connection.readFrame(data, isBinary);
-    if (!frame.ok) {
-      this.closeSocket(connection, frame.code, frame.reason);
+    const fault = connection.checkFrame(data, isBinary);
+    if (fault !== null) {
+      this.closeSocket(connection, CLOSE_PROTOCOL_ERROR, fault.reason, fault.cause);
       return;
     }
-    const fault = this.route(connection, frame.message);
-    if (fault !== null) this.closeSocket(connection, CLOSE_PROTOCOL_ERROR, fault);
+    const { scanned } = this;
+    if (scanFrame(data, scanned) && isRelayed(scanned.type)) {
+      this.counters.received[scanned.type]!++;
+      const relayFault = this.relay(connection, scanned.type, scanned.id, data.subarray(scanned.dataStart, scanned.dataEnd));
+      if (relayFault !== null) this.closeSocket(connection, CLOSE_PROTOCOL_ERROR, relayFault, 'protocol_error');
+      return;
+    }
+    const frame = parseFrame(data.toString('utf8'), this.options.maxFrameBytes);
+    if (!frame.ok) {
+      this.closeSocket(connection, frame.code, frame.reason, 'bad_frame');
+      return;
+    }
+    const { message } = frame;
+    this.counters.received[message.type]!++;
+    const routeFault = this.route(connection, message);
+    if (routeFault !== null) {
+      const cause = message.type === MessageType.Join ? 'join_refused' : 'protocol_error';
+      this.closeSocket(connection, CLOSE_PROTOCOL_ERROR, routeFault, cause);
+    }
   }
 
   /** Acts on one message; returns the protocol fault that closes the sender, or null. */
@@ -256,7 +316,9 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
       case MessageType.Offer:
       case MessageType.Answer:
       case MessageType.Candidate:
-        return this.relay(connection, message);
+        // A frame parseFrame had to read (spaces, extra fields, a data that is not a string): its
+        // data is re-encoded, as a literal, for the same forwarding as the fast path's.
+        return this.relay(connection, message.type, message.id, Buffer.from(JSON.stringify(message.data)));
       case MessageType.Id:
       case MessageType.PeerConnect:
       case MessageType.PeerDisconnect:
@@ -267,21 +329,20 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
   private join(connection: Connection, message: SignalingMessage): string | null {
     if (connection.lobby !== null) return `already in lobby ${connection.lobby.name}`;
     if (message.token !== undefined) return this.rejoin(connection, message.token, message.resume === true);
-    // SIGNALING.md: the client sends id 0 for mesh mode; the Godot demo reads any other id as server mode.
-    const mesh = message.id === 0;
     const creating = message.data === '';
     let lobby: Lobby;
     if (creating) {
       const { maxLobbies } = this.options;
       if (this.lobbies.size >= maxLobbies) return `too many lobbies (limit ${maxLobbies})`;
-      lobby = new Lobby(newLobbyName((name) => this.lobbies.has(name)), mesh);
+      // The creator's JOIN sets the mode: id 0 is mesh, any other id server mode, as in the Godot demo.
+      lobby = new Lobby(newLobbyName((name) => this.lobbies.has(name)), message.id === 0);
     } else {
       const name = message.data;
       const nameFault = lobbyNameFault(name);
       if (nameFault !== null) return nameFault;
       const found = this.lobbies.get(name);
       if (found === undefined) return `no lobby named ${name}`;
-      const joinFault = found.joinFault(mesh, this.options.maxLobbySize);
+      const joinFault = found.joinFault(this.options.maxLobbySize);
       if (joinFault !== null) return joinFault;
       lobby = found;
     }
@@ -314,7 +375,7 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     const previous = lobby.members.get(peerId);
     if (previous !== undefined) {
       lobby.remove(previous);
-      this.closeSocket(previous, CLOSE_PROTOCOL_ERROR, 'replaced by a resumed session');
+      this.closeSocket(previous, CLOSE_PROTOCOL_ERROR, 'replaced by a resumed session', 'session_resumed');
     }
     connection.stopJoinTimer();
     lobby.readmit(connection, peerId, this.issueToken(lobby, peerId, generation + 1)!, resume);
@@ -335,17 +396,17 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     if (lobby === null) return 'SEAL before joining a lobby';
     if (connection.peerId !== HOST_PEER_ID) return 'only the lobby host may seal';
     // A repeated seal changes nothing: the members know, and the close is already scheduled.
-    const closeAtSeal = () => this.guard(() => this.closeLobby(lobby, CLOSE_SEAL_COMPLETE, SEAL_COMPLETE_REASON));
+    const closeAtSeal = () => this.guard(() => this.closeLobby(lobby, CLOSE_SEAL_COMPLETE, SEAL_COMPLETE_REASON, 'seal_complete'));
     // With resumption on, a returning member needs its peers on signaling to make new connections.
     const sealed = lobby.seal(this.options.sealCloseMs, this.options.reconnectGraceMs > 0 ? null : closeAtSeal);
     if (sealed) this.emit('lobbySealed', lobby.name);
     return null;
   }
 
-  private relay(connection: Connection, message: SignalingMessage): string | null {
+  /** Forwards an OFFER, ANSWER or CANDIDATE; `data` is its JSON string literal, quotes included. */
+  private relay(connection: Connection, type: MessageType, destinationId: number, data: Uint8Array): string | null {
     const lobby = connection.lobby;
-    if (lobby === null) return `message type ${message.type} before joining a lobby`;
-    const destinationId = message.id;
+    if (lobby === null) return `message type ${type} before joining a lobby`;
     if (destinationId === connection.peerId) return 'destination is the sender itself';
     const destination = lobby.members.get(destinationId);
     // A held seat's member is away: what is sent to it is dropped, and resent once it is back.
@@ -354,9 +415,10 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     if (!lobby.introduces(connection.peerId, destinationId)) {
       return `destination ${destinationId} was not introduced to you (server mode)`;
     }
-    // SIGNALING.md's "the host never offers" binds clients; the server relays as the demo does.
+    // The demo's "the host never offers" binds clients; the server relays as the demo does.
     // The payload stays opaque here: the receiving client validates it (parseCandidate).
-    destination.send({ type: message.type, id: connection.peerId, data: message.data });
+    connection.relayTo(destination, type, data);
+    this.counters.relayed[type]!++;
     return null;
   }
 
@@ -379,21 +441,32 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
   private depart(lobby: Lobby, peerId: number, serial: number): void {
     lobby.generations.delete(peerId);
     this.emit('peerLeft', lobby.name, peerId, serial);
+    if (lobby.sealed) {
+      // A sealed lobby lives out its seal: its members' links no longer need the host's socket.
+      // Once the last member is gone (and no seat is held for one) there is nobody left to close.
+      if (lobby.members.size === 0 && lobby.heldSeats === 0) {
+        this.closeLobby(lobby, CLOSE_SEAL_COMPLETE, 'every member has left', 'seal_complete');
+        return;
+      }
+      // With resumption on the members are still on signaling, and a departure ends a session.
+      if (this.options.reconnectGraceMs > 0) lobby.announceDeparture(peerId);
+      return;
+    }
     if (peerId === HOST_PEER_ID) {
-      this.closeLobby(lobby, CLOSE_PROTOCOL_ERROR, 'lobby host has left');
+      this.closeLobby(lobby, CLOSE_PROTOCOL_ERROR, 'lobby host has left', 'host_left');
       return;
     }
     lobby.announceDeparture(peerId);
   }
 
-  private closeLobby(lobby: Lobby, code: number, reason: string): void {
+  private closeLobby(lobby: Lobby, code: number, reason: string, cause: CloseCause): void {
     this.lobbies.delete(lobby.name);
-    for (const member of lobby.dissolve()) this.closeSocket(member, code, reason);
+    for (const member of lobby.dissolve()) this.closeSocket(member, code, reason, cause);
     this.emit('lobbyClosed', lobby.name, reason);
   }
 
-  private closeSocket(connection: Connection, code: number, reason: string): void {
-    if (!this.endedByServer(connection, code, reason)) return;
+  private closeSocket(connection: Connection, code: number, reason: string, cause: CloseCause): void {
+    if (!this.endedByServer(connection, code, reason, cause)) return;
     connection.sendClose(code, reason);
   }
 
@@ -402,17 +475,17 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
       // A closing socket is ws's to finish: it cuts off a peer that never answers the close frame.
       if (connection.socket.readyState !== WebSocket.OPEN) continue;
       if (connection.ping()) continue;
-      if (this.endedByServer(connection, CLOSE_ABNORMAL, 'no pong to the last ping')) {
+      if (this.endedByServer(connection, CLOSE_ABNORMAL, 'no pong to the last ping', 'ping_timeout')) {
         connection.socket.terminate();
       }
     }
   }
 
   /** Records that the server ends this socket and takes it out of its lobby; false if already ended. */
-  private endedByServer(connection: Connection, code: number, reason: string): boolean {
-    if (!connection.markEndedByServer(code, reason)) return false;
+  private endedByServer(connection: Connection, code: number, reason: string, cause: CloseCause): boolean {
+    if (!connection.markEndedByServer(code, reason, cause)) return false;
     // A socket that stopped answering pings may be a lost link; any other end is for a fault.
-    this.leaveLobby(connection, code === CLOSE_ABNORMAL);
+    this.leaveLobby(connection, cause === 'ping_timeout');
     return true;
   }
 
@@ -426,9 +499,38 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
       handler();
     } catch (error) {
       if (connection !== undefined) {
-        this.closeSocket(connection, CLOSE_INTERNAL_ERROR, 'internal server error');
+        this.closeSocket(connection, CLOSE_INTERNAL_ERROR, 'internal server error', 'internal_error');
       }
       this.emit('error', error);
     }
   }
+}
+
+function isRelayed(type: number): boolean {
+  return type === MessageType.Offer || type === MessageType.Answer || type === MessageType.Candidate;
+}
+
+function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** Listens on `port` of `host`; resolves with the port bound, rejects with Node's error. */
+function bind(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const bound = server.address();
+      resolve(typeof bound === 'object' && bound !== null ? bound.port : port);
+    });
+  });
+}
+
+function stopHttp(server: Server): Promise<void> {
+  if (!server.listening) return Promise.resolve();
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    // Keep-alive HTTP connections (a /health poller) would hold close() open otherwise.
+    server.closeAllConnections();
+  });
 }

@@ -7,7 +7,7 @@ const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Every scenario `bench/main.ts` runs; the table must show each. */
-const SCENARIOS = ['reliable-throughput', 'unreliable-rate', 'round-trip', 'game-load', 'rpc', 'mesh-formation', 'memory'];
+const SCENARIOS = ['reliable-throughput', 'unreliable-rate', 'round-trip', 'game-load', 'rpc', 'mesh-formation', 'memory', 'slow-link', 'signaling', 'replication'];
 
 // A smoke test of the benchmark only: it checks that it runs, never what it measures.
 describe('npm run bench --quick', () => {

@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SERVER_OPTION_SPECS } from '../../src/signaling/server-options.js';
 import { RawClient } from '../support/ws-client.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -144,6 +145,9 @@ describe('rtcmesh', () => {
   it.each([
     [['demo', '--bogus'], /Unknown option '--bogus'/],
     [['signal', '--port', '70000'], /--port takes an integer from 0 to 65535, not "70000"/],
+    [['signal', '--message-burst', '0'], /--message-burst takes an integer from 1 to/],
+    [['signal', '--metrics', 'yes'], /--metrics takes on or off, not "yes"/],
+    [['signal', '--host', ''], /host must be a non-empty address/],
     [['demo', '--mode', 'ring'], /--mode takes mesh or server, not "ring"/],
     [['demo', '--peers', '1'], /--peers takes an integer from 2 to 16/],
     [['demo', '--seconds', '0'], /--seconds takes a number greater than 0/],
@@ -184,6 +188,33 @@ describe('rtcmesh signal', () => {
       expect(code).toBe(0);
     },
   );
+
+  it('lists every option of SignalingServer with its default under signal --help', async () => {
+    const { code, stdout } = await run(['signal', '--help']);
+    expect(code).toBe(0);
+    for (const spec of SERVER_OPTION_SPECS) {
+      const flag = spec.key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+      expect(stdout).toMatch(new RegExp(`^  --${flag} .*\\(default [^)]+\\)$`, 'm'));
+    }
+  });
+
+  it('applies limits given on the command line and serves /metrics on its own port', async () => {
+    const server = start(['signal', '--port', '0', '--max-lobby-size', '1', '--metrics-port', '0', '--messages-per-second', '0.5']);
+    const url = await eventually(() => /listening on (ws:\/\/\S+)/.exec(server.stdout())?.[1], 'URL');
+    const metricsUrl = await eventually(() => /metrics on (http:\/\/\S+)/.exec(server.stdout())?.[1], 'metrics URL');
+    expect(new URL(metricsUrl).port).not.toBe(new URL(url).port);
+    const host = await RawClient.connect(url);
+    host.send({ type: JOIN, id: 0, data: '' });
+    await host.next();
+    const lobby = ((await host.next()) as { data: string }).data;
+    const joiner = await RawClient.connect(url);
+    joiner.send({ type: JOIN, id: 0, data: lobby });
+    expect(await joiner.closeEventWithin()).toEqual({ code: 4000, reason: `lobby ${lobby} is full (limit 1)` });
+    expect(await (await fetch(metricsUrl)).text()).toMatch(/^rtcmesh_signaling_closes_total\{cause="join_refused"\} 1$/m);
+    await host.close();
+    server.child.kill('SIGTERM');
+    expect((await within(server, QUICK_WAIT_MS)).code).toBe(0);
+  });
 
   it('exits 1 with the reason when the port is taken', async () => {
     const first = start(['signal', '--port', '0']);

@@ -185,6 +185,18 @@ describe('SignalingClient with a SignalingServer', () => {
     expect(sorted(received.map(({ from }) => from))).toEqual(otherIds(group, host));
   });
 
+  it("follows the lobby's mode when it asked for the other, and refuses it with requireMode", async () => {
+    const { url } = await startServer();
+    const [host, meshMember] = (await lobbyOf(url, 2)) as [Member, Member];
+    const follower = member(url, { lobby: host.lobby!, mesh: false });
+    const group = [host, meshMember, follower];
+    await pollUntil(peersOf(group), () => group.every((one) => one.peersConnected.length === 2), 'a full mesh', MESH_TIMEOUT_MS);
+    expect(follower.connected).toEqual([[follower.client.getUniqueId(), true]]);
+    const strict = member(url, { lobby: host.lobby!, mesh: false, requireMode: true });
+    await pollUntil(peersOf([...group, strict]), () => strict.disconnects.length > 0, 'the refusal');
+    expect(strict.disconnects).toEqual([[4000, 'the lobby is in mesh mode, and requireMode asked for the other']]);
+  });
+
   it('ends the lobby for every member, with the server reason, when the host leaves', async () => {
     const { url } = await startServer();
     const [host, ...others] = (await lobbyOf(url, 3)) as [Member, ...Member[]];
@@ -318,7 +330,7 @@ describe('SignalingClient facing a hostile server', () => {
     ['an ID in the other mode', (socket: RawSocket) => sendAll(socket, [{ ...MESH_ID_2, data: '' }]), /server mode/],
   ])('ends the session on %s, closing with 4000 and a reason', async (_what, script, reason) => {
     const hostile = await hostileServer(script);
-    const victim = member(hostile.url, { maxFrameBytes: 1024 });
+    const victim = member(hostile.url, { maxFrameBytes: 1024, requireMode: true });
     await pollUntil([victim.peer], () => victim.disconnects.length > 0, 'the fault');
     expect(victim.disconnects).toHaveLength(1);
     expect(victim.disconnects[0]![0]).toBe(4000);

@@ -118,10 +118,15 @@ describe('encodeCandidate and parseCandidate', () => {
     expect(parseCandidate(`\ndata\n12\na=${sdp}`)).toEqual({ mid: 'data', mlineIndex: 12, sdp: `a=${sdp}` });
   });
 
+  it('read a candidate without the leading line feed, as Godot\'s demo client does', () => {
+    expect(parseCandidate(`0\n0\n${sdp}`)).toEqual({ mid: '0', mlineIndex: 0, sdp });
+  });
+
   it('return null on anything malformed', () => {
     const malformed = [
       '',
-      `0\n0\n${sdp}`, // no leading newline
+      `\n\n0\n0\n${sdp}`, // two leading newlines
+      `0\n0`, // no sdp, no leading newline
       `\n0\n0`, // no sdp
       `\n0\n0\n${sdp}\nextra`, // a fifth part
       `\n\n0\n${sdp}`, // empty mid

@@ -59,12 +59,13 @@ async function createLobby(url: string, mode = MESH): Promise<{ host: RawClient;
 interface Member {
   client: RawClient;
   id: number;
+  replies: Wire[];
 }
 
 async function joinLobby(url: string, lobby: string, mode = MESH): Promise<Member> {
   const client = await RawClient.connect(url);
   const replies = await join(client, lobby, mode);
-  return { client, id: replies[0]?.id ?? 0 };
+  return { client, id: replies[0]?.id ?? 0, replies };
 }
 
 async function expectProtocolClose(client: RawClient, reason: RegExp | string): Promise<void> {
@@ -254,17 +255,17 @@ describe('SignalingServer: joining', () => {
     expect(await first.client.next()).toEqual(wire(MessageType.Offer, 1, 'sdp'));
   });
 
-  it("refuses a joiner whose mode is not the lobby's with 4000 and names the mode", async () => {
+  it("admits a joiner that asked for the other mode into the lobby's, and says so in its ID", async () => {
     const { url } = await startServer();
     const mesh = await createLobby(url, MESH);
-    const joiner = await RawClient.connect(url);
-    joiner.send(wire(MessageType.Join, SERVER_MODE, mesh.lobby));
-    await expectProtocolClose(joiner, `lobby ${mesh.lobby} is in mesh mode: JOIN with id 0`);
+    const serverModeJoiner = await joinLobby(url, mesh.lobby, SERVER_MODE);
+    expect(serverModeJoiner.replies[0]).toEqual(wire(MessageType.Id, serverModeJoiner.id, 'true'));
     const serverMode = await createLobby(url, SERVER_MODE);
-    const meshJoiner = await RawClient.connect(url);
-    meshJoiner.send(wire(MessageType.Join, MESH, serverMode.lobby));
-    await expectProtocolClose(meshJoiner, /server mode: JOIN with id 1$/);
-    await expectStillServes(url);
+    const meshJoiner = await joinLobby(url, serverMode.lobby, MESH);
+    expect(meshJoiner.replies[0]).toEqual(wire(MessageType.Id, meshJoiner.id, ''));
+    const second = await joinLobby(url, serverMode.lobby, MESH);
+    // Server mode: the second client is introduced to the host only.
+    expect(second.replies.map((reply) => reply.type)).toEqual([MessageType.Id, MessageType.PeerConnect, MessageType.Join]);
   });
 
   it('refuses an unknown lobby with 4000, "__proto__" and "constructor" included', async () => {
@@ -351,6 +352,26 @@ describe('SignalingServer: relaying', () => {
     expect(await second.client.next()).toEqual(wire(MessageType.Candidate, 1, candidate));
   });
 
+  it("relays Godot's sorted keys, escapes, non-ASCII text, spaces and extra fields, as JSON that reads back the same", async () => {
+    const { url } = await startServer();
+    const { host, lobby } = await createLobby(url);
+    const member = await joinLobby(url, lobby);
+    await host.next();
+    const payloads = ['0\n0\ncandidate:1 1 UDP 1 127.0.0.1 5000 typ host', 'quote " backslash \\ tab \t \u2603 \ud83d\ude00', 'é', ''];
+    for (const data of payloads) {
+      member.client.send(`{"data":${JSON.stringify(data)},"id":1,"type":6}`);
+      expect(await host.next()).toEqual(wire(MessageType.Candidate, member.id, data));
+    }
+    member.client.send('{"data":"\u0041\/","id":1,"type":4}');
+    expect(await host.next()).toEqual(wire(MessageType.Offer, member.id, 'A/'));
+    member.client.send('{ "type": 5, "id": 1.7, "data": "spaced", "extra": [1] }');
+    expect(await host.next()).toEqual(wire(MessageType.Answer, member.id, 'spaced'));
+    member.client.send('{"type":6,"id":1,"data":42}');
+    expect(await host.next()).toEqual(wire(MessageType.Candidate, member.id, ''));
+    member.client.send('{"type":6,"id":1,"id":' + member.id + ',"data":"last id wins"}');
+    await expectProtocolClose(member.client, 'destination is the sender itself');
+  });
+
   it('closes a sender whose destination is in another lobby with 4000; that lobby hears nothing', async () => {
     const { url } = await startServer();
     const mine = await createLobby(url);
@@ -409,12 +430,18 @@ describe('SignalingServer: sealing and leaving', () => {
     await expectStillServes(url);
   });
 
-  it('closes every member with 1000 "Seal complete" sealCloseMs after the seal; the lobby is gone', async () => {
-    const { server, url } = await startServer({ sealCloseMs: 150 });
+  /** A lobby of a host and one member, sealed, with the promise of its lobbyClosed event. */
+  async function sealedLobby(sealCloseMs: number) {
+    const { server, url } = await startServer({ sealCloseMs });
     const { host, lobby } = await createLobby(url);
     const member = await joinLobby(url, lobby);
     const closedLobby = new Promise<string>((resolve) => server.once('lobbyClosed', resolve));
     host.send(wire(MessageType.Seal, 0));
+    return { url, host, lobby, member, closedLobby };
+  }
+
+  it('closes every member with 1000 "Seal complete" sealCloseMs after the seal; the lobby is gone', async () => {
+    const { url, host, lobby, member, closedLobby } = await sealedLobby(150);
     const expected: CloseEvent = { code: 1000, reason: 'Seal complete' };
     expect(await host.closeEventWithin()).toEqual(expected);
     expect(await member.client.closeEventWithin()).toEqual(expected);
@@ -468,6 +495,34 @@ describe('SignalingServer: sealing and leaving', () => {
     late.send(wire(MessageType.Join, MESH, lobby));
     await expectProtocolClose(late, `no lobby named ${lobby}`);
     expect(await (await health(url)).json()).toEqual({ sockets: 0, lobbies: 0 });
+  });
+
+  it('tells a sealed lobby nothing when a member leaves, so that no link is dropped', async () => {
+    const { url } = await startServer();
+    const { host, lobby } = await createLobby(url);
+    const first = await joinLobby(url, lobby);
+    const second = await joinLobby(url, lobby);
+    host.send(wire(MessageType.Seal, 0));
+    await second.client.close();
+    host.send(wire(MessageType.Offer, first.id, 'after the departure'));
+    expect(await host.nextMessages(3)).toEqual([
+      wire(MessageType.PeerConnect, first.id),
+      wire(MessageType.PeerConnect, second.id),
+      wire(MessageType.Seal, 0),
+    ]);
+    expect(await first.client.nextMessages(3)).toEqual([
+      wire(MessageType.PeerConnect, second.id),
+      wire(MessageType.Seal, 0),
+      wire(MessageType.Offer, 1, 'after the departure'),
+    ]);
+  });
+
+  it('lets a sealed lobby live out its seal when the host leaves: members close with 1000, not 4000', async () => {
+    const { host, lobby, member, closedLobby } = await sealedLobby(300);
+    expect(await member.client.next()).toEqual(wire(MessageType.Seal, 0));
+    await host.close();
+    expect(await member.client.closeEventWithin()).toEqual({ code: 1000, reason: 'Seal complete' });
+    expect(await closedLobby).toBe(lobby);
   });
 
   it('sends PEER_DISCONNECT to the remaining members when a member leaves', async () => {
@@ -579,4 +634,114 @@ describe('SignalingServer: bad frames and limits', () => {
     expect(host.socket.readyState).toBe(host.socket.OPEN);
     await expectStillServes(url);
   });
+});
+
+/** The value of one sample line of a Prometheus text exposition, or undefined. */
+function sample(text: string, line: string): number | undefined {
+  const found = text.split('\n').find((entry) => entry.startsWith(`${line} `));
+  return found === undefined ? undefined : Number(found.slice(line.length + 1));
+}
+
+describe('SignalingServer: a destination that reads slowly', () => {
+  it('stops reading its senders until it drains, then delivers everything, in order, closing nobody', async () => {
+    const { server, url } = await startServer({ messagesPerSecond: 1e9, messageBurst: 1e9, maxSendQueueBytes: 64 * 1024 });
+    const closed: SocketClosedInfo[] = [];
+    server.on('socketClosed', (info) => closed.push(info));
+    const { host, lobby } = await createLobby(url);
+    const member = await joinLobby(url, lobby);
+    await host.next();
+    host.socket.pause();
+    // Far more than the loopback's socket buffers hold, so that the server's queue fills.
+    const count = 20_000;
+    const padding = 'x'.repeat(1000);
+    for (let i = 0; i < count; i++) member.client.send(wire(MessageType.Offer, 1, `${i} ${padding}`));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    host.socket.resume();
+    const heard = (await host.nextMessages(count, 30_000)) as Wire[];
+    expect(heard.every((message, i) => message.data === `${i} ${padding}` && message.id === member.id)).toBe(true);
+    expect(closed).toEqual([]);
+  }, 60_000);
+});
+
+describe('SignalingServer: metrics', () => {
+  it('serves GET /metrics in the Prometheus text format: sockets, lobbies, members, messages, bytes, closes, lag', async () => {
+    const { server, url } = await startServer();
+    expect(server.metricsUrl).toBe(url.replace(/^ws:/, 'http:') + '/metrics');
+    const { host, lobby } = await createLobby(url);
+    const member = await joinLobby(url, lobby);
+    await host.next();
+    member.client.send(wire(MessageType.Candidate, 1, '\n0\n0\ncandidate:1 1 UDP 1 127.0.0.1 5000 typ host'));
+    member.client.send(wire(MessageType.Offer, 1, 'sdp'));
+    await host.nextMessages(2);
+    const refused = await RawClient.connect(url);
+    refused.send(wire(MessageType.Join, MESH, 'NoSuchLobby'));
+    await refused.closed;
+    const response = await health(url, '/metrics');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await response.text();
+    expect(text).toMatch(/^# TYPE rtcmesh_signaling_messages_relayed_total counter$/m);
+    const expected: Record<string, number> = {
+      rtcmesh_signaling_sockets: 2,
+      rtcmesh_signaling_lobbies: 1,
+      rtcmesh_signaling_members: 2,
+      'rtcmesh_signaling_messages_received_total{type="join"}': 3,
+      'rtcmesh_signaling_messages_relayed_total{type="candidate"}': 1,
+      'rtcmesh_signaling_messages_relayed_total{type="offer"}': 1,
+      'rtcmesh_signaling_messages_relayed_total{type="answer"}': 0,
+      'rtcmesh_signaling_closes_total{cause="join_refused"}': 1,
+      'rtcmesh_signaling_closes_total{cause="rate_limit"}': 0,
+    };
+    for (const [line, value] of Object.entries(expected)) expect(sample(text, line), line).toBe(value);
+    expect(sample(text, 'rtcmesh_signaling_received_bytes_total')).toBeGreaterThan(100);
+    expect(sample(text, 'rtcmesh_signaling_sent_bytes_total')).toBeGreaterThan(100);
+    expect(sample(text, 'rtcmesh_signaling_event_loop_lag_seconds{stat="max"}')).toBeGreaterThanOrEqual(0);
+  });
+
+  it('serves /metrics on metricsPort alone when it is set, and nowhere when metrics is false', async () => {
+    const separate = await startServer({ metricsPort: 0 });
+    const metricsUrl = separate.server.metricsUrl!;
+    expect(metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+    expect(metricsUrl).not.toBe(separate.url.replace(/^ws:/, 'http:') + '/metrics');
+    expect((await fetch(metricsUrl)).status).toBe(200);
+    expect((await health(separate.url, '/metrics')).status).toBe(404);
+    expect((await fetch(metricsUrl.replace('/metrics', '/health'))).status).toBe(404);
+    const off = await startServer({ metrics: false });
+    expect(off.server.metricsUrl).toBeNull();
+    expect((await health(off.url, '/metrics')).status).toBe(404);
+    expect((await health(off.url)).status).toBe(200);
+  });
+});
+
+describe('SignalingServer: default limits', () => {
+  // A full mesh lobby of 64 where every link gathers a description and 12 candidates: the last
+  // member sends 63 × 13 = 819 messages at once, every member as fast as its socket allows.
+  const LOBBY_SIZE = 64;
+  const CANDIDATES_PER_LINK = 12;
+
+  it('let a full mesh lobby of 64 form when every member signals every link at once', async () => {
+    const { server, url } = await startServer();
+    const closedByServer: SocketClosedInfo[] = [];
+    server.on('socketClosed', (info) => info.byServer && closedByServer.push(info));
+    const candidate = '\n0\n0\ncandidate:1 1 UDP 2122317823 192.0.2.1 50000 typ host';
+    const signal = (client: RawClient, peerId: number): void => {
+      client.send(wire(MessageType.Offer, peerId, 'v=0'));
+      for (let i = 0; i < CANDIDATES_PER_LINK; i++) client.send(wire(MessageType.Candidate, peerId, candidate));
+    };
+    const { host, lobby } = await createLobby(url);
+    const members: Member[] = [];
+    for (let i = 1; i < LOBBY_SIZE; i++) {
+      members.push(await joinLobby(url, lobby));
+    }
+    // Each member signals each link once, all at the same moment.
+    const everyone = [{ client: host, id: 1 }, ...members];
+    for (const { client, id } of everyone) {
+      for (const other of everyone) if (other.id !== id) signal(client, other.id);
+    }
+    const expected = (LOBBY_SIZE - 1) * (1 + CANDIDATES_PER_LINK);
+    const last = members.at(-1)!;
+    const heard = (await last.client.nextMessages(expected, 20_000)) as Wire[];
+    expect(heard.filter((message) => message.type === MessageType.Candidate)).toHaveLength((LOBBY_SIZE - 1) * CANDIDATES_PER_LINK);
+    expect(closedByServer).toEqual([]);
+  }, 60_000);
 });
