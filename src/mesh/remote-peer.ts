@@ -254,7 +254,8 @@ export class RemotePeer {
     let reliableWaiting = false;
     for (const lane of this.lanes) {
       // A lane with bytes left in the engine is looked at again, so that its figure drains too.
-      lane.touched = lane.pending.count > 0 || lane.engineBuffered > 0;
+      // A resumed lane may have nothing queued and everything still to resend from its log.
+      lane.touched = lane.pending.count > 0 || lane.engineBuffered > 0 || isReliableWaiting(lane);
       busy ||= lane.touched;
       reliableWaiting ||= isReliableWaiting(lane);
     }

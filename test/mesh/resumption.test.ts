@@ -76,6 +76,26 @@ describe('resuming a session on a new connection', () => {
     }
   }, 60_000);
 
+  it('resends what was put before the cut when nothing is put after it', async () => {
+    const mesh = track(await connectThroughProxy({ conditioner: { seed: 26 }, meshOptions: RESUMING }));
+    for (let n = 0; n < 300; n++) expect(mesh.a.putPacket(numbered(n))).toBe(true);
+    mesh.a.flush();
+    // Cut before any acknowledgement can come back: every batch is in the log, none in the queue.
+    mesh.conditioner.cut();
+    await mesh.pollUntil(() => mesh.a.isPeerReconnecting(1) && mesh.b.isPeerReconnecting(2), 'the hold', 10_000);
+    const check = new StreamCheck();
+    check.read(mesh.b);
+    mesh.conditioner.restore();
+    const pair = resumeThroughProxy(mesh);
+    try {
+      await mesh.pollUntil(() => (check.read(mesh.b), check.next >= 300), 'every packet', 15_000);
+      expect(check).toMatchObject({ next: 300, wrong: 0 });
+    } finally {
+      mesh.close();
+      pair.close();
+    }
+  }, 30_000);
+
   it('queues reliable packets for a held peer and drops unreliable ones as stale', async () => {
     const mesh = track(await connectThroughProxy({ conditioner: { seed: 22 }, meshOptions: RESUMING }));
     mesh.conditioner.cut();
