@@ -17,11 +17,12 @@ export interface TransportPair {
 /**
  * Makes two loopback PeerConnections and relays descriptions and candidates between them
  * through their events only, as a signaling server would. `a` is the side that offers, on
- * `backendOfA` when given (a conditioner's), else on the default backend like `b`.
+ * `backendOfA` when given (a conditioner's), else on the default backend; `b` on `backendOfB`
+ * when given, else on the default backend.
  */
-export function wirePair(config: PeerConnectionConfig = {}, backendOfA?: Backend): TransportPair {
+export function wirePair(config: PeerConnectionConfig = {}, backendOfA?: Backend, backendOfB?: Backend): TransportPair {
   const a = new PeerConnection(backendOfA);
-  const b = new PeerConnection();
+  const b = new PeerConnection(backendOfB);
   a.initialize({ ...LOOPBACK_CONFIG, ...config });
   b.initialize({ ...LOOPBACK_CONFIG, ...config });
   for (const [local, remote] of [
