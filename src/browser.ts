@@ -24,6 +24,8 @@ export * from './signaling/client-index.js';
 export { createW3CBackend, type RTCPeerConnectionConstructor, type W3CBackendOptions } from './transport/backends/w3c.js';
 export {
   createMemoryBackend,
+  MEMORY_BACKEND_DEFAULTS,
+  MEMORY_LINK_DEFAULTS,
   type MemoryBackend,
   type MemoryBackendOptions,
   type MemoryLinkConditions,

@@ -53,7 +53,22 @@ export interface MemoryBackend extends Backend {
   setConditions(conditions: MemoryLinkConditions): void;
 }
 
-const DEFAULT_DISCONNECT_AFTER_MS = 5000;
+/** A perfect link: the conditions of a new in-memory backend unless told otherwise. */
+export const MEMORY_LINK_DEFAULTS: Readonly<Required<MemoryLinkConditions>> = Object.freeze({
+  delayMs: 0,
+  jitterMs: 0,
+  lossRate: 0,
+  bytesPerMs: Number.POSITIVE_INFINITY,
+  blocked: false,
+});
+
+/** The defaults of {@link MemoryBackendOptions}. */
+export const MEMORY_BACKEND_DEFAULTS: Readonly<Required<MemoryBackendOptions>> = Object.freeze({
+  scheduler: realTimeScheduler,
+  conditions: MEMORY_LINK_DEFAULTS,
+  random: Math.random,
+  disconnectAfterMs: 5000,
+});
 /** What a connection announces when its configuration says nothing (never: PeerConnection always does). */
 const DEFAULT_MAX_MESSAGE_SIZE = 65536;
 const textEncoder = new TextEncoder();
@@ -69,7 +84,7 @@ interface Datagram {
 /** What every connection of one backend shares: the registry, the clock, the link conditions. */
 class MemoryNetwork {
   readonly connections = new Map<string, MemoryConnection>();
-  conditions: Required<MemoryLinkConditions> = { delayMs: 0, jitterMs: 0, lossRate: 0, bytesPerMs: Number.POSITIVE_INFINITY, blocked: false };
+  conditions: Required<MemoryLinkConditions> = { ...MEMORY_LINK_DEFAULTS };
   private blockedSince = 0;
   private created = 0;
 
@@ -458,11 +473,12 @@ class MemoryConnection implements BackendConnection {
  * says. Not a network: no packet leaves the process.
  */
 export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryBackend {
-  const network = new MemoryNetwork(
-    options.scheduler ?? realTimeScheduler,
-    options.random ?? Math.random,
-    options.disconnectAfterMs ?? DEFAULT_DISCONNECT_AFTER_MS,
-  );
+  const defaults = MEMORY_BACKEND_DEFAULTS;
+  const disconnectAfterMs = options.disconnectAfterMs ?? defaults.disconnectAfterMs;
+  if (typeof disconnectAfterMs !== 'number' || !(disconnectAfterMs >= 0)) {
+    throw new RtcError('ERR_INVALID_PARAMETER', 'disconnectAfterMs is a number of milliseconds, 0 or more.');
+  }
+  const network = new MemoryNetwork(options.scheduler ?? defaults.scheduler, options.random ?? defaults.random, disconnectAfterMs);
   if (options.conditions) network.setConditions(options.conditions);
   return {
     name: 'memory',
