@@ -212,3 +212,28 @@ describe('backpressure', () => {
     expect(group.byId(2).disconnected).toEqual([]);
   });
 });
+
+describe('batching', () => {
+  function sendFive(group: TimedGroup, flush: boolean): { sentBeforePoll: number; sent: number; received: number } {
+    const one = group.byId(1).peer;
+    const before = one.getPeerStats(2).messagesSent;
+    for (let n = 0; n < 5; n++) put(one, 2, TransferMode.Unreliable, new Uint8Array([n]));
+    if (flush) one.flush();
+    const sentBeforePoll = one.getPeerStats(2).messagesSent - before;
+    let received = 0;
+    group.run(4 * FRAME_MS, { each: () => (received += drain(group.byId(2).peer).length) });
+    return { sentBeforePoll, sent: one.getPeerStats(2).messagesSent - before, received };
+  }
+
+  it('coalesces the packets put in one frame into one message, sent at the next poll()', () => {
+    expect(sendFive(pair(), false)).toEqual({ sentBeforePoll: 0, sent: 1, received: 5 });
+  });
+
+  it('sends them at flush() without waiting for poll()', () => {
+    expect(sendFive(pair(), true)).toEqual({ sentBeforePoll: 1, sent: 1, received: 5 });
+  });
+
+  it('sends each packet at once, as its own message, when turned off', () => {
+    expect(sendFive(pair({ meshOptions: { batching: false } }), false)).toEqual({ sentBeforePoll: 5, sent: 5, received: 5 });
+  });
+});
