@@ -1,4 +1,7 @@
-/** The few statistics the benchmark reports: medians across repetitions, percentiles of samples. */
+/**
+ * The few statistics rtcmesh reports: the demo's round-trip percentiles, and the benchmark's
+ * medians across repetitions and percentiles of samples.
+ */
 
 function sorted(values: readonly number[]): number[] {
   return [...values].sort((a, b) => a - b);
@@ -18,12 +21,4 @@ export function percentile(values: readonly number[], p: number): number {
   const ordered = sorted(values);
   const rank = Math.ceil((p / 100) * ordered.length);
   return ordered[Math.min(ordered.length - 1, Math.max(0, rank - 1))]!;
-}
-
-/** The arithmetic mean; NaN for no values. */
-export function mean(values: readonly number[]): number {
-  if (values.length === 0) return Number.NaN;
-  let sum = 0;
-  for (const value of values) sum += value;
-  return sum / values.length;
 }
