@@ -3,9 +3,10 @@
 import { once } from 'node:events';
 import { SignalingServer } from '../index.js';
 import { EXIT_FAILURE, integerOption, type Output, parseOptions, UsageError } from './command-line.js';
+import { LOOPBACK_HOST } from './loopback.js';
 
 // Loopback by default, so that nothing is exposed by accident.
-const DEFAULT_HOST = '127.0.0.1';
+const DEFAULT_HOST = LOOPBACK_HOST;
 // The Godot webrtc_signaling demo's port.
 const DEFAULT_PORT = 9080;
 const MAX_PORT = 65_535;

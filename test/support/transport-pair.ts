@@ -1,9 +1,10 @@
 import { type Backend, PeerConnection, type PeerConnectionConfig } from '../../src/index.js';
 import { ConnectionState } from '../../src/transport/states.js';
+import { LOOPBACK_HOST } from '../../src/cli/loopback.js';
 import { pollUntil } from './poll.js';
 
 /** Every test connection stays on loopback. */
-export const LOOPBACK_CONFIG: PeerConnectionConfig = { bindAddress: '127.0.0.1' };
+export const LOOPBACK_CONFIG: PeerConnectionConfig = { bindAddress: LOOPBACK_HOST };
 
 /** Two connections whose signaling is wired to each other in memory. */
 export interface TransportPair {
