@@ -126,6 +126,13 @@ describe('the drop reasons in docs/ are the exported ones, in order', () => {
     expect(documentedReasons('api.md', DROP_REASONS)).toEqual([...DROP_REASONS]);
   });
 
+  it("wire-format.md: the receiver's checks, each a reason of DROP_REASONS", () => {
+    const text = readFileSync(new URL('../../docs/wire-format.md', import.meta.url), 'utf8');
+    const checks = [...text.matchAll(/^\d+\. \*\*`(\w+)`\*\*/gm)].map((match) => match[1]!);
+    expect(checks.length).toBeGreaterThan(0);
+    expect(checks.filter((reason) => !(DROP_REASONS as readonly string[]).includes(reason))).toEqual([]);
+  });
+
   it('replication.md: REPLICATION_DROP_REASONS', () => {
     expect(documentedReasons('replication.md', REPLICATION_DROP_REASONS)).toEqual([...REPLICATION_DROP_REASONS]);
   });
