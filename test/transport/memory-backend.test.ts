@@ -134,6 +134,7 @@ describe('the in-memory backend', () => {
     expectRtcError(() => pair.b.setRemoteDescription('offer', offer), 'ERR_INVALID_PARAMETER');
     expectRtcError(() => setConditions({ lossRate: 2 }), 'ERR_INVALID_PARAMETER');
     expectRtcError(() => setConditions({ delayMs: -1 }), 'ERR_INVALID_PARAMETER');
+    expectRtcError(() => setConditions({ bytesPerMs: 0 }), 'ERR_INVALID_PARAMETER');
     expectRtcError(() => createMemoryBackend({ disconnectAfterMs: Number.NaN }), 'ERR_INVALID_PARAMETER');
     elsewhere.pair.close();
     pair.close();

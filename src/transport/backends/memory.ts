@@ -69,6 +69,7 @@ export const MEMORY_BACKEND_DEFAULTS: Readonly<Required<MemoryBackendOptions>> =
   random: Math.random,
   disconnectAfterMs: 5000,
 });
+
 /** What a connection announces when its configuration says nothing (never: PeerConnection always does). */
 const DEFAULT_MAX_MESSAGE_SIZE = 65536;
 const textEncoder = new TextEncoder();
@@ -85,7 +86,8 @@ interface Datagram {
 class MemoryNetwork {
   readonly connections = new Map<string, MemoryConnection>();
   conditions: Required<MemoryLinkConditions> = { ...MEMORY_LINK_DEFAULTS };
-  private blockedSince = 0;
+  /** Blocks so far: a block's Disconnected falls due only if no other block began since. */
+  private blocks = 0;
   private created = 0;
 
   constructor(
@@ -102,9 +104,9 @@ class MemoryNetwork {
     const wasBlocked = this.conditions.blocked;
     this.conditions = { ...this.conditions, ...checkConditions(conditions) };
     if (this.conditions.blocked && !wasBlocked) {
-      const block = ++this.blockedSince;
+      const block = ++this.blocks;
       this.scheduler.schedule(this.disconnectAfterMs, () => {
-        if (this.conditions.blocked && block === this.blockedSince) for (const connection of this.connections.values()) connection.linkLost();
+        if (this.conditions.blocked && block === this.blocks) for (const connection of this.connections.values()) connection.linkLost();
       });
     } else if (!this.conditions.blocked && wasBlocked) {
       for (const connection of this.connections.values()) connection.linkRestored();
@@ -113,13 +115,19 @@ class MemoryNetwork {
 }
 
 function checkConditions(conditions: MemoryLinkConditions): MemoryLinkConditions {
-  for (const key of ['delayMs', 'jitterMs', 'bytesPerMs'] as const) {
+  if (conditions === null || typeof conditions !== 'object') {
+    throw new RtcError('ERR_INVALID_PARAMETER', 'link conditions are an object: {delayMs, jitterMs, lossRate, bytesPerMs, blocked}.');
+  }
+  for (const key of ['delayMs', 'jitterMs'] as const) {
     const value = conditions[key];
-    if (value !== undefined && (typeof value !== 'number' || Number.isNaN(value) || value < 0)) {
-      throw new RtcError('ERR_INVALID_PARAMETER', `${key} is a number of at least 0.`);
+    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < 0)) {
+      throw new RtcError('ERR_INVALID_PARAMETER', `${key} is a number of milliseconds, 0 or more.`);
     }
   }
-  const { lossRate, blocked } = conditions;
+  const { bytesPerMs, lossRate, blocked } = conditions;
+  if (bytesPerMs !== undefined && (typeof bytesPerMs !== 'number' || !(bytesPerMs > 0))) {
+    throw new RtcError('ERR_INVALID_PARAMETER', 'bytesPerMs is a number above 0 (Infinity for no limit).');
+  }
   if (lossRate !== undefined && (typeof lossRate !== 'number' || !(lossRate >= 0 && lossRate <= 1))) {
     throw new RtcError('ERR_INVALID_PARAMETER', 'lossRate is a number 0 to 1.');
   }
