@@ -3,11 +3,11 @@
 import { CONDITION_FLAGS, SignalingServer, conditionFlagArgs, describeConditions } from '../index.js';
 import { readLinkOptions } from './condition-options.js';
 import { EXIT_FAILURE, type Output, choiceOption, integerOption, optionalOptions, parseOptions, positiveNumberOption } from './command-line.js';
+import { LOOPBACK_HOST } from './loopback.js';
 import { PeerProcess } from './peer-process.js';
 import {
   DEMO_MODES,
   DEMO_TICK_HZ,
-  LOOPBACK_HOST,
   MAX_DEMO_PEERS,
   MAX_DEMO_SECONDS,
   MIN_DEMO_PEERS,
