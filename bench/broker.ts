@@ -4,11 +4,12 @@
  * fixture does the same; bench/ keeps its own so that it never imports test/.)
  */
 import { type Backend, type MeshOptions, PeerConnection, type PeerConnectionConfig, WebRTCMultiplayerPeer } from '../src/index.js';
+import { LOOPBACK_HOST } from '../src/cli/loopback.js';
 import { loopUntil } from './loop.js';
 import { withRetries } from './retry.js';
 
 /** Every benchmark connection stays on loopback. */
-const LOOPBACK: PeerConnectionConfig = { bindAddress: '127.0.0.1' };
+const LOOPBACK: PeerConnectionConfig = { bindAddress: LOOPBACK_HOST };
 
 /** One member of a brokered group. */
 export interface Member {

@@ -7,6 +7,7 @@
  */
 import nodeDataChannel from 'node-datachannel';
 import type { DataChannelInitConfig, DescriptionType, RtcConfig } from 'node-datachannel';
+import { LOOPBACK_HOST } from '../src/cli/loopback.js';
 import { withRetries } from './retry.js';
 
 type NativeConnection = nodeDataChannel.PeerConnection;
@@ -15,7 +16,7 @@ type NativeChannel = nodeDataChannel.DataChannel;
 /** What rtcmesh's backend asks of the engine, minus rtcmesh: loopback, explicit offers, 256 KiB messages. */
 const RAW_CONFIG: RtcConfig = {
   iceServers: [],
-  bindAddress: '127.0.0.1',
+  bindAddress: LOOPBACK_HOST,
   disableAutoNegotiation: true,
   maxMessageSize: 262144,
 };

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import nodeDataChannel from 'node-datachannel';
-import { median } from './stats.js';
+import { median } from '../src/cli/statistics.js';
 
 /** A target a figure is held to, printed beside it. */
 export interface Target {

@@ -21,7 +21,7 @@ export * from './replication/index.js';
 export * from './multiplayer/index.js';
 // The client and protocol only: the signaling index also exports the server, which needs Node.
 export * from './signaling/client-index.js';
-export { createW3CBackend, type RTCPeerConnectionConstructor, type W3CBackendOptions } from './transport/backends/w3c.js';
+export * from './transport/backends/portable.js';
 
 /**
  * Releases the default backend's resources, as the Node entry's `cleanup()` does. The browser's

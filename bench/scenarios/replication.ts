@@ -18,7 +18,7 @@ import type { BenchContext, Scenario } from '../harness.js';
 import { loopUntil, nextTurn, now, turnFor } from '../loop.js';
 import { Path, SPEED, type ShipSpawner, addShips } from '../replication-world.js';
 import { type Row, atMost } from '../results.js';
-import { percentile } from '../stats.js';
+import { percentile } from '../../src/cli/statistics.js';
 
 /** The lanes a server sends a client on, by label (bench/counting-backend.ts). */
 const STATE_LANE = 'ordered';

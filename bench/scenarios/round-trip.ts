@@ -9,7 +9,7 @@ import { type Scenario, alternate, pick } from '../harness.js';
 import { measureWindow, now } from '../loop.js';
 import { RELIABLE, connectRawLink } from '../raw-link.js';
 import { ratioAtMost } from '../results.js';
-import { percentile } from '../stats.js';
+import { percentile } from '../../src/cli/statistics.js';
 
 const PING_BYTES = 64;
 

@@ -12,7 +12,7 @@ import { type Row, atLeast, ratioAtLeast } from '../results.js';
 import { ask, childOpenFileLimit, cpuSeconds, heard, startChild, stopChild } from '../signaling/child.js';
 import { GENERATOR_PROCESS_FLAG, type GeneratorResult } from '../signaling/generator.js';
 import { RELAY_PROCESS_FLAG } from '../signaling/relay-process.js';
-import { mean } from '../stats.js';
+import { mean } from '../../src/cli/statistics.js';
 
 const FULL_SIZES = [2_000, 20_000];
 const QUICK_SIZES = [200];

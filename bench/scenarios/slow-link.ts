@@ -11,7 +11,7 @@ import { formGroup } from '../broker.js';
 import { type BenchContext, type Scenario, alternate, pick } from '../harness.js';
 import { nextTurn } from '../loop.js';
 import { type Row, atMost } from '../results.js';
-import { percentile } from '../stats.js';
+import { percentile } from '../../src/cli/statistics.js';
 
 const EVENTS_PER_TURN = 64;
 const EVENT_BYTES = 1024;

@@ -3,12 +3,12 @@
 import { CONDITION_FLAGS, SignalingServer, conditionFlagArgs, describeConditions } from '../index.js';
 import { readLinkOptions } from './condition-options.js';
 import { EXIT_FAILURE, type Output, choiceOption, integerOption, optionalOptions, parseOptions, positiveNumberOption } from './command-line.js';
+import { LOOPBACK_HOST } from './loopback.js';
 import { PeerProcess } from './peer-process.js';
 import {
   CUT_START_TICKS,
   DEMO_MODES,
   DEMO_TICK_HZ,
-  LOOPBACK_HOST,
   MAX_CUT_SECONDS,
   MAX_DEMO_PEERS,
   MAX_DEMO_SECONDS,

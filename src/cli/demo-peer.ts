@@ -26,9 +26,8 @@ import {
 import { readLinkOptions } from './condition-options.js';
 import { DemoPacketKind, decodeDemoPacket, encodeDemoPacket } from './demo-packets.js';
 import { type ChannelCounts, type ChannelName, type LinkReport, type PeerReport, encodePeerMessage, summarizeRtt } from './demo-report.js';
+import { LOOPBACK_HOST } from './loopback.js';
 
-/** The only address the demo binds or connects to. */
-export const LOOPBACK_HOST = '127.0.0.1';
 /** The demo's topologies: a full mesh, or a star around the host (Godot's server mode). */
 export const DEMO_MODES = ['mesh', 'server'] as const;
 /** Ticks per second of every demo peer, a game's frame rate. */

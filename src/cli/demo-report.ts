@@ -1,6 +1,7 @@
 // What a demo peer process tells the demo command: one JSON object a line on its stdout. Both
 // sides of that pipe live here, so that they cannot drift apart.
 import { DROP_REASONS, type DropReason } from '../mesh/index.js';
+import { percentile } from './statistics.js';
 
 /** The three default channels of a WebRTCMultiplayerPeer, in Godot's order (SCTP ids 1, 2, 3). */
 export const CHANNEL_NAMES = ['reliable', 'ordered', 'unreliable'] as const;
@@ -95,15 +96,9 @@ export function parsePeerMessage(line: string): PeerMessage | null {
 
 /** `samples` summarized as a report's RTT fields: the count and the nearest-rank p50 and p99. */
 export function summarizeRtt(samples: readonly number[]): Pick<PeerReport, 'rttSamples' | 'rttP50Ms' | 'rttP99Ms'> {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return { rttSamples: sorted.length, rttP50Ms: percentile(sorted, 50), rttP99Ms: percentile(sorted, 99) };
-}
-
-/** The nearest-rank `p`th percentile of ascending `sorted`, or null when it is empty. */
-export function percentile(sorted: readonly number[], p: number): number | null {
-  if (sorted.length === 0) return null;
-  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
-  return sorted[rank - 1]!;
+  // null, not NaN, without samples: the report travels as JSON.
+  const at = (p: number): number | null => (samples.length === 0 ? null : percentile(samples, p));
+  return { rttSamples: samples.length, rttP50Ms: at(50), rttP99Ms: at(99) };
 }
 
 function isPeerReport(value: unknown): value is PeerReport {

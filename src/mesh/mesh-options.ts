@@ -1,4 +1,5 @@
 import { RtcError } from '../transport/index.js';
+import { clockMs } from './keepalive.js';
 
 /** The options of a {@link WebRTCMultiplayerPeer}: rtcmesh's limits and timings, beyond Godot's. */
 export interface MeshOptions {
@@ -33,12 +34,20 @@ export interface MeshOptions {
    * sides must set it. Costs a second handshake and the memory of a connection per peer. Default false.
    */
   stateConnection?: boolean;
+  /**
+   * The milliseconds every timing above is measured on, read once per call that needs it: a test
+   * passes a clock it moves itself (with the in-memory backend's `ManualScheduler`). Both sides
+   * of a link may run on different clocks, as on a network. Default: a monotonic clock anchored
+   * at the Unix epoch.
+   */
+  clock?: () => number;
 }
 
 /** Every option, resolved. */
 export type MeshLimits = Required<MeshOptions>;
 
-const DEFAULT_LIMITS: MeshLimits = {
+/** Every option's default, as documented in docs/api.md. */
+export const MESH_OPTION_DEFAULTS: Readonly<MeshLimits> = {
   batching: true,
   keepaliveIntervalMs: 250,
   keepaliveTimeoutMs: 3000,
@@ -49,6 +58,7 @@ const DEFAULT_LIMITS: MeshLimits = {
   reliableBufferLimitBytes: 8 * 1024 * 1024,
   reconnectGraceMs: 0,
   stateConnection: false,
+  clock: clockMs,
 };
 
 /**
@@ -62,8 +72,8 @@ export function resolveMeshOptions(options: MeshOptions): MeshLimits {
   if (options === null || typeof options !== 'object') {
     throw new RtcError('ERR_INVALID_PARAMETER', 'WebRTCMultiplayerPeer options are an object.');
   }
-  const limits = { ...DEFAULT_LIMITS };
-  for (const key of Object.keys(DEFAULT_LIMITS) as Array<keyof MeshLimits>) {
+  const limits = { ...MESH_OPTION_DEFAULTS };
+  for (const key of Object.keys(MESH_OPTION_DEFAULTS) as Array<keyof MeshLimits>) {
     const value = options[key];
     if (value === undefined) continue;
     if (key === 'batching' || key === 'stateConnection') {
@@ -72,6 +82,8 @@ export function resolveMeshOptions(options: MeshOptions): MeshLimits {
       if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
         throw new RtcError('ERR_INVALID_PARAMETER', 'reconnectGraceMs is a number of milliseconds, 0 to turn resumption off.');
       }
+    } else if (key === 'clock') {
+      if (typeof value !== 'function') throw new RtcError('ERR_INVALID_PARAMETER', 'clock is a function returning milliseconds.');
     } else if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
       throw new RtcError('ERR_INVALID_PARAMETER', `${key} is a positive number.`);
     }

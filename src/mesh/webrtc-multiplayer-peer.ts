@@ -1,7 +1,6 @@
 import { ConnectionState, type DataChannel, PeerConnection, RtcError } from '../transport/index.js';
 import { type ChannelConfig, type ChannelSpec, channelLayout, layoutIndex } from './channel-layout.js';
 import { MAX_FRAMING_BYTES } from './framing.js';
-import { clockMs } from './keepalive.js';
 import { type MeshLimits, type MeshOptions, UNRELIABLE_LIFETIME_FLOOR_MS, resolveMeshOptions } from './mesh-options.js';
 import { MultiplayerPeer } from './multiplayer-peer.js';
 import type { PeerStats } from './peer-stats.js';
@@ -118,7 +117,7 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
       throw new RtcError('ERR_INVALID_PARAMETER', 'unreliableLifetime is a number of milliseconds.');
     }
     const lifetime = Math.max(unreliableLifetime, UNRELIABLE_LIFETIME_FLOOR_MS);
-    this.peers.set(peerId, new RemotePeer(peerId, connection, this.layout, lifetime, this.limits, clockMs(), this.uniqueId > peerId));
+    this.peers.set(peerId, new RemotePeer(peerId, connection, this.layout, lifetime, this.limits, this.limits.clock(), this.uniqueId > peerId));
   }
 
   /**
@@ -142,7 +141,7 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
     if (!(connection instanceof PeerConnection) || connection.getConnectionState() !== ConnectionState.New) {
       throw new RtcError('ERR_INVALID_PARAMETER', 'replacePeerConnection() takes a PeerConnection in state New: initialize() a fresh one.');
     }
-    peer.hold(clockMs());
+    peer.hold(this.limits.clock());
     peer.attach(connection);
   }
 
@@ -198,7 +197,7 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
    * @throws RtcError ERR_DOES_NOT_EXIST for an id not added.
    */
   getPeerStats(peerId: number): PeerStats {
-    return this.requirePeer(peerId).stats(clockMs());
+    return this.requirePeer(peerId).stats(this.limits.clock());
   }
 
   /** rtcmesh: packets put for a peer that was not (or no longer) connected. */
@@ -226,7 +225,7 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
         `transfer channel ${this.transferChannel} is not configured: the channels config has ${this.layout.length - 3}.`,
       );
     }
-    const now = clockMs();
+    const now = this.limits.clock();
     // Each peer copies the packet into its batch at once: the caller may reuse its buffer.
     const bytes = packet;
     const target = this.targetPeer;
@@ -247,7 +246,7 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
 
   /** rtcmesh: sends every batched packet now, rather than at the next poll(). */
   flush(): void {
-    const now = clockMs();
+    const now = this.limits.clock();
     for (const peer of this.peers.values()) peer.flush(now);
   }
 
@@ -285,7 +284,7 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
   poll(): void {
     this.signaling?.poll();
     if (this.topology === 'none') return;
-    const now = clockMs();
+    const now = this.limits.clock();
     while (this.lingering.length > 0 && this.lingering[0]!.until <= now) this.lingering.shift()!.peer.close();
     // Allocated only on the poll that connects someone: poll() runs every frame.
     let connectedNow: RemotePeer[] | undefined;
@@ -431,7 +430,7 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
 
   private dropPeer(peer: RemotePeer, notify: boolean): void {
     this.peers.delete(peer.id);
-    if (peer.saidGoodbye) this.lingering.push({ peer, until: clockMs() + GOODBYE_LINGER_MS });
+    if (peer.saidGoodbye) this.lingering.push({ peer, until: this.limits.clock() + GOODBYE_LINGER_MS });
     else peer.close();
     if (this.nextPeer === peer) this.nextPeer = undefined;
     if (!peer.connected) return;

@@ -3,6 +3,7 @@ export {
   type AuthorityViolationContext,
   DEFAULT_AUTH_TIMEOUT_MS,
   MultiplayerAPI,
+  MULTIPLAYER_API_DEFAULTS,
   type MultiplayerAPIEvents,
   type MultiplayerAPIOptions,
   type RpcErrorContext,

@@ -100,7 +100,8 @@ export interface MultiplayerAPIEvents {
   error: (error: Error, context: RpcErrorContext) => void;
 }
 
-const DEFAULTS = { maxAuthorityViolations: 10, maxPathsPerPeer: 1024, maxEntitiesPerPeer: 16384, maxAuthBytes: 4096, maxAuthPackets: 32 };
+/** The defaults of the numeric {@link MultiplayerAPIOptions}, as docs/api.md lists them. */
+export const MULTIPLAYER_API_DEFAULTS = Object.freeze({ maxAuthorityViolations: 10, maxPathsPerPeer: 1024, maxEntitiesPerPeer: 16384, maxAuthBytes: 4096, maxAuthPackets: 32 });
 
 /** Godot's `auth_timeout` default, 3 s. */
 export const DEFAULT_AUTH_TIMEOUT_MS = 3000;
@@ -121,7 +122,7 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
   serverRelay = true;
   private peer: MultiplayerPeer | null = null;
   private readonly codec: RpcCodec;
-  private readonly options: typeof DEFAULTS;
+  private readonly options: Record<keyof typeof MULTIPLAYER_API_DEFAULTS, number>;
   private readonly links = new Map<number, PeerRpcState>();
   private readonly paths: PathCache;
   private readonly rpcs: RpcInterface;
@@ -141,7 +142,7 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
   constructor(options: MultiplayerAPIOptions = {}) {
     super();
     this.codec = new RpcCodec(options.limits);
-    this.options = resolvePositiveIntegers(DEFAULTS, options);
+    this.options = resolvePositiveIntegers(MULTIPLAYER_API_DEFAULTS, options);
     const host = this.host();
     const now = (): number => performance.now();
     this.auth = new Authentication(

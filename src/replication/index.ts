@@ -1,5 +1,5 @@
 export { Entity } from './entity.js';
-export { MultiplayerSpawner, type MultiplayerSpawnerEvents, type SpawnerOptions } from './multiplayer-spawner.js';
+export { MultiplayerSpawner, type MultiplayerSpawnerEvents, SPAWNER_OPTION_DEFAULTS, type SpawnerOptions } from './multiplayer-spawner.js';
 export {
   MultiplayerSynchronizer,
   type MultiplayerSynchronizerEvents,

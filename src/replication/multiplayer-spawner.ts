@@ -14,7 +14,7 @@ import { type RpcConfig, type RpcConfigMap, RpcMethods, type RpcSender, methodOf
 import { MAX_VARINT_VALUE } from '../rpc/varint.js';
 import { RtcError } from '../transport/errors.js';
 import { Entity } from './entity.js';
-import { MultiplayerSynchronizer, type SynchronizerOptions, checkMilliseconds, resolveSynchronizerOptions } from './multiplayer-synchronizer.js';
+import { MultiplayerSynchronizer, type SynchronizerOptions, checkMilliseconds, resolveSynchronizerOptions, SYNCHRONIZER_OPTION_DEFAULTS } from './multiplayer-synchronizer.js';
 import { type PropertyMap, type ReplicationLayout, resolveLayout } from './replication-config.js';
 
 /** The options of a spawner: Godot's MultiplayerSpawner properties and its entities' SceneReplicationConfig. */
@@ -38,6 +38,13 @@ export interface SpawnerOptions<T extends object, D, P extends PropertyMap, C ex
 
 /** The default bound on extrapolation past the newest snapshot. */
 export const DEFAULT_MAX_EXTRAPOLATION_MS = 100;
+
+/** The defaults of the {@link SpawnerOptions} that have a fixed one, as docs/replication.md lists them. */
+export const SPAWNER_OPTION_DEFAULTS = Object.freeze({
+  spawnLimit: 0,
+  maxExtrapolationMs: DEFAULT_MAX_EXTRAPOLATION_MS,
+  ...SYNCHRONIZER_OPTION_DEFAULTS,
+});
 /** The interpolation delay before any state has arrived to measure. */
 export const UNMEASURED_INTERPOLATION_DELAY_MS = 100;
 
@@ -105,7 +112,7 @@ export class MultiplayerSpawner<T extends object, D, M extends string>
       throw new RtcError('ERR_INVALID_PARAMETER', `${path}: spawnFunction is a function that makes an entity's object from its spawn data.`);
     }
     this.spawnFunction = options.spawnFunction;
-    this.limit = checkLimit(options.spawnLimit ?? 0);
+    this.limit = checkLimit(options.spawnLimit ?? SPAWNER_OPTION_DEFAULTS.spawnLimit);
     this.layout = resolveLayout(path, options.properties ?? {}, limits);
     this.methods = new RpcMethods(path, (options.rpc ?? {}) as Readonly<Record<string, RpcConfig | undefined>>, () => limits.maxArguments);
     this.hash = hashText(`spawner\n${this.methods.table.names.join('\n')}\n\n${this.layout.signature}`);

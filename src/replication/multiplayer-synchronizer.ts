@@ -273,15 +273,23 @@ export function snapshot(value: unknown): unknown {
   return typeof value === 'object' && value !== null ? structuredClone(value) : value;
 }
 
+/** The defaults of {@link SynchronizerOptions}, as docs/replication.md lists them. */
+export const SYNCHRONIZER_OPTION_DEFAULTS: Readonly<Required<SynchronizerOptions>> = Object.freeze({
+  replicationIntervalMs: 0,
+  deltaIntervalMs: 0,
+  publicVisibility: true,
+});
+
 /**
  * The options with their defaults.
  * @throws RtcError ERR_INVALID_PARAMETER for an interval that is not a number of ms, 0 or more.
  */
 export function resolveSynchronizerOptions(options: SynchronizerOptions): Required<SynchronizerOptions> {
+  const defaults = SYNCHRONIZER_OPTION_DEFAULTS;
   return {
-    replicationIntervalMs: checkMilliseconds('replicationIntervalMs', options.replicationIntervalMs ?? 0),
-    deltaIntervalMs: checkMilliseconds('deltaIntervalMs', options.deltaIntervalMs ?? 0),
-    publicVisibility: options.publicVisibility ?? true,
+    replicationIntervalMs: checkMilliseconds('replicationIntervalMs', options.replicationIntervalMs ?? defaults.replicationIntervalMs),
+    deltaIntervalMs: checkMilliseconds('deltaIntervalMs', options.deltaIntervalMs ?? defaults.deltaIntervalMs),
+    publicVisibility: options.publicVisibility ?? defaults.publicVisibility,
   };
 }
 

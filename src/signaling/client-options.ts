@@ -1,5 +1,5 @@
 // The options of the signaling client, their defaults and their checks. Browser-safe.
-import { type TransferMode, WebRTCMultiplayerPeer } from '../mesh/index.js';
+import { type ChannelConfig, WebRTCMultiplayerPeer } from '../mesh/index.js';
 import { type Backend, PeerConnection, type PeerConnectionConfig, RtcError } from '../transport/index.js';
 import { resolvePositiveIntegers } from '../transport/options.js';
 
@@ -44,8 +44,11 @@ export interface SignalingClientOptions {
   peerConfig?: PeerConnectionConfig;
   /** The WebRTC engine of every PeerConnection the client creates (a NetworkConditioner's, say). Default: PeerConnection's default. */
   backend?: Backend;
-  /** A TransferMode for each extra channel (transfer channels 1, 2, …), the same on every member. Default `[]`. */
-  channelsConfig?: readonly TransferMode[];
+  /**
+   * An entry for each extra channel (transfer channels 1, 2, …), the same modes on every member:
+   * a TransferMode, or `{ mode, priority, weight }` (a lane, as `WebRTCMultiplayerPeer` takes it). Default `[]`.
+   */
+  channelsConfig?: readonly ChannelConfig[];
   /** Milliseconds after which an unreliable packet is stale, passed to `addPeer`. Default 1, as in Godot (rtcmesh floors it to 250). */
   unreliableLifetime?: number;
   /** The multiplayer peer the client sets up and adds peers to. Default: a new WebRTCMultiplayerPeer. */
@@ -171,7 +174,7 @@ export function resolveClientOptions(options: SignalingClientOptions, defaultWeb
  * Runs the configurations through the checks the connections will apply, on objects that open
  * nothing, so that a mistake throws here rather than inside `poll()` when the first peer arrives.
  */
-function checkConfigs(peerConfig: PeerConnectionConfig, channelsConfig: readonly TransferMode[]): void {
+function checkConfigs(peerConfig: PeerConnectionConfig, channelsConfig: readonly ChannelConfig[]): void {
   const connection = new PeerConnection();
   const multiplayerPeer = new WebRTCMultiplayerPeer();
   try {

@@ -13,6 +13,7 @@ export { RtcError, type GodotErrorName } from './errors.js';
 export type { IceServerConfig } from './ice-servers.js';
 export {
   PeerConnection,
+  PEER_CONNECTION_DEFAULTS,
   MAX_CHANNEL_ID,
   type DataChannelOptions,
   type PeerConnectionConfig,

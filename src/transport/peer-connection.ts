@@ -61,12 +61,13 @@ type EngineEvent =
   | { kind: 'signaling'; state: SignalingState }
   | { kind: 'channel'; channel: BackendChannel };
 
-const DEFAULTS = {
+/** The defaults of the numeric {@link PeerConnectionConfig} fields, as docs/api.md lists them. */
+export const PEER_CONNECTION_DEFAULTS = Object.freeze({
   maxMessageSize: 262144,
   receiveLimitBytes: 4 * 1024 * 1024,
   maxReceivedChannels: 64,
   maxHeldCandidates: 64,
-};
+});
 /** Highest SCTP stream id a channel may take: libdatachannel's default stream count is 1024. */
 export const MAX_CHANNEL_ID = 1023;
 const MAX_LABEL_LENGTH = 1024;
@@ -386,7 +387,7 @@ function normalizeConfig(config: PeerConnectionConfig): PeerConnection['config']
   const normalized: PeerConnection['config'] = {
     iceServers: parseIceServers(config.iceServers ?? []),
     iceTransportPolicy: policy,
-    ...resolvePositiveIntegers(DEFAULTS, config),
+    ...resolvePositiveIntegers(PEER_CONNECTION_DEFAULTS, config),
   };
   if (config.bindAddress !== undefined) {
     if (typeof config.bindAddress !== 'string' || config.bindAddress.length === 0) {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DROP_REASONS, type DropReason } from '../../src/index.js';
-import { type PeerReport, encodePeerMessage, parsePeerMessage, percentile, summarizeRtt } from '../../src/cli/demo-report.js';
+import { type PeerReport, encodePeerMessage, parsePeerMessage, summarizeRtt } from '../../src/cli/demo-report.js';
+import { median, percentile } from '../../src/cli/statistics.js';
 
 const REPORT: PeerReport = {
   id: 5,
@@ -61,5 +62,10 @@ describe('round-trip summary', () => {
   it('gives the single sample for every percentile', () => {
     expect(percentile([7], 1)).toBe(7);
     expect(percentile([7], 99)).toBe(7);
+  });
+
+  it('takes the median of an odd count as the middle, of an even one as the mean of the two middles, NaN of none', () => {
+    expect([median([3, 1, 2]), median([4, 1, 3, 2]), median([])]).toEqual([2, 2.5, Number.NaN]);
+    expect(percentile([], 50)).toBeNaN();
   });
 });

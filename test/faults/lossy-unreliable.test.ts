@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TransferMode } from '../../src/index.js';
+import { median } from '../../src/cli/statistics.js';
 import { clockMs } from '../../src/mesh/keepalive.js';
 import { type ProxiedMesh, type ProxiedMeshOptions, connectThroughProxy } from '../support/proxied-mesh.js';
 import { closeAfterEach } from '../support/close-after-each.js';
@@ -45,11 +46,6 @@ async function stream(m: ProxiedMesh, mode: TransferMode, ms: number, during: (e
     return elapsed > ms + 500;
   }, 'the stream', ms + 10_000);
   return arrivals;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
 describe('unreliable channels through a lossy link', () => {

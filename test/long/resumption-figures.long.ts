@@ -3,7 +3,7 @@
 // RUNS (default 20) sets the runs of the resume-time measurements.
 import { afterAll, afterEach, expect, it } from 'vitest';
 import { type LinkConditions, cleanup } from '../../src/index.js';
-import { percentile } from '../../src/cli/demo-report.js';
+import { percentile } from '../../src/cli/statistics.js';
 import { recordSize } from '../../src/mesh/framing.js';
 import { pollUntil } from '../support/poll.js';
 import { connectThroughProxy, resumeThroughProxy } from '../support/proxied-mesh.js';
@@ -21,8 +21,8 @@ afterEach(async () => {
 afterAll(() => cleanup());
 
 function summary(samples: number[]): string {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return `p50 ${percentile(sorted, 50)!.toFixed(0)} ms, p99 ${percentile(sorted, 99)!.toFixed(0)} ms, min ${sorted[0]!.toFixed(0)}, max ${sorted.at(-1)!.toFixed(0)} (${sorted.length} runs)`;
+  const p = (rank: number): string => percentile(samples, rank).toFixed(0);
+  return `p50 ${p(50)} ms, p99 ${p(99)} ms, min ${p(0)}, max ${p(100)} (${samples.length} runs)`;
 }
 
 /** Runs of a four-peer lobby with one member cut for 5 s; the time from the end of the cut until it has resumed with every peer. */

@@ -138,7 +138,7 @@ function sorted(ids: Iterable<number>): number[] {
 describe('SignalingClient with a SignalingServer', () => {
   it('forms a full mesh of four that carries packets, driven by the multiplayer peers poll() alone', async () => {
     const { url } = await startServer();
-    const group = await lobbyOf(url, 4, { channelsConfig: [TransferMode.Reliable] });
+    const group = await lobbyOf(url, 4, { channelsConfig: [{ mode: TransferMode.Reliable, priority: 5, weight: 2 }] });
     await pollUntil(peersOf(group), () => group.every((one) => one.peersConnected.length === 3), 'a full mesh', MESH_TIMEOUT_MS);
 
     const ids = group.map((one) => one.client.getUniqueId());
@@ -462,6 +462,7 @@ describe('SignalingClient misuse', () => {
       { url, mesh: 'yes' },
       { url, peerConfig: { bindAddress: '' } },
       { url, channelsConfig: [7] },
+      { url, channelsConfig: [{ mode: TransferMode.Reliable, weight: 0 }] },
       { url, maxPeers: 0 },
       { url, unreliableLifetime: -1 },
       { url, multiplayerPeer: {} },

@@ -1,4 +1,4 @@
-import { type ChannelConfig, PeerConnection, type PeerConnectionConfig, TransferMode, WebRTCMultiplayerPeer, type MeshOptions } from '../../src/index.js';
+import { type Backend, type ChannelConfig, PeerConnection, type PeerConnectionConfig, TransferMode, WebRTCMultiplayerPeer, type MeshOptions } from '../../src/index.js';
 import { pollUntil } from './poll.js';
 import { LOOPBACK_CONFIG } from './transport-pair.js';
 
@@ -27,6 +27,8 @@ export interface GroupOptions {
   channels?: ChannelConfig[];
   meshOptions?: MeshOptions;
   peerConfig?: PeerConnectionConfig;
+  /** The engine every connection runs on. Default: the default backend. */
+  backend?: Backend;
   /** Leave the links to the test (default: every pair the topology has, linked at once). */
   manualLinks?: boolean;
 }
@@ -52,7 +54,7 @@ export function makeGroup(count: number, options: GroupOptions = {}): Group {
   const link = (a: number, b: number, lifetime?: number): void => {
     const pcs = new Map<number, PeerConnection>();
     for (const [self, other] of [[a, b], [b, a]] as const) {
-      const pc = new PeerConnection();
+      const pc = new PeerConnection(options.backend);
       pc.initialize({ ...LOOPBACK_CONFIG, ...options.peerConfig });
       pcs.set(self, pc);
       byId(self).peer.addPeer(pc, other, lifetime);

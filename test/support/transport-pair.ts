@@ -1,9 +1,10 @@
 import { type Backend, PeerConnection, type PeerConnectionConfig } from '../../src/index.js';
 import { ConnectionState } from '../../src/transport/states.js';
+import { LOOPBACK_HOST } from '../../src/cli/loopback.js';
 import { pollUntil } from './poll.js';
 
 /** Every test connection stays on loopback. */
-export const LOOPBACK_CONFIG: PeerConnectionConfig = { bindAddress: '127.0.0.1' };
+export const LOOPBACK_CONFIG: PeerConnectionConfig = { bindAddress: LOOPBACK_HOST };
 
 /** Two connections whose signaling is wired to each other in memory. */
 export interface TransportPair {
@@ -17,11 +18,12 @@ export interface TransportPair {
 /**
  * Makes two loopback PeerConnections and relays descriptions and candidates between them
  * through their events only, as a signaling server would. `a` is the side that offers, on
- * `backendOfA` when given (a conditioner's), else on the default backend like `b`.
+ * `backendOfA` when given (a conditioner's), else on the default backend; `b` on `backendOfB`
+ * when given, else on the default backend.
  */
-export function wirePair(config: PeerConnectionConfig = {}, backendOfA?: Backend): TransportPair {
+export function wirePair(config: PeerConnectionConfig = {}, backendOfA?: Backend, backendOfB?: Backend): TransportPair {
   const a = new PeerConnection(backendOfA);
-  const b = new PeerConnection();
+  const b = new PeerConnection(backendOfB);
   a.initialize({ ...LOOPBACK_CONFIG, ...config });
   b.initialize({ ...LOOPBACK_CONFIG, ...config });
   for (const [local, remote] of [

@@ -1,0 +1,276 @@
+// The mesh's timing rules, on the in-memory backend and a manual clock: each is checked at the
+// millisecond it falls due, which the real-engine tests can only bracket with generous waits.
+import { describe, expect, it } from 'vitest';
+import { MAX_FRAMING_BYTES } from '../../src/mesh/framing.js';
+import { MESH_OPTION_DEFAULTS, TransferMode, UNRELIABLE_LIFETIME_FLOOR_MS, type WebRTCMultiplayerPeer } from '../../src/index.js';
+import { closeAfterEach } from '../support/close-after-each.js';
+import { drain } from '../support/mesh.js';
+import { seededRandom } from '../support/seeded-random.js';
+import { FRAME_MS, type TimedGroup, connectTimed, makeTimedGroup } from '../support/timed-group.js';
+
+const track = closeAfterEach();
+
+function pair(options: Parameters<typeof makeTimedGroup>[1] = {}): TimedGroup {
+  const group = track(makeTimedGroup(2, options));
+  connectTimed(group, 1);
+  return group;
+}
+
+function put(peer: WebRTCMultiplayerPeer, target: number, mode: TransferMode, packet: Uint8Array): boolean {
+  peer.setTargetPeer(target);
+  peer.transferMode = mode;
+  return peer.putPacket(packet);
+}
+
+describe('the keepalive timeout', () => {
+  it('keeps a peer that answers however long nothing else is sent', () => {
+    const group = pair();
+    group.run(5 * MESH_OPTION_DEFAULTS.keepaliveTimeoutMs);
+    expect(group.byId(1).disconnected).toEqual([]);
+    expect(group.byId(1).peer.getPeerStats(2).silentForMs).toBeLessThan(MESH_OPTION_DEFAULTS.keepaliveIntervalMs + 2 * FRAME_MS);
+  });
+
+  it('drops a peer on the first poll after it has been silent for longer than the timeout', () => {
+    const group = pair();
+    const one = group.byId(1);
+    let silentBefore = 0;
+    let silentAtDrop = 0;
+    // Peer 2 stops polling: it neither pings nor answers, and its connection stays up.
+    group.run(2 * MESH_OPTION_DEFAULTS.keepaliveTimeoutMs, {
+      polled: [1],
+      each: () => {
+        if (one.peer.hasPeer(2)) silentBefore = one.peer.getPeerStats(2).silentForMs;
+        else silentAtDrop ||= silentBefore + FRAME_MS;
+      },
+    });
+    expect(one.disconnected).toEqual([2]);
+    expect(silentBefore).toBeLessThanOrEqual(MESH_OPTION_DEFAULTS.keepaliveTimeoutMs);
+    expect(silentAtDrop).toBeGreaterThan(MESH_OPTION_DEFAULTS.keepaliveTimeoutMs);
+  });
+
+  it('follows the option: a shorter timeout drops sooner', () => {
+    const group = pair({ meshOptions: { keepaliveTimeoutMs: 800 } });
+    group.run(800 - 2 * FRAME_MS, { polled: [1] });
+    expect(group.byId(1).disconnected).toEqual([]);
+    group.run(4 * FRAME_MS, { polled: [1] });
+    expect(group.byId(1).disconnected).toEqual([2]);
+  });
+});
+
+describe('the disconnect grace', () => {
+  // The keepalive would drop the peer first: these look at ICE's Disconnected state alone.
+  const meshOptions = { keepaliveTimeoutMs: 60_000, disconnectGraceMs: 3000 };
+  const memory = { disconnectAfterMs: 1000 };
+
+  it('drops a peer whose connection stays Disconnected for longer than the grace, not before', () => {
+    const group = pair({ meshOptions, memory });
+    group.backend.setConditions({ blocked: true });
+    group.run(1000 + 3000 - 2 * FRAME_MS);
+    expect(group.byId(1).disconnected).toEqual([]);
+    group.run(4 * FRAME_MS);
+    expect(group.byId(1).disconnected).toEqual([2]);
+    expect(group.byId(2).disconnected).toEqual([1]);
+  });
+
+  it('keeps a peer whose connection recovers within the grace, and its reliable data arrives', () => {
+    const group = pair({ meshOptions, memory });
+    group.backend.setConditions({ blocked: true });
+    group.run(1000 + 2000);
+    expect(put(group.byId(1).peer, 2, TransferMode.Reliable, new Uint8Array([42]))).toBe(true);
+    group.run(500);
+    group.backend.setConditions({ blocked: false });
+    let received: number[] = [];
+    group.run(5000, { each: () => (received = [...received, ...drain(group.byId(2).peer).map((packet) => packet.data[0]!)]) });
+    expect(received).toEqual([42]);
+    expect([group.byId(1).disconnected, group.byId(2).disconnected]).toEqual([[], []]);
+  });
+});
+
+describe('the silence threshold', () => {
+  it('refuses unreliable packets for a peer silent longer than the threshold, counting them; reliable ones still queue', () => {
+    const group = pair({ meshOptions: { silenceThresholdMs: 1000 } });
+    const one = group.byId(1).peer;
+    group.run(1000 - 4 * FRAME_MS, { polled: [1] });
+    expect(put(one, 2, TransferMode.Unreliable, new Uint8Array(8))).toBe(true);
+    group.run(4 * FRAME_MS + FRAME_MS, { polled: [1] });
+    expect(put(one, 2, TransferMode.Unreliable, new Uint8Array(8))).toBe(false);
+    expect(put(one, 2, TransferMode.UnreliableOrdered, new Uint8Array(8))).toBe(false);
+    expect(put(one, 2, TransferMode.Reliable, new Uint8Array(8))).toBe(true);
+    expect(one.getPeerStats(2).dropped.silentPeer).toBe(2);
+  });
+});
+
+describe('stale unreliable packets', () => {
+  function sendEachWay(delayMs: number): { stale: number; unreliable: number; reliable: number } {
+    const group = pair({ memory: { conditions: { delayMs } } });
+    // The clock offset comes from the first keepalive answer; until then nothing is judged stale.
+    group.run(1000);
+    expect(Number.isNaN(group.byId(2).peer.getPeerStats(1).clockOffsetMs)).toBe(false);
+    const one = group.byId(1).peer;
+    for (const mode of [TransferMode.Unreliable, TransferMode.UnreliableOrdered, TransferMode.Reliable]) {
+      for (let n = 0; n < 5; n++) put(one, 2, mode, new Uint8Array([n]));
+    }
+    const counts = { stale: 0, unreliable: 0, reliable: 0 };
+    group.run(4 * delayMs, {
+      each: () => {
+        for (const packet of drain(group.byId(2).peer)) counts[packet.mode === TransferMode.Reliable ? 'reliable' : 'unreliable']++;
+      },
+    });
+    counts.stale = group.byId(2).peer.getPeerStats(1).dropped.stale;
+    return counts;
+  }
+
+  it('are dropped and counted when the link takes longer than their lifetime; reliable ones arrive', () => {
+    expect(sendEachWay(UNRELIABLE_LIFETIME_FLOOR_MS + 50)).toEqual({ stale: 10, unreliable: 0, reliable: 5 });
+  });
+
+  it('arrive when the link is quicker than their lifetime', () => {
+    expect(sendEachWay(UNRELIABLE_LIFETIME_FLOOR_MS - 2 * FRAME_MS)).toEqual({ stale: 0, unreliable: 10, reliable: 5 });
+  });
+});
+
+describe('out-of-order packets', () => {
+  it('UnreliableOrdered drops a packet older than one already delivered; Unreliable delivers every one', () => {
+    // Jitter of several frames reorders the messages of the unordered SCTP channels.
+    const group = pair({ memory: { conditions: { jitterMs: 5 * FRAME_MS }, random: seededRandom(7) } });
+    const one = group.byId(1).peer;
+    const count = 200;
+    const received = { [TransferMode.Unreliable]: [] as number[], [TransferMode.UnreliableOrdered]: [] as number[] };
+    for (let n = 0; n < count; n++) {
+      put(one, 2, TransferMode.Unreliable, new Uint8Array([n]));
+      put(one, 2, TransferMode.UnreliableOrdered, new Uint8Array([n]));
+      group.run(FRAME_MS, { each: () => collect() });
+    }
+    group.run(10 * FRAME_MS, { each: () => collect() });
+    function collect(): void {
+      for (const packet of drain(group.byId(2).peer)) {
+        if (packet.mode !== TransferMode.Reliable) received[packet.mode].push(packet.data[0]!);
+      }
+    }
+    const ordered = received[TransferMode.UnreliableOrdered];
+    const unordered = received[TransferMode.Unreliable];
+    const outOfOrder = group.byId(2).peer.getPeerStats(1).dropped.outOfOrder;
+    expect(outOfOrder).toBeGreaterThan(0);
+    expect(ordered.length + outOfOrder).toBe(count);
+    expect(ordered).toEqual([...ordered].sort((x, y) => x - y));
+    expect([...unordered].sort((x, y) => x - y)).toEqual(Array.from({ length: count }, (_, n) => n));
+    expect(unordered).not.toEqual([...unordered].sort((x, y) => x - y));
+  });
+});
+
+describe('reads across peers', () => {
+  it('take one packet from each peer in turn, whatever order they arrived in', () => {
+    const group = track(makeTimedGroup(4));
+    connectTimed(group, 3);
+    for (const id of [2, 3, 4]) {
+      for (let n = 0; n < 3; n++) put(group.byId(id).peer, 1, TransferMode.Reliable, new Uint8Array([id, n]));
+    }
+    group.run(FRAME_MS, { polled: [2, 3, 4] });
+    group.run(FRAME_MS, { polled: [1] });
+    expect(drain(group.byId(1).peer).map((packet) => `${packet.from}:${packet.data[1]}`)).toEqual([
+      '2:0', '3:0', '4:0', '2:1', '3:1', '4:1', '2:2', '3:2', '4:2',
+    ]);
+  });
+});
+
+describe('backpressure', () => {
+  const PACKET = 1000;
+
+  it('drops unreliable packets while the send buffer holds more than its limit, and counts them', () => {
+    const limit = 4096;
+    // 20 bytes a millisecond: a packet each frame fills the buffer within a few dozen frames.
+    const group = pair({ meshOptions: { unreliableBufferLimitBytes: limit }, memory: { conditions: { bytesPerMs: 20 } } });
+    const one = group.byId(1).peer;
+    let refused = 0;
+    let mostBuffered = 0;
+    for (let n = 0; n < 100; n++) {
+      if (!put(one, 2, TransferMode.Unreliable, new Uint8Array(PACKET))) refused++;
+      group.run(FRAME_MS);
+      mostBuffered = Math.max(mostBuffered, one.getPeerStats(2).bufferedBytes);
+    }
+    expect(refused).toBeGreaterThan(0);
+    expect(one.getPeerStats(2).dropped.sendBufferFull).toBe(refused);
+    // Checked before each put: the buffer exceeds the limit by one message at the most.
+    expect(mostBuffered).toBeLessThanOrEqual(limit + PACKET + MAX_FRAMING_BYTES);
+  });
+
+  it('refuses reliable packets past the limit buffered for the peer, then takes more as the link drains', () => {
+    const limit = 16 * 1024;
+    const group = pair({ meshOptions: { reliableBufferLimitBytes: limit }, memory: { conditions: { bytesPerMs: 50 } } });
+    const one = group.byId(1).peer;
+    const taken: number[] = [];
+    for (let n = 0; n < 40; n++) if (put(one, 2, TransferMode.Reliable, new Uint8Array(PACKET).fill(n))) taken.push(n);
+    expect(taken.length).toBe(Math.floor(limit / PACKET));
+    expect(one.getPeerStats(2).dropped.reliableLimit).toBe(40 - taken.length);
+    const received: number[] = [];
+    group.runUntil(() => {
+      received.push(...drain(group.byId(2).peer).map((packet) => packet.data[0]!));
+      return received.length === taken.length;
+    }, 'the taken packets to arrive');
+    expect(received).toEqual(taken);
+    expect(put(one, 2, TransferMode.Reliable, new Uint8Array(PACKET))).toBe(true);
+    expect(group.byId(2).disconnected).toEqual([]);
+  });
+});
+
+describe('batching', () => {
+  function sendFive(group: TimedGroup, flush: boolean): { sentBeforePoll: number; sent: number; received: number } {
+    const one = group.byId(1).peer;
+    const before = one.getPeerStats(2).messagesSent;
+    for (let n = 0; n < 5; n++) put(one, 2, TransferMode.Unreliable, new Uint8Array([n]));
+    if (flush) one.flush();
+    const sentBeforePoll = one.getPeerStats(2).messagesSent - before;
+    let received = 0;
+    group.run(4 * FRAME_MS, { each: () => (received += drain(group.byId(2).peer).length) });
+    return { sentBeforePoll, sent: one.getPeerStats(2).messagesSent - before, received };
+  }
+
+  it('coalesces the packets put in one frame into one message, sent at the next poll()', () => {
+    expect(sendFive(pair(), false)).toEqual({ sentBeforePoll: 0, sent: 1, received: 5 });
+  });
+
+  it('sends them at flush() without waiting for poll()', () => {
+    expect(sendFive(pair(), true)).toEqual({ sentBeforePoll: 1, sent: 1, received: 5 });
+  });
+
+  it('sends each packet at once, as its own message, when turned off', () => {
+    expect(sendFive(pair({ meshOptions: { batching: false } }), false)).toEqual({ sentBeforePoll: 5, sent: 5, received: 5 });
+  });
+});
+
+describe('the state connection', () => {
+  const DELAY_MS = 10;
+  /** Unreliable packets sent each frame behind a reliable backlog: their ages on arrival (test ms), and how many went stale. */
+  function behindBacklog(stateConnection: boolean): { ages: number[]; stale: number } {
+    // 100 bytes a millisecond: the 64 KiB the engine queue takes of the backlog need 655 ms.
+    const group = pair({ meshOptions: { stateConnection }, memory: { conditions: { bytesPerMs: 100, delayMs: DELAY_MS } } });
+    // Both clocks known first: before the first keepalive answer, nothing is judged stale.
+    group.run(1000);
+    const one = group.byId(1).peer;
+    for (let n = 0; n < 16; n++) put(one, 2, TransferMode.Reliable, new Uint8Array(16 * 1024));
+    const ages: number[] = [];
+    const collect = (now: number): void => {
+      for (const packet of drain(group.byId(2).peer)) {
+        if (packet.mode === TransferMode.Unreliable) ages.push(now - new Float64Array(packet.data.slice().buffer)[0]!);
+      }
+    };
+    for (let frame = 0; frame < 30; frame++) {
+      put(one, 2, TransferMode.Unreliable, new Uint8Array(new Float64Array([group.scheduler.now()]).buffer));
+      group.run(FRAME_MS, { each: collect });
+    }
+    group.run(5000, { each: collect });
+    return { ages, stale: group.byId(2).peer.getPeerStats(1).dropped.stale };
+  }
+
+  it('carries unreliable packets past a reliable backlog on the first connection', () => {
+    const { ages, stale } = behindBacklog(true);
+    expect([ages.length, stale]).toEqual([30, 0]);
+    // Put, flushed at the next frame, then the link's delay, then read at the frame after.
+    expect(Math.max(...ages)).toBeLessThanOrEqual(DELAY_MS + 2 * FRAME_MS);
+  });
+
+  it('without it, the same packets wait behind the backlog and arrive stale, all but the first', () => {
+    const { ages, stale } = behindBacklog(false);
+    expect([ages.length, stale]).toEqual([1, 29]);
+  });
+});
