@@ -96,6 +96,27 @@ describe('resuming a session on a new connection', () => {
     }
   }, 30_000);
 
+  it('resumes a session that had a state connection, on its one new connection', async () => {
+    const mesh = track(await connectThroughProxy({ conditioner: { seed: 27 }, meshOptions: { ...RESUMING, stateConnection: true } }));
+    mesh.conditioner.cut();
+    await mesh.pollUntil(() => mesh.a.isPeerReconnecting(1) && mesh.b.isPeerReconnecting(2), 'the hold', 10_000);
+    for (let n = 0; n < 100; n++) expect(mesh.a.putPacket(numbered(n))).toBe(true);
+    mesh.conditioner.restore();
+    const pair = resumeThroughProxy(mesh);
+    const check = new StreamCheck();
+    try {
+      await mesh.pollUntil(() => (check.read(mesh.b), check.next >= 100), 'every packet', 15_000);
+      expect(check).toMatchObject({ next: 100, wrong: 0 });
+      // The keepalive and unreliable channels now travel on the new connection: state still flows.
+      mesh.a.transferMode = TransferMode.UnreliableOrdered;
+      await mesh.pollUntil(() => (mesh.a.putPacket(numbered(0)), mesh.b.getAvailablePacketCount() > 0), 'unreliable state', 10_000);
+      expect(mesh.disconnected).toEqual({ a: [], b: [] });
+    } finally {
+      mesh.close();
+      pair.close();
+    }
+  }, 30_000);
+
   it('queues reliable packets for a held peer and drops unreliable ones as stale', async () => {
     const mesh = track(await connectThroughProxy({ conditioner: { seed: 22 }, meshOptions: RESUMING }));
     mesh.conditioner.cut();
