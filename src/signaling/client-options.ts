@@ -1,6 +1,8 @@
 // The options of the signaling client, their defaults and their checks. Browser-safe.
+import { channelLayout } from '../mesh/channel-layout.js';
 import { type ChannelConfig, WebRTCMultiplayerPeer } from '../mesh/index.js';
-import { type Backend, PeerConnection, type PeerConnectionConfig, RtcError } from '../transport/index.js';
+import { type Backend, type PeerConnectionConfig, RtcError } from '../transport/index.js';
+import { normalizeConfig } from '../transport/peer-connection.js';
 import { resolvePositiveIntegers } from '../transport/options.js';
 
 /**
@@ -171,19 +173,12 @@ export function resolveClientOptions(options: SignalingClientOptions, defaultWeb
 }
 
 /**
- * Runs the configurations through the checks the connections will apply, on objects that open
- * nothing, so that a mistake throws here rather than inside `poll()` when the first peer arrives.
+ * Runs the configurations through the checks the connections and the multiplayer peer will
+ * apply, so that a mistake throws here rather than inside `poll()` when the first peer arrives.
  */
 function checkConfigs(peerConfig: PeerConnectionConfig, channelsConfig: readonly ChannelConfig[]): void {
-  const connection = new PeerConnection();
-  const multiplayerPeer = new WebRTCMultiplayerPeer();
-  try {
-    connection.initialize(peerConfig);
-    multiplayerPeer.createMesh(1, channelsConfig);
-  } finally {
-    connection.close();
-    multiplayerPeer.close();
-  }
+  normalizeConfig(peerConfig);
+  channelLayout(channelsConfig);
 }
 
 function invalid(message: string): RtcError {

@@ -376,7 +376,12 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> implement
   }
 }
 
-function normalizeConfig(config: PeerConnectionConfig): PeerConnection['config'] {
+/**
+ * The configuration `initialize()` would run on, checked and with its defaults: for a layer that
+ * takes a PeerConnectionConfig to refuse a bad one when it is given, before any connection exists.
+ * @throws RtcError ERR_INVALID_PARAMETER naming the first option that is out of range.
+ */
+export function normalizeConfig(config: PeerConnectionConfig): PeerConnection['config'] {
   if (config === null || typeof config !== 'object') {
     throw new RtcError('ERR_INVALID_PARAMETER', 'initialize() takes a configuration object.');
   }
