@@ -7,7 +7,7 @@ import { pollFor } from '../support/poll.js';
 
 const track = closeAfterEach();
 
-/** The link of the measurements of raw node-datachannel: jitter, reordering, duplicates. */
+/** The link of the raw node-datachannel measurements in docs/reliability.md: jitter, reordering, duplicates. */
 function lossyLink(loss: number): Partial<LinkConditions> {
   return { loss, delayMs: 20, jitterMs: 60, reorder: 0.05, duplicate: 0.02 };
 }
