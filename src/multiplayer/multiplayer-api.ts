@@ -109,6 +109,9 @@ export const DEFAULT_AUTH_TIMEOUT_MS = 3000;
 /** The shortest time between two `authorityViolation` events about one peer. */
 export const AUTHORITY_EVENT_INTERVAL_MS = 1000;
 
+// How often poll() moves the network clock toward the reference peer's estimated offset.
+const CLOCK_FOLLOW_MS = 50;
+
 /**
  * The high-level multiplayer API: Godot's `SceneMultiplayer`. Objects registered under a path
  * are called remotely with `rpc`/`rpcId`; spawners replicate entities and their state. One
@@ -136,6 +139,7 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
   private reachedServer = false;
   private readonly clock = new NetworkClock(clockMs);
   private clockReference = 0;
+  private nextClockFollowAt = 0;
   // Set with a multiplayer peer that may be connected already: its peers join at the next poll.
   private adopting = false;
 
@@ -199,6 +203,7 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
     peer?.on('peerReconnecting', this.onPeerReconnecting, this);
     peer?.on('peerReconnected', this.onPeerReconnected, this);
     this.adopting = peer instanceof WebRTCMultiplayerPeer;
+    this.nextClockFollowAt = 0;
   }
 
   /**
@@ -530,6 +535,10 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
 
   // Moves the network clock toward the reference peer's, as the keepalive estimates its offset.
   private followClock(peer: MultiplayerPeer): void {
+    // The offset moves only with a keepalive answer (every 250 ms): no need to read a peer's stats every frame.
+    const now = clockMs();
+    if (now < this.nextClockFollowAt) return;
+    this.nextClockFollowAt = now + CLOCK_FOLLOW_MS;
     const self = peer.getUniqueId();
     let reference = peer.isServerRelaySupported() ? TARGET_PEER_SERVER : self;
     for (const id of this.links.keys()) if (!peer.isServerRelaySupported() && id < reference) reference = id;

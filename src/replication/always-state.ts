@@ -36,23 +36,25 @@ export class AlwaysState {
   send(spawner: AnySpawner, now: number): void {
     const always = spawner.layout.alwaysProperties;
     const due = new Map<AnyEntity, readonly unknown[]>();
+    for (const entity of spawner.live.values()) {
+      const synchronizer = entity.synchronizer;
+      if (now < synchronizer.nextSyncAt || !this.context.speaksFor(spawner, entity)) continue;
+      synchronizer.nextSyncAt = now + synchronizer.replicationIntervalMs;
+      const values = this.current(entity, always);
+      if (values) due.set(entity, values);
+    }
+    // Most polls of a spawner with an interval have nothing due: its recipients are listed only when something is.
+    if (due.size === 0) return;
     const byPeer = new Map<number, AnyEntity[]>();
     const recipients: number[] = [];
     for (const entity of spawner.live.values()) {
       if (!this.context.speaksFor(spawner, entity)) continue;
-      const synchronizer = entity.synchronizer;
-      if (now >= synchronizer.nextSyncAt) {
-        synchronizer.nextSyncAt = now + synchronizer.replicationIntervalMs;
-        const values = this.current(entity, always);
-        if (values) due.set(entity, values);
-      }
       for (const peerId of this.context.recipients(spawner, entity, recipients)) {
         const list = byPeer.get(peerId);
         if (list) list.push(entity);
         else byPeer.set(peerId, [entity]);
       }
     }
-    if (due.size === 0) return;
     const time = ((Math.round(this.context.networkTime() * TIME_UNITS_PER_MS) % TIME_RANGE) + TIME_RANGE) % TIME_RANGE;
     // Peers whose baselines agree get the same entry: encode it once.
     const encoded = new Map<AnyEntity, { previous: readonly unknown[] | undefined; entry: SyncEntry | undefined }>();
@@ -92,7 +94,6 @@ export class AlwaysState {
     const stream = state.stream(spawner, remotePathId);
     const now = this.context.networkTime();
     const time = unwrapTime(header.time, now);
-    stream.time(header.tick, time, now);
     const reception = stream.reception(header.tick, header.parts);
     if (!reception) return;
     const base = stream.baseline(header.baseline);
@@ -106,6 +107,7 @@ export class AlwaysState {
     const scale = 2 ** always.length;
     const full = scale - 1;
     let netId = 0;
+    let applied = false;
     while (cursor.offset < packet.length) {
       const head = readId(packet, cursor);
       const gap = Math.floor(head / scale);
@@ -147,20 +149,25 @@ export class AlwaysState {
         reception.whole = false;
         continue;
       }
-      if (entity.synchronizer.receiveState(from, header.tick, time, values)) entity.synchronizer.emit('synchronized');
+      if (entity.synchronizer.receiveState(from, header.tick, time, values)) {
+        applied = true;
+        entity.synchronizer.emit('synchronized');
+      }
     }
+    // Only state this side accepted times the interpolation delay: a peer without authority cannot skew it.
+    if (applied) stream.time(header.tick, time, now);
     stream.finishPart(header.tick, header.part, header.baseline, reception, (id) => spawner.live.has(id));
   }
 
   /** Sends each peer one ACK naming, per spawner, the newest tick it received whole since the last. */
   acknowledge(send: (peerId: number, packet: Uint8Array, mode: TransferMode, channel: number) => void): void {
     for (const [peerId, state] of this.context.peers) {
-      const acks: Array<[number, number]> = [];
+      let acks: Array<[number, number]> | undefined;
       for (const [, stream] of state.streams()) {
         const tick = stream.takeAcknowledgement();
-        if (tick > 0) acks.push([stream.remotePathId, tick]);
+        if (tick > 0) (acks ??= []).push([stream.remotePathId, tick]);
       }
-      if (acks.length > 0) send(peerId, encodeAck(acks), ACK_MODE, CHANNEL);
+      if (acks) send(peerId, encodeAck(acks), ACK_MODE, CHANNEL);
     }
   }
 
@@ -208,6 +215,8 @@ export class AlwaysState {
       }
       netIds.push(entity.netId);
       values.push(current);
+      // The very values of the baseline (an idle entity reuses its array): nothing changed.
+      if (current === previous) continue;
       let cached = encoded.get(entity);
       if (!cached || cached.previous !== previous) {
         cached = { previous, entry: encodeChanges(entity.netId, always, current, previous) };

@@ -363,8 +363,8 @@ export class ReplicationInterface implements SpawnerHost, ReplicationContext {
 
   // This side's own spawner under one of its path ids, as an ACK names it.
   private localSpawner(pathId: number): AnySpawner | undefined {
-    for (const spawner of this.spawners) if (spawner.pathId === pathId) return spawner;
-    return undefined;
+    const target = this.paths.local(pathId);
+    return target instanceof MultiplayerSpawner && this.spawners.has(target as AnySpawner) ? (target as AnySpawner) : undefined;
   }
 
   private forgetRemote(entity: AnyEntity): void {

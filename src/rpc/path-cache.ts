@@ -117,6 +117,11 @@ export class PathCache {
     return this.byPath.get(path);
   }
 
+  /** The target this side announces under `pathId`, as a peer names it back (an acknowledgement). */
+  local(pathId: number): PathTarget | undefined {
+    return this.byId.get(pathId);
+  }
+
   /** Every registered target. */
   targets(): IterableIterator<PathTarget> {
     return this.byPath.values();

@@ -216,6 +216,7 @@ export class RpcInterface {
 
   /** Reports, inside `poll()`, the async handlers that rejected since the last call. */
   reportRejected(): void {
+    if (this.rejected.length === 0) return;
     for (const { error, context } of this.rejected.splice(0)) this.host.reportError(error, context);
   }
 
