@@ -20,7 +20,7 @@ export * from './rpc/index.js';
 export * from './replication/index.js';
 export * from './multiplayer/index.js';
 // The client and protocol only: the signaling index also exports the server, which needs Node.
-export * from './signaling/client-index.js';
+export * from './signaling/client-exports.js';
 export * from './transport/backends/portable.js';
 
 /**

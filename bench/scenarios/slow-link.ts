@@ -6,7 +6,7 @@
  * connection against rtcmesh with `stateConnection`; no raw counterpart.
  */
 import { NetworkConditioner, TransferMode, type WebRTCMultiplayerPeer } from '../../src/index.js';
-import { clockMs } from '../../src/mesh/keepalive.js';
+import { clockMs } from '../../src/mesh/clock.js';
 import { formGroup } from '../broker.js';
 import { type BenchContext, type Scenario, alternate, pick } from '../harness.js';
 import { nextTurn } from '../loop.js';

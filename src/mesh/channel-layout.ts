@@ -1,5 +1,5 @@
 import { type DataChannelOptions, RtcError } from '../transport/index.js';
-import { TransferMode } from './transfer.js';
+import { TransferMode } from './multiplayer-constants.js';
 
 /** SCTP id of rtcmesh's own channel: keepalives, round-trip time, clock offset. */
 export const SYSTEM_CHANNEL_ID = 0;

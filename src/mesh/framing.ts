@@ -1,4 +1,4 @@
-import { TransferMode } from './transfer.js';
+import { TransferMode } from './multiplayer-constants.js';
 
 /**
  * The framing of a message on a user channel (docs/wire-format.md):

@@ -10,4 +10,4 @@ export {
   TARGET_PEER_BROADCAST,
   TARGET_PEER_SERVER,
   TransferMode,
-} from './transfer.js';
+} from './multiplayer-constants.js';

@@ -1,5 +1,5 @@
 import { RtcError } from '../transport/index.js';
-import { clockMs } from './keepalive.js';
+import { clockMs } from './clock.js';
 
 /** The options of a {@link WebRTCMultiplayerPeer}: rtcmesh's limits and timings, beyond Godot's. */
 export interface MeshOptions {

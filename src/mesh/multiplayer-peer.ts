@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { RtcError } from '../transport/index.js';
-import { type ConnectionStatus, MAX_PEER_ID, MAX_TRANSFER_CHANNEL, TransferMode } from './transfer.js';
+import { type ConnectionStatus, MAX_PEER_ID, MAX_TRANSFER_CHANNEL, TransferMode } from './multiplayer-constants.js';
 
 /** The events of any multiplayer peer, Godot's signals; delivered inside `poll()`. */
 export interface MultiplayerPeerEvents {

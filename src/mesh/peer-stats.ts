@@ -1,4 +1,4 @@
-import type { TransferMode } from './transfer.js';
+import type { TransferMode } from './multiplayer-constants.js';
 
 /** Why a packet was dropped; each is counted per peer in {@link PeerStats}. */
 export type DropReason =

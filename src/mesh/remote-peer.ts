@@ -17,13 +17,14 @@ import {
   writeHeader,
 } from './framing.js';
 import { OutgoingRecords } from './outgoing-records.js';
-import { BYE_MESSAGE, ClockEstimator, decodeAck, decodeSystemMessage, encodeAck, encodePing, encodePong, isAck, isBye } from './keepalive.js';
+import { BYE_MESSAGE, decodeAck, decodeSystemMessage, encodeAck, encodePing, encodePong, isAck, isBye } from './system-messages.js';
+import { ClockEstimator } from './clock.js';
 import { LaneScheduler } from './lane-scheduler.js';
 import type { MeshLimits } from './mesh-options.js';
 import { type ChannelStats, DROP_REASONS, type DropReason, type PeerStats } from './peer-stats.js';
 import { ReliableLog } from './reliable-log.js';
 import { StateLink } from './state-link.js';
-import { TransferMode } from './transfer.js';
+import { TransferMode } from './multiplayer-constants.js';
 
 /**
  * The most a peer's reliable channels together may have waiting in libdatachannel's queue (their

@@ -5,7 +5,7 @@ import { type MeshLimits, type MeshOptions, UNRELIABLE_LIFETIME_FLOOR_MS, resolv
 import { MultiplayerPeer } from './multiplayer-peer.js';
 import type { PeerStats } from './peer-stats.js';
 import { RemotePeer } from './remote-peer.js';
-import { ConnectionStatus, MAX_PEER_ID, MAX_TRANSFER_CHANNEL, TARGET_PEER_SERVER, TransferMode } from './transfer.js';
+import { ConnectionStatus, MAX_PEER_ID, MAX_TRANSFER_CHANNEL, TARGET_PEER_SERVER, TransferMode } from './multiplayer-constants.js';
 
 /** How long a connection stays open after its goodbye was sent, for the engine to send it. */
 const GOODBYE_LINGER_MS = 100;

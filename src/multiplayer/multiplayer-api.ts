@@ -1,8 +1,8 @@
 import { EventEmitter } from 'eventemitter3';
 import { MultiplayerPeer } from '../mesh/multiplayer-peer.js';
 import type { PeerStats } from '../mesh/peer-stats.js';
-import { ConnectionStatus, TARGET_PEER_SERVER, TransferMode } from '../mesh/transfer.js';
-import { clockMs } from '../mesh/keepalive.js';
+import { ConnectionStatus, TARGET_PEER_SERVER, TransferMode } from '../mesh/multiplayer-constants.js';
+import { clockMs } from '../mesh/clock.js';
 import { WebRTCMultiplayerPeer } from '../mesh/webrtc-multiplayer-peer.js';
 import { RtcError } from '../transport/errors.js';
 import { resolvePositiveIntegers } from '../transport/options.js';

@@ -1,7 +1,7 @@
 // Clients that see each other (Godot's server relay, SYS_COMMAND_ADD_PEER / DEL_PEER): the
 // server tells each admitted client of every other one, and a client keeps the peers it was told
 // of, whose calls and bytes reach it through the server.
-import { TARGET_PEER_SERVER, TransferMode } from '../mesh/transfer.js';
+import { TARGET_PEER_SERVER, TransferMode } from '../mesh/multiplayer-constants.js';
 import type { PeerNoticePacket, RpcCodec } from '../rpc/codec.js';
 import { PeerRpcState } from '../rpc/peer-rpc-state.js';
 

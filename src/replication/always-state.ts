@@ -1,7 +1,7 @@
 // `Always` state: each tick, a snapshot per peer and spawner, sent as the changes against the
 // newest snapshot the peer acknowledged (whole where it has none), over the unreliable-ordered
 // lane; receivers rebuild the snapshot, apply it, keep it as a baseline, and acknowledge it.
-import { TransferMode } from '../mesh/transfer.js';
+import { TransferMode } from '../mesh/multiplayer-constants.js';
 import type { VarintCursor } from '../rpc/varint.js';
 import { RtcError } from '../transport/errors.js';
 import type { Snapshot } from './baselines.js';

@@ -2,7 +2,7 @@
 // and despawns on every peer that sees them. Registered in the path cache like an RPC node, so
 // its entities are addressed on the wire by (spawner path id, network id).
 import { EventEmitter } from 'eventemitter3';
-import { TARGET_PEER_SERVER } from '../mesh/transfer.js';
+import { TARGET_PEER_SERVER } from '../mesh/multiplayer-constants.js';
 import { argumentsFailure, encodingFailure } from '../rpc/errors.js';
 import { hashText } from '../rpc/method-table.js';
 import { checkArguments } from '../rpc/msgpack-check.js';

@@ -1,6 +1,6 @@
 // What the parts of replication share: who speaks for an entity's state and to whom, whose
 // state is accepted, and the way out to a peer.
-import type { TransferMode } from '../mesh/transfer.js';
+import type { TransferMode } from '../mesh/multiplayer-constants.js';
 import type { Entity } from './entity.js';
 import type { MultiplayerSpawner } from './multiplayer-spawner.js';
 import type { PeerReplicationState } from './peer-replication-state.js';

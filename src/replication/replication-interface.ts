@@ -1,7 +1,7 @@
 // The replication interface (Godot's SceneReplicationInterface): sends each spawner's spawns and
 // despawns to the peers that see its entities, and routes state both ways through its `Always`
 // and watched parts, after checking every byte and who sent it.
-import { TARGET_PEER_SERVER, type TransferMode } from '../mesh/transfer.js';
+import { TARGET_PEER_SERVER, type TransferMode } from '../mesh/multiplayer-constants.js';
 import { RpcCommand, type RpcCodec } from '../rpc/codec.js';
 import { checkArguments } from '../rpc/msgpack-check.js';
 import { unpackr } from '../rpc/msgpack.js';

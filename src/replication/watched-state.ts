@@ -1,6 +1,6 @@
 // Watched (`OnChange`) state: checked every `deltaIntervalMs`, sent reliably once per change as a
 // DELTA of the properties that changed, and applied in order after the spawn.
-import { TransferMode } from '../mesh/transfer.js';
+import { TransferMode } from '../mesh/multiplayer-constants.js';
 import type { VarintCursor } from '../rpc/varint.js';
 import { snapshot } from './multiplayer-synchronizer.js';
 import type { PeerReplicationState } from './peer-replication-state.js';

@@ -116,7 +116,7 @@ export enum PathStatus {
  * data is `truncated`; an AUTH_COMPLETE, PEER_ADD or PEER_REMOVE with bytes after its fields is
  * `trailingBytes`.
  */
-export const DROP_REASONS = [
+export const DECODE_DROP_REASONS = [
   'empty',
   'oversized',
   'unknownCommand',
@@ -138,8 +138,8 @@ export const DROP_REASONS = [
   'badLaneCount',
 ] as const;
 
-/** Why a packet was dropped; one of {@link DROP_REASONS}, where each is described. */
-export type DropReason = (typeof DROP_REASONS)[number];
+/** Why a packet was dropped; one of {@link DECODE_DROP_REASONS}, where each is described. */
+export type DecodeDropReason = (typeof DECODE_DROP_REASONS)[number];
 
 /** A decoded RAW packet. */
 export interface RawPacket {
@@ -263,7 +263,7 @@ export type DecodedPacket =
   | PeerNoticePacket;
 
 /** The result of {@link RpcCodec.decode}: the packet, or why it was dropped. */
-export type DecodeResult = { ok: true; packet: DecodedPacket } | { ok: false; reason: DropReason };
+export type DecodeResult = { ok: true; packet: DecodedPacket } | { ok: false; reason: DecodeDropReason };
 
 const HASH_BYTES = 4;
 const STATUS_BYTES = 1;
@@ -519,7 +519,7 @@ export class RpcCodec {
 
   /**
    * Decodes one packet from the network, or names why it must be dropped (see
-   * {@link DROP_REASONS}). Never throws, whatever the bytes; allocates in proportion to the
+   * {@link DECODE_DROP_REASONS}). Never throws, whatever the bytes; allocates in proportion to the
    * packet's size, never to a length it claims; what it returns cannot reach a prototype.
    */
   decode(packet: Uint8Array): DecodeResult {
@@ -685,7 +685,7 @@ function accept(packet: DecodedPacket): DecodeResult {
   return { ok: true, packet };
 }
 
-function drop(reason: DropReason): DecodeResult {
+function drop(reason: DecodeDropReason): DecodeResult {
   return { ok: false, reason };
 }
 

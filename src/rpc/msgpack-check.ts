@@ -5,7 +5,7 @@ import { readBigEndian } from './big-endian.js';
 import type { RpcLimits } from './rpc-limits.js';
 
 /**
- * Why {@link checkArguments} refuses argument bytes: the subset of the codec's `DROP_REASONS`
+ * Why {@link checkArguments} refuses argument bytes: the subset of the codec's `DECODE_DROP_REASONS`
  * that the arguments of a CALL can break, where each is described.
  */
 export type ArgumentsDropReason =

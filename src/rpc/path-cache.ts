@@ -2,7 +2,7 @@
 // this side announces for them, and, per link, what the remote has confirmed and what it announced.
 // Path ids are never reused (a 32-bit counter), so a packet still in flight under a released id
 // can reach nothing but a drop; every table is bounded by the objects alive on its side.
-import { TransferMode } from '../mesh/transfer.js';
+import { TransferMode } from '../mesh/multiplayer-constants.js';
 import { RtcError } from '../transport/errors.js';
 import { PathStatus, type RpcCodec } from './codec.js';
 import type { PeerRpcState } from './peer-rpc-state.js';

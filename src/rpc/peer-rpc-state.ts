@@ -1,9 +1,9 @@
-import { DROP_REASONS as CODEC_DROP_REASONS } from './codec.js';
+import { DECODE_DROP_REASONS } from './codec.js';
 import type { ReceivedPath, SentPath } from './path-cache.js';
 
 /** Why the RPC layer dropped a packet from a peer: the codec's reasons, then the API's own. */
 export const RPC_DROP_REASONS = [
-  ...CODEC_DROP_REASONS,
+  ...DECODE_DROP_REASONS,
   /** A packet for a path id the peer never announced, released, or one this side refused. */
   'unknownPath',
   /** An ENTITY_CALL for an entity that is gone, or whose spawn did not arrive in time. */

@@ -1,7 +1,7 @@
 // The server relay (Godot's `server_relay`): in the server topology, a client's packet for other
 // clients goes to the server in a RELAY naming its target; the server checks it as if addressed
 // to itself and forwards it, stamped with the client's id.
-import { TARGET_PEER_SERVER, type TransferMode } from '../mesh/transfer.js';
+import { TARGET_PEER_SERVER, type TransferMode } from '../mesh/multiplayer-constants.js';
 import type { RelayPacket, RpcCodec } from './codec.js';
 import type { PathCache } from './path-cache.js';
 import type { PeerRpcState } from './peer-rpc-state.js';

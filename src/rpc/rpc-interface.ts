@@ -1,6 +1,6 @@
 // The RPC interface (Godot's SceneRPCInterface): sends calls to peers, and runs the calls peers
 // send, after checking the method, the argument count and the caller's authority.
-import { TARGET_PEER_SERVER } from '../mesh/transfer.js';
+import { TARGET_PEER_SERVER } from '../mesh/multiplayer-constants.js';
 import { RtcError } from '../transport/errors.js';
 import type { CallPacket, EntityCallPacket, RpcCodec } from './codec.js';
 import type { PathCache, PathTarget } from './path-cache.js';

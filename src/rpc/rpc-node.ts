@@ -1,5 +1,5 @@
 import { RtcError } from '../transport/errors.js';
-import { TARGET_PEER_SERVER, TransferMode } from '../mesh/transfer.js';
+import { TARGET_PEER_SERVER, TransferMode } from '../mesh/multiplayer-constants.js';
 import { type MethodTable, buildMethodTable } from './method-table.js';
 import type { RpcCodec } from './codec.js';
 import type { PathTarget } from './path-cache.js';

@@ -1,4 +1,4 @@
-export * from './client-index.js';
+export * from './client-exports.js';
 export {
   SignalingServer,
   type SignalingServerAddress,

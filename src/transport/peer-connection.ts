@@ -4,7 +4,7 @@ import { DataChannel, type DataChannelOwner } from './data-channel.js';
 import { RtcError } from './errors.js';
 import { type IceServerConfig, parseIceServers } from './ice-servers.js';
 import { resolvePositiveIntegers } from './options.js';
-import { checkCandidate, checkSessionDescription, mediaIds } from './signaling-text.js';
+import { checkCandidate, checkSessionDescription, mediaIds } from './description-checks.js';
 import { ConnectionState, GatheringState, SignalingState } from './states.js';
 
 /** The configuration of {@link PeerConnection.initialize}: Godot's dictionary, plus rtcmesh's limits. */

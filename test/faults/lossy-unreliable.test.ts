@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TransferMode } from '../../src/index.js';
 import { median } from '../../src/cli/statistics.js';
-import { clockMs } from '../../src/mesh/keepalive.js';
+import { clockMs } from '../../src/mesh/clock.js';
 import { type ProxiedMesh, type ProxiedMeshOptions, connectThroughProxy } from '../support/proxied-mesh.js';
 import { closeAfterEach } from '../support/close-after-each.js';
 

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { TransferMode, cleanup } from '../../src/index.js';
-import { clockMs } from '../../src/mesh/keepalive.js';
+import { clockMs } from '../../src/mesh/clock.js';
 import { connectThroughProxy } from '../support/proxied-mesh.js';
 
 afterAll(() => cleanup());

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TransferMode } from '../../src/index.js';
-import { decodeSystemMessage, encodePing, encodePong } from '../../src/mesh/keepalive.js';
+import { decodeSystemMessage, encodePing, encodePong } from '../../src/mesh/system-messages.js';
 import { type MessageHeader, readHeader, readRecords, writeHeader, writeRecord } from '../../src/mesh/framing.js';
 import { RpcCodec, PathStatus } from '../../src/rpc/codec.js';
 import { checkArguments } from '../../src/rpc/msgpack-check.js';

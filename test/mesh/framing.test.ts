@@ -9,8 +9,9 @@ import {
   writeHeader,
   writeRecord,
 } from '../../src/mesh/framing.js';
-import { ClockEstimator, decodeSystemMessage, encodePing, encodePong } from '../../src/mesh/keepalive.js';
-import { TransferMode } from '../../src/mesh/transfer.js';
+import { decodeSystemMessage, encodePing, encodePong } from '../../src/mesh/system-messages.js';
+import { ClockEstimator } from '../../src/mesh/clock.js';
+import { TransferMode } from '../../src/mesh/multiplayer-constants.js';
 import { seededRandom } from '../support/seeded-random.js';
 
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ReliableLog } from '../../src/mesh/reliable-log.js';
-import { decodeAck, encodeAck } from '../../src/mesh/keepalive.js';
+import { decodeAck, encodeAck } from '../../src/mesh/system-messages.js';
 
 function sendAll(log: ReliableLog): number[] {
   const sent: number[] = [];

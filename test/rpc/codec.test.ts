@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
-  DROP_REASONS,
+  DECODE_DROP_REASONS,
   PathStatus,
   RpcCodec,
   RpcCommand,
   type DecodedPacket,
-  type DropReason,
+  type DecodeDropReason,
 } from '../../src/rpc/codec.js';
 import { buildMethodTable, methodTableHash } from '../../src/rpc/method-table.js';
 import { DEFAULT_RPC_LIMITS, RELAY_HEADER_MAX_BYTES, type RpcLimits } from '../../src/rpc/rpc-limits.js';
@@ -32,7 +32,7 @@ function decoded(packet: Uint8Array, using = codec): DecodedPacket {
   return result.packet;
 }
 
-function reasonOf(packet: Uint8Array, using = codec): DropReason {
+function reasonOf(packet: Uint8Array, using = codec): DecodeDropReason {
   const result = using.decode(packet);
   if (result.ok) throw new Error(`expected a drop, decoded ${String(result.packet.kind)}`);
   return result.reason;
@@ -296,7 +296,7 @@ describe('limits', () => {
     maxCollectionLength: 3,
   };
   const strict = new RpcCodec(strictLimits);
-  it.each<[string, unknown[], unknown[], DropReason]>([
+  it.each<[string, unknown[], unknown[], DecodeDropReason]>([
     ['maxArguments', [1, 2, 3], [1, 2, 3, 4], 'tooManyArguments'],
     ['maxDepth (arrays)', [[[1]]], [[[[1]]]], 'tooDeep'],
     ['maxDepth (maps)', [{ a: { b: 1 } }], [{ a: { b: { c: 1 } } }], 'tooDeep'],
@@ -361,7 +361,7 @@ describe('limits', () => {
 });
 
 describe('bad packets are dropped with a named reason', () => {
-  it.each<[string, Uint8Array, DropReason]>([
+  it.each<[string, Uint8Array, DecodeDropReason]>([
     ['an empty packet', new Uint8Array(0), 'empty'],
     ['an unknown command', Uint8Array.of(17, 0), 'unknownCommand'],
     ['a command byte of 255', Uint8Array.of(255), 'unknownCommand'],
@@ -716,7 +716,7 @@ describe('fuzzing', () => {
           if (result.packet.kind === 'relay' && result.packet.inner.kind === 'call') expectSafe(result.packet.inner.args);
           reasons.set('ok', (reasons.get('ok') ?? 0) + 1);
         } else {
-          expect(DROP_REASONS).toContain(result.reason);
+          expect(DECODE_DROP_REASONS).toContain(result.reason);
           reasons.set(result.reason, (reasons.get(result.reason) ?? 0) + 1);
         }
       }
