@@ -405,6 +405,16 @@ export class RemotePeer {
     return false;
   }
 
+  /**
+   * Bytes waiting for the peer: queued here, and in the engine as of the last flush (nothing is
+   * handed to the engine between flushes, so this is at most what it holds). No engine call.
+   */
+  get bufferedBytes(): number {
+    let bytes = 0;
+    for (const lane of this.lanes) bytes += lane.pending.bytes + lane.engineBuffered;
+    return bytes;
+  }
+
   /** A snapshot of the counters. */
   stats(now: number): PeerStats {
     let bufferedBytes = 0;

@@ -200,6 +200,16 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
     return this.requirePeer(peerId).stats(this.limits.clock());
   }
 
+  /**
+   * rtcmesh: bytes put for the peer and not yet sent: waiting in rtcmesh's queues, and in the
+   * engine as of the last flush() or poll(). Cheap enough to read before every putPacket(): it
+   * allocates nothing and asks the engine nothing (getPeerStats() does both).
+   * @throws RtcError ERR_DOES_NOT_EXIST for an id not added.
+   */
+  getPeerBufferedBytes(peerId: number): number {
+    return this.requirePeer(peerId).bufferedBytes;
+  }
+
   /** rtcmesh: packets put for a peer that was not (or no longer) connected. */
   getUnroutedPacketCount(): number {
     return this.unroutedPackets;
