@@ -104,6 +104,10 @@ export class RemotePeer {
   private flushedAt = 0;
   /** Packets readable across every lane. */
   available = 0;
+  /** Whether getPacket() may read its packets: it is connected (a dropped peer no longer is). */
+  get readable(): boolean {
+    return this.connected;
+  }
   /**
    * A reliable packet had to be dropped for want of room: the stream promised to the game is
    * broken, so the peer must go rather than carry on with a gap.

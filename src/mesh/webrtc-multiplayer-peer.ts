@@ -4,6 +4,7 @@ import { MAX_FRAMING_BYTES } from './framing.js';
 import { type MeshLimits, type MeshOptions, UNRELIABLE_LIFETIME_FLOOR_MS, resolveMeshOptions } from './mesh-options.js';
 import { MultiplayerPeer } from './multiplayer-peer.js';
 import type { PeerStats } from './peer-stats.js';
+import { ReadOrder } from './read-order.js';
 import { RemotePeer } from './remote-peer.js';
 import { ConnectionStatus, MAX_PEER_ID, MAX_TRANSFER_CHANNEL, TARGET_PEER_SERVER, TransferMode } from './multiplayer-constants.js';
 
@@ -41,9 +42,7 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
   private status = ConnectionStatus.Disconnected;
   private layout: ChannelSpec[] = [];
   private readonly peers = new Map<number, RemotePeer>();
-  // The peer whose packet getPacket() returns next, and the one read last (round-robin from there).
-  private nextPeer: RemotePeer | undefined;
-  private lastReadPeerId = 0;
+  private readonly readOrder = new ReadOrder<RemotePeer>();
   private unroutedPackets = 0;
   /** Peers dropped after their goodbye, whose connections close once it has had time to leave. */
   private readonly lingering: Array<{ peer: RemotePeer; until: number }> = [];
@@ -261,30 +260,27 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
   }
 
   getPacket(): Uint8Array | null {
-    const peer = this.selectNextPeer();
+    const peer = this.readOrder.peek(this.peers.values());
     if (!peer) return null;
     const next = peer.shift()!;
-    this.lastReadPeerId = peer.id;
-    this.nextPeer = undefined;
+    this.readOrder.taken(peer);
     return next.packet;
   }
 
   getAvailablePacketCount(): number {
-    let count = 0;
-    for (const peer of this.peers.values()) count += peer.available;
-    return count;
+    return this.readOrder.count(this.peers.values());
   }
 
   getPacketPeer(): number {
-    return this.selectNextPeer()?.id ?? 0;
+    return this.readOrder.peek(this.peers.values())?.id ?? 0;
   }
 
   getPacketChannel(): number {
-    return this.selectNextPeer()?.nextLane()?.spec.transferChannel ?? 0;
+    return this.readOrder.peek(this.peers.values())?.nextLane()?.spec.transferChannel ?? 0;
   }
 
   getPacketMode(): TransferMode {
-    return this.selectNextPeer()?.nextLane()?.spec.mode ?? TransferMode.Reliable;
+    return this.readOrder.peek(this.peers.values())?.nextLane()?.spec.mode ?? TransferMode.Reliable;
   }
 
   /**
@@ -294,6 +290,7 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
   poll(): void {
     this.signaling?.poll();
     if (this.topology === 'none') return;
+    this.readOrder.invalidate();
     const now = this.limits.clock();
     while (this.lingering.length > 0 && this.lingering[0]!.until <= now) this.lingering.shift()!.peer.close();
     // Allocated only on the poll that connects someone: poll() runs every frame.
@@ -342,8 +339,7 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
     this.topology = 'none';
     this.uniqueId = 0;
     this.status = ConnectionStatus.Disconnected;
-    this.nextPeer = undefined;
-    this.lastReadPeerId = 0;
+    this.readOrder.reset();
   }
 
   /**
@@ -442,7 +438,7 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
     this.peers.delete(peer.id);
     if (peer.saidGoodbye) this.lingering.push({ peer, until: this.limits.clock() + GOODBYE_LINGER_MS });
     else peer.close();
-    if (this.nextPeer === peer) this.nextPeer = undefined;
+    this.readOrder.invalidate();
     if (!peer.connected) return;
     peer.connected = false;
     if (this.topology === 'client' && peer.id === TARGET_PEER_SERVER) this.status = ConnectionStatus.Disconnected;
@@ -453,26 +449,6 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
     const peer = this.peers.get(peerId);
     if (!peer) throw new RtcError('ERR_DOES_NOT_EXIST', `peer ${peerId} is not added: check hasPeer() first.`);
     return peer;
-  }
-
-  /** The connected peer with a packet to read, round-robin from the one read last. */
-  private selectNextPeer(): RemotePeer | undefined {
-    if (this.nextPeer && this.nextPeer.available > 0) return this.nextPeer;
-    this.nextPeer = undefined;
-    let passedLast = false;
-    let first: RemotePeer | undefined;
-    for (const peer of this.peers.values()) {
-      if (peer.available > 0 && peer.connected) {
-        if (passedLast) {
-          this.nextPeer = peer;
-          return peer;
-        }
-        first ??= peer;
-      }
-      if (peer.id === this.lastReadPeerId) passedLast = true;
-    }
-    this.nextPeer = first;
-    return first;
   }
 }
 
