@@ -143,7 +143,7 @@ export class RemotePeer {
       dataChannel: connection.createDataChannel(spec.label, channelOptions(spec.sctpId, spec.mode)),
       log: resumable && spec.mode === TransferMode.Reliable ? new ReliableLog() : undefined,
       receivedMessages: 0,
-      pending: new OutgoingRecords(),
+      pending: new OutgoingRecords(headerSize(spec.mode)),
       nextSequence: 0,
       lastSequence: undefined,
       incoming: new BoundedQueue<Uint8Array>(limits.receiveLimitBytes),
@@ -523,22 +523,19 @@ export class RemotePeer {
     return handed;
   }
 
-  /** Sends one batch; a reliable one as the records lie (no header), others behind a fresh header. */
-  private sendMessage(lane: ChannelLane, records: Uint8Array, count: number, now: number): void {
+  /**
+   * Sends one batch: the records as they lie, behind the header written into the room the lane's
+   * queue leaves for it (a reliable message has none).
+   */
+  private sendMessage(lane: ChannelLane, message: Uint8Array, count: number, now: number): void {
     const { mode } = lane.spec;
-    const header = headerSize(mode);
-    let message = records;
     if (lane.log) {
       // The log keeps a copy until the peer acknowledges it; the engine takes it in turn.
-      lane.log.append(records.slice());
+      lane.log.append(message.slice());
       this.sendLogged(lane, Number.POSITIVE_INFINITY);
       return;
     }
-    if (header > 0) {
-      message = new Uint8Array(header + records.byteLength);
-      writeHeader(message, mode, now % STAMP_MODULO, lane.nextSequence++);
-      message.set(records, header);
-    }
+    if (mode !== TransferMode.Reliable) writeHeader(message, mode, now % STAMP_MODULO, lane.nextSequence++);
     this.messagesSent++;
     let sent = false;
     const channel = this.outChannel(lane);
