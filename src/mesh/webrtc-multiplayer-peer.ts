@@ -162,7 +162,7 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
 
   /** rtcmesh: whether a peer's session is held, waiting for a new connection. */
   isPeerReconnecting(peerId: number): boolean {
-    return this.peers.get(peerId)?.heldSince !== undefined;
+    return this.peers.get(peerId)?.held ?? false;
   }
 
   /**
@@ -290,7 +290,7 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
     let connectedNow: RemotePeer[] | undefined;
     // A Map may lose entries while it is iterated: a dropped peer is simply not visited again.
     for (const peer of this.peers.values()) {
-      if (peer.heldSince !== undefined) {
+      if (peer.held) {
         if (this.pollHeld(peer, now)) return;
         continue;
       }
@@ -298,11 +298,8 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
       if (peer.connected) peer.keepAlive(now);
       peer.flush(now);
       peer.pollConnections(now);
-      if (this.isLost(peer, now)) {
-        // A goodbye may wait unread behind the close it announced.
-        if (this.limits.reconnectGraceMs > 0) peer.receiveSystemMessages(now);
-        if (this.limits.reconnectGraceMs > 0 && peer.connected && !peer.reliableOverflow && !peer.leaving) {
-          peer.hold(now);
+      if (peer.isLost(now)) {
+        if (peer.holdIfResumable(now)) {
           if (this.pollHeld(peer, now)) return;
           continue;
         }
@@ -310,11 +307,7 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
         if (this.closedByListener()) return;
         continue;
       }
-      if (!peer.connected && peer.isReady()) {
-        peer.connected = true;
-        peer.heardAt(now);
-        (connectedNow ??= []).push(peer);
-      }
+      if (peer.connectIfReady(now)) (connectedNow ??= []).push(peer);
       peer.receive(now);
     }
     for (const peer of connectedNow ?? []) {
@@ -366,12 +359,11 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
    * Returns true when a listener closed this multiplayer peer.
    */
   private pollHeld(peer: RemotePeer, now: number): boolean {
-    if (!peer.holdAnnounced) {
-      peer.holdAnnounced = true;
+    if (peer.announceHold()) {
       this.emit('peerReconnecting', peer.id);
       if (this.closedByListener()) return true;
     }
-    if (now - peer.heldSince! > this.limits.reconnectGraceMs || peer.resumeFailed || peer.leaving) {
+    if (peer.isHoldOver(now)) {
       this.dropPeer(peer, true);
       return this.closedByListener();
     }
@@ -411,30 +403,12 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
     this.status = topology === 'client' ? ConnectionStatus.Connecting : ConnectionStatus.Connected;
   }
 
-  /**
-   * Whether the peer must be dropped: its connection or a channel closed, it went silent, or it
-   * sent more reliable data than this side may hold unread.
-   */
-  private isLost(peer: RemotePeer, now: number): boolean {
-    const state = peer.connection.getConnectionState();
-    if (state === ConnectionState.Failed || state === ConnectionState.Closed) return true;
-    if (state === ConnectionState.Disconnected) {
-      peer.disconnectedSince ??= now;
-      if (now - peer.disconnectedSince > this.limits.disconnectGraceMs) return true;
-    } else {
-      peer.disconnectedSince = undefined;
-    }
-    if (peer.hasClosedChannel() || peer.reliableOverflow || peer.leaving) return true;
-    return peer.connected && peer.silentFor(now) > this.limits.keepaliveTimeoutMs;
-  }
-
   private dropPeer(peer: RemotePeer, notify: boolean): void {
     this.peers.delete(peer.id);
     if (peer.saidGoodbye) this.lingering.push({ peer, until: this.limits.clock() + GOODBYE_LINGER_MS });
     else peer.close();
     if (this.nextPeer === peer) this.nextPeer = undefined;
-    if (!peer.connected) return;
-    peer.connected = false;
+    if (!peer.disconnect()) return;
     if (this.topology === 'client' && peer.id === TARGET_PEER_SERVER) this.status = ConnectionStatus.Disconnected;
     if (notify) this.emit('peerDisconnected', peer.id);
   }
