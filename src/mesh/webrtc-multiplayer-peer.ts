@@ -1,7 +1,8 @@
 import { ConnectionState, type DataChannel, PeerConnection, RtcError } from '../transport/index.js';
+import { NON_NEGATIVE_OR_INFINITY, checkOption } from '../transport/option-resolver.js';
 import { type ChannelConfig, type ChannelSpec, channelLayout, layoutIndex } from './channel-layout.js';
 import { MAX_FRAMING_BYTES } from './framing.js';
-import { type MeshLimits, type MeshOptions, UNRELIABLE_LIFETIME_FLOOR_MS, resolveMeshOptions } from './mesh-options.js';
+import { type MeshLimits, type MeshOptions, UNRELIABLE_LIFETIME_FLOOR_MS, checkReconnectGraceMs, resolveMeshOptions } from './mesh-options.js';
 import { MultiplayerPeer } from './multiplayer-peer.js';
 import type { PeerStats } from './peer-stats.js';
 import { RemotePeer } from './remote-peer.js';
@@ -113,9 +114,7 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
     if (!(connection instanceof PeerConnection) || connection.getConnectionState() !== ConnectionState.New) {
       throw new RtcError('ERR_INVALID_PARAMETER', 'addPeer() takes a PeerConnection in state New: initialize() a fresh one.');
     }
-    if (typeof unreliableLifetime !== 'number' || !(unreliableLifetime >= 0)) {
-      throw new RtcError('ERR_INVALID_PARAMETER', 'unreliableLifetime is a number of milliseconds.');
-    }
+    checkOption('addPeer()', 'unreliableLifetime', { rule: NON_NEGATIVE_OR_INFINITY, advice: 'milliseconds' }, unreliableLifetime);
     const lifetime = Math.max(unreliableLifetime, UNRELIABLE_LIFETIME_FLOOR_MS);
     this.peers.set(peerId, new RemotePeer(peerId, connection, this.layout, lifetime, this.limits, this.limits.clock(), this.uniqueId > peerId));
   }
@@ -157,7 +156,7 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
    */
   setReconnectGraceMs(ms: number): void {
     if (this.peers.size > 0) throw new RtcError('ERR_ALREADY_IN_USE', 'peers are added already: set reconnectGraceMs before the first addPeer().');
-    this.limits.reconnectGraceMs = resolveMeshOptions({ reconnectGraceMs: ms }).reconnectGraceMs;
+    this.limits.reconnectGraceMs = checkReconnectGraceMs(ms);
   }
 
   /** rtcmesh: whether a peer's session is held, waiting for a new connection. */
