@@ -26,6 +26,12 @@ import { TransferMode } from './multiplayer-constants.js';
  * not counted in bufferedAmount) still does, on a slow link: hence the state connection.
  */
 export const RELIABLE_ENGINE_QUEUE_BYTES = 64 * 1024;
+/**
+ * The most the reliable channels may have waiting in libdatachannel's queue when the link drains
+ * all of it between two flushes: a game that flushes once a frame would otherwise cap a reliable
+ * transfer at 64 KiB a frame (4 MB/s at 60 Hz) whatever the link.
+ */
+export const MAX_RELIABLE_ENGINE_QUEUE_BYTES = 1024 * 1024;
 
 /** How long a state connection may take to come up after the main one; past it, the peer does without. */
 export const STATE_LINK_SETUP_MS = 5000;
@@ -77,6 +83,14 @@ export class RemotePeer {
   private mainReadyAt: number | undefined;
   /** The clock of the flush under way. */
   private flushedAt = 0;
+  /**
+   * What the reliable lanes may have waiting in the engine: doubled while the engine empties it
+   * between flushes, cut back to twice what it drained between two flushes once it does not, so
+   * that a keepalive never waits behind more than about two frames of reliable data.
+   */
+  private reliableAllowance = RELIABLE_ENGINE_QUEUE_BYTES;
+  /** The reliable lanes' bytes in the engine as the last flush ended. */
+  private reliableQueuedAfterFlush = 0;
   /** Packets readable across every lane. */
   private readable = 0;
   /**
@@ -299,7 +313,12 @@ export class RemotePeer {
       for (const lane of groups[index]!) if (lane.spec.mode !== TransferMode.Reliable && lane.pending.count > 0) this.sendLane(lane, Number.POSITIVE_INFINITY, now);
       if (room > 0) room = this.scheduler.share(index, room, isReliableWaiting, this.sendForScheduler);
     }
-    for (const lane of this.lanes) if (lane.touched) lane.endFlush(this.outChannel(lane));
+    let reliableQueued = 0;
+    for (const lane of this.lanes) {
+      if (lane.touched) lane.endFlush(this.outChannel(lane));
+      if (lane.spec.mode === TransferMode.Reliable) reliableQueued += lane.engineBuffered;
+    }
+    this.reliableQueuedAfterFlush = reliableQueued;
   }
 
   /**
@@ -488,16 +507,36 @@ export class RemotePeer {
   /**
    * The reliable bytes the lanes may hand the engine now. libdatachannel sends every channel of
    * a connection from one queue, in order, so a long reliable backlog there would hold keepalives
-   * and unreliable state behind it: at most {@link RELIABLE_ENGINE_QUEUE_BYTES} wait there, counted
-   * over every channel of the main connection, and the rest waits in the lanes, in their order.
+   * and unreliable state behind it: at most the allowance waits there, counted over every channel
+   * of the main connection, and the rest waits in the lanes, in their order. The engine is asked
+   * only when the lanes' bounds leave less room than they have waiting.
    */
   private reliableRoom(): number {
-    let queued = 0;
-    // Nothing reaches the engine between flushes: a lane that left none there has none now.
+    let bound = 0;
+    let waiting = 0;
     for (const lane of this.lanes) {
-      if (lane.engineBuffered > 0 && this.outChannel(lane) === lane.dataChannel) queued += lane.dataChannel.getBufferedAmount();
+      if (lane.engineBuffered > 0 && this.outChannel(lane) === lane.dataChannel) bound += lane.engineBuffered;
+      if (lane.spec.mode === TransferMode.Reliable) waiting += lane.log?.peekUnsent() ? Number.POSITIVE_INFINITY : lane.pending.bytes;
     }
-    return RELIABLE_ENGINE_QUEUE_BYTES - queued;
+    if (this.reliableAllowance - bound >= waiting) return this.reliableAllowance - bound;
+    let queued = 0;
+    for (const lane of this.lanes) {
+      if (lane.engineBuffered > 0 && this.outChannel(lane) === lane.dataChannel) queued += lane.readEngine(lane.dataChannel);
+    }
+    this.adaptAllowance(queued);
+    return this.reliableAllowance - queued;
+  }
+
+  /** Moves the allowance by what the engine did with the reliable bytes since the last flush. */
+  private adaptAllowance(queued: number): void {
+    const before = this.reliableQueuedAfterFlush;
+    if (queued === 0) {
+      // All of it went between two flushes: the link could have taken more.
+      if (before >= this.reliableAllowance / 2) this.reliableAllowance = Math.min(MAX_RELIABLE_ENGINE_QUEUE_BYTES, 2 * this.reliableAllowance);
+      return;
+    }
+    const drained = Math.max(0, before - queued);
+    this.reliableAllowance = Math.max(RELIABLE_ENGINE_QUEUE_BYTES, Math.min(this.reliableAllowance, 2 * drained));
   }
 
   /** The scheduler's way to send, made once: flush() runs every frame. */
@@ -530,6 +569,7 @@ export class RemotePeer {
     if (lane.dataChannel.getReadyState() !== ChannelState.Open) return 0;
     for (let message = log.peekUnsent(); message && handed < room; message = log.peekUnsent()) {
       if (!lane.dataChannel.putPacket(message)) break;
+      lane.handed(message.byteLength);
       log.markSent();
       handed += message.byteLength;
       this.messagesSent++;
@@ -555,6 +595,7 @@ export class RemotePeer {
     let sent = false;
     const channel = this.outChannel(lane);
     if (channel.getReadyState() === ChannelState.Open) sent = channel.putPacket(message);
+    if (sent) lane.handed(message.byteLength);
     if (sent && mode === TransferMode.Reliable) this.reliableBytesSent += message.byteLength;
     if (!sent) {
       // The peer went between the put and the flush: the packets are counted as lost to it.
