@@ -44,6 +44,8 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
   private layout: ChannelSpec[] = [];
   private readonly peers = new Map<number, RemotePeer>();
   private readonly readOrder = new ReadOrder<RemotePeer>();
+  /** The clock at the start of the last poll(). */
+  private polledAt = 0;
   private unroutedPackets = 0;
   /** Peers dropped after their goodbye, whose connections close once it has had time to leave. */
   private readonly lingering: Array<{ peer: RemotePeer; until: number }> = [];
@@ -233,7 +235,10 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
         `transfer channel ${this.transferChannel} is not configured: the channels config has ${this.layout.length - 3}.`,
       );
     }
-    const now = this.limits.clock();
+    // A peer's silence is judged as of the last poll (only a poll hears from it): reading the
+    // clock for every packet was a fifth of a browser's time at 64 B. Without batching the
+    // packet leaves now, stamped now.
+    const now = this.limits.batching ? this.polledAt : this.limits.clock();
     // Each peer copies the packet into its batch at once: the caller may reuse its buffer.
     const bytes = packet;
     const target = this.targetPeer;
@@ -291,6 +296,7 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
     if (this.topology === 'none') return;
     this.readOrder.invalidate();
     const now = this.limits.clock();
+    this.polledAt = now;
     while (this.lingering.length > 0 && this.lingering[0]!.until <= now) this.lingering.shift()!.peer.close();
     // Allocated only on the poll that connects someone: poll() runs every frame.
     let connectedNow: RemotePeer[] | undefined;
