@@ -11,7 +11,7 @@ import {
   readRecords,
   writeHeader,
 } from './framing.js';
-import { BYE_MESSAGE, decodeAck, decodeSystemMessage, encodeAck, encodePing, encodePong, isAck, isBye } from './system-messages.js';
+import { BYE_MESSAGE, decodeSystemMessage, encodePing, encodePong, isBye } from './system-messages.js';
 import { ClockEstimator } from './clock.js';
 import { LaneScheduler } from './lane-scheduler.js';
 import type { MeshLimits } from './mesh-options.js';
@@ -50,6 +50,8 @@ function isReliableWaiting(lane: ChannelLane): boolean {
  */
 export class RemotePeer {
   readonly lanes: ChannelLane[];
+  /** The reliable lanes, in layout order: what a ping's acknowledgement counts. */
+  private readonly reliableLanes: ChannelLane[];
   private readonly scheduler: LaneScheduler<ChannelLane>;
   readonly clock = new ClockEstimator();
   private currentConnection: PeerConnection;
@@ -125,6 +127,7 @@ export class RemotePeer {
     this.system = connection.createDataChannel('system', SYSTEM_CHANNEL_OPTIONS);
     const resumable = limits.reconnectGraceMs > 0;
     this.lanes = layout.map((spec) => new ChannelLane(spec, connection, resumable, limits.receiveLimitBytes));
+    this.reliableLanes = this.lanes.filter((lane) => lane.spec.mode === TransferMode.Reliable);
     this.scheduler = new LaneScheduler(this.lanes);
     if (limits.stateConnection) {
       this.link = new StateLink(connection, offerer, layout.filter((spec) => spec.mode !== TransferMode.Reliable));
@@ -363,15 +366,10 @@ export class RemotePeer {
     // A new connection's system channel opens after it connects: the first ping waits for it.
     if (this.systemOut().getReadyState() !== ChannelState.Open) return;
     this.lastPingAt = now;
-    this.sendSystem(encodePing(now, this.reliableBytesReceived));
-    this.sendAck();
-  }
-
-  /** Tells the peer how many messages arrived on each reliable channel, so that it can free them. */
-  sendAck(): void {
+    // The ping tells the peer how many messages arrived on each reliable channel, so that it can free them.
     const counts: number[] = [];
     for (const lane of this.lanes) if (lane.spec.mode === TransferMode.Reliable) counts.push(lane.receivedMessages);
-    this.sendSystem(encodeAck(counts));
+    this.sendSystem(encodePing(now, this.reliableBytesReceived, counts));
   }
 
   /**
@@ -644,15 +642,11 @@ export class RemotePeer {
   }
 
   private receiveSystem(message: Uint8Array, now: number): void {
-    if (isAck(message)) {
-      this.receiveAck(message);
-      return;
-    }
     if (isBye(message)) {
       this.leaving = true;
       return;
     }
-    const decoded = decodeSystemMessage(message);
+    const decoded = decodeSystemMessage(message, this.reliableLanes.length);
     // A peer cannot have received more than was sent to it: such a report is a lie, not a count.
     if (decoded === null || decoded.received > this.reliableBytesSent) {
       this.dropped.malformed++;
@@ -662,6 +656,7 @@ export class RemotePeer {
     this.reliableBytesDelivered = Math.max(this.reliableBytesDelivered, decoded.received);
     if (decoded.kind === 'ping') {
       this.sendSystem(encodePong(decoded.stamp, now, this.reliableBytesReceived));
+      this.acknowledge(decoded.counts);
     } else if (!this.clock.addSample(decoded.stamp, decoded.remoteTime, now)) {
       this.dropped.malformed++;
     }
@@ -671,13 +666,8 @@ export class RemotePeer {
    * Frees what the peer acknowledges. The first acknowledgement on a new connection also says
    * where each reliable lane resumes: what it does not cover is resent, in order, from there.
    */
-  private receiveAck(message: Uint8Array): void {
-    const reliableLanes = this.lanes.filter((lane) => lane.spec.mode === TransferMode.Reliable);
-    const counts = decodeAck(message, reliableLanes.length);
-    if (counts === null) {
-      this.dropped.malformed++;
-      return;
-    }
+  private acknowledge(counts: readonly number[]): void {
+    const reliableLanes = this.reliableLanes;
     reliableLanes.forEach((lane, n) => {
       const verdict = lane.log?.acknowledge(counts[n]!) ?? 'taken';
       if (verdict === 'invalid') this.dropped.malformed++;
