@@ -3,7 +3,9 @@
  * candidates are handed across in memory, as a signaling server would relay them. (The tests'
  * fixture does the same; bench/ keeps its own so that it never imports test/.)
  */
-import { type Backend, type MeshOptions, PeerConnection, type PeerConnectionConfig, WebRTCMultiplayerPeer } from '../src/index.js';
+// From the layers rather than the Node entry: the browser scenario's page links its peers with this too.
+import { type Backend, PeerConnection, type PeerConnectionConfig } from '../src/transport/index.js';
+import { type MeshOptions, WebRTCMultiplayerPeer } from '../src/mesh/index.js';
 import { LOOPBACK_HOST } from '../src/cli/loopback.js';
 import { loopUntil } from './loop.js';
 import { withRetries } from './retry.js';
@@ -43,6 +45,8 @@ export interface GroupOptions {
   offererBackend?: Backend;
   /** `addPeer`'s unreliable lifetime, ms. Default: addPeer's. */
   unreliableLifetime?: number;
+  /** How a wait yields one loop turn. Default: setImmediate's (Node.js); a page passes its own. */
+  nextTurn?: () => Promise<void>;
 }
 
 /** Makes `count` peers and links them at once (the higher id of each pair offers). */
@@ -96,6 +100,7 @@ export function makeGroup(count: number, options: GroupOptions = {}): Group {
         },
         `a ${topology} of ${count} to form`,
         timeoutMs,
+        options.nextTurn,
       ),
     close() {
       for (const member of members) member.peer.close();

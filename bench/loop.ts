@@ -22,12 +22,13 @@ export function now(): number {
 
 /**
  * Runs `step` once per loop turn until it returns true; rejects after `timeoutMs`, naming `what`.
+ * @param next how a turn is yielded: setImmediate's by default, a page's own in a browser.
  */
-export async function loopUntil(step: () => boolean, what: string, timeoutMs: number): Promise<void> {
+export async function loopUntil(step: () => boolean, what: string, timeoutMs: number, next: () => Promise<void> = nextTurn): Promise<void> {
   const deadline = now() + timeoutMs;
   while (!step()) {
     if (now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await nextTurn();
+    await next();
   }
 }
 
