@@ -37,14 +37,15 @@ export class PageLoop {
   }
 }
 
+// One channel for every wait: making a MessageChannel costs more than the turn it waits for.
+const waits = new MessageChannel();
+const waiting: Array<() => void> = [];
+waits.port1.onmessage = () => waiting.shift()?.();
+
 /** Resolves on the next task: a loop turn for code that waits in steps. */
 export function nextTask(): Promise<void> {
   return new Promise((resolve) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => {
-      channel.port1.close();
-      resolve();
-    };
-    channel.port2.postMessage(null);
+    waiting.push(resolve);
+    waits.port2.postMessage(null);
   });
 }
