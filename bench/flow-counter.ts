@@ -1,4 +1,5 @@
 /** What a one-way flow measured, counted on both ends, for the throughput scenarios. */
+import { now, sleep } from './loop.js';
 
 /** What one run measured. */
 export interface Flow {
@@ -43,3 +44,13 @@ export class FlowCounter {
   }
 }
 
+
+/** Opens the measured window after the warm-up and closes it after the duration; resolves with its length in seconds. */
+export async function measure(counts: { measuring: boolean }, warmupMs: number, durationMs: number): Promise<number> {
+  await sleep(warmupMs);
+  counts.measuring = true;
+  const start = now();
+  await sleep(durationMs);
+  counts.measuring = false;
+  return (now() - start) / 1000;
+}

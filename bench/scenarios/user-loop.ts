@@ -6,7 +6,7 @@
 import type { Flow } from '../flow-counter.js';
 import { type BenchContext, type Scenario, alternate, pick } from '../harness.js';
 import { type Row, atMost, ratioAtLeast, ratioAtMost } from '../results.js';
-import type { RoundTrips, Setups, UserLoopCase } from '../user-loop/cases.js';
+import type { RoundTrips, Setups, UserLoopCase } from '../user-loop/case-types.js';
 import { runInChild } from '../user-loop/child.js';
 
 const KIB = 1024;

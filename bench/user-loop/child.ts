@@ -3,41 +3,21 @@
  * threads and sockets weigh on no other. As root the child runs in a network namespace of its
  * own with only loopback up, so that nothing but the benchmark's traffic crosses its interface.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { type UserLoopCase, runCase } from './cases.js';
+import { execFile } from 'node:child_process';
+import { inLoopbackNamespace } from '../loopback-namespace.js';
+import type { UserLoopCase } from './case-types.js';
+import { runCase } from './cases.js';
 
 /** The flag main.ts hands to {@link runUserLoopChild}. */
 export const USER_LOOP_FLAG = '--user-loop-case';
 const CHILD_TIMEOUT_MS = 120_000;
-
-let namespaceWorks: boolean | undefined;
-
-/** Whether `unshare --net` works here (root, and the kernel allows it). */
-function canUseNamespace(): boolean {
-  if (namespaceWorks === undefined) {
-    try {
-      execFileSync('unshare', ['--net', 'ip', 'link', 'set', 'lo', 'up'], { stdio: 'ignore', timeout: 5000 });
-      namespaceWorks = true;
-    } catch {
-      namespaceWorks = false;
-    }
-  }
-  return namespaceWorks;
-}
-
-/** Whether cases run in a loopback-only network namespace. */
-export function isolated(): boolean {
-  return canUseNamespace();
-}
 
 /** In the benchmark: runs one case on one side in a fresh process and reads its answer. */
 export function runInChild<T>(side: 'raw' | 'rtcmesh', test: UserLoopCase): Promise<T> {
   // The child runs as this one does, but is never profiled itself.
   const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--cpu-prof'));
   const node = [process.execPath, ...execArgv, process.argv[1]!, USER_LOOP_FLAG, JSON.stringify({ side, test })];
-  const [command, args] = canUseNamespace()
-    ? ['unshare', ['--net', 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', ...node]]
-    : [node[0]!, node.slice(1)];
+  const [command, args] = inLoopbackNamespace(node);
   return new Promise((resolve, reject) => {
     execFile(command, args, { timeout: CHILD_TIMEOUT_MS, encoding: 'utf8' }, (error, stdout, stderr) => {
       if (error) {
