@@ -7,7 +7,21 @@ const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Every scenario `bench/main.ts` runs; the table must show each. */
-const SCENARIOS = ['reliable-throughput', 'unreliable-rate', 'round-trip', 'game-load', 'rpc', 'mesh-formation', 'memory', 'slow-link', 'signaling', 'replication'];
+// The browser scenario reports nothing under --quick or --smoke (Chromium takes seconds to start).
+const SCENARIOS = [
+  'reliable-throughput',
+  'unreliable-rate',
+  'round-trip',
+  'user-loop',
+  'game-load',
+  'rpc',
+  'mesh-formation',
+  'memory',
+  'slow-link',
+  'signaling',
+  'replication',
+  'server-capacity',
+];
 
 // A smoke test of the benchmark only: it checks that each scenario runs and reports, on its
 // smallest size and shortest windows (--smoke), never what it measures.
