@@ -1,7 +1,7 @@
 /**
  * The rtcmesh side's signaling: a group of WebRTCMultiplayerPeers whose descriptions and
  * candidates are handed across in memory, as a signaling server would relay them. (The tests'
- * fixture does the same; bench/ keeps its own so that it never imports test/.)
+ * fixture does the same; bench/ keeps its own, which its browser scenario's page runs too.)
  */
 // From the layers rather than the Node entry: the browser scenario's page links its peers with this too.
 import { type Backend, PeerConnection, type PeerConnectionConfig } from '../src/transport/index.js';
