@@ -1,36 +1,42 @@
 /**
- * The rtcmesh side's signaling: a group of WebRTCMultiplayerPeers whose descriptions and
- * candidates are handed across in memory, as a signaling server would relay them. (The tests'
- * fixture does the same; bench/ keeps its own, which its browser scenario's page runs too.)
+ * A group of WebRTCMultiplayerPeers whose descriptions and candidates are handed across in
+ * memory, as a signaling server would relay them: the benchmark's rtcmesh side, and the tests'
+ * fixture (test/ imports it from here; bench/ never imports test/).
  */
 // From the layers rather than the Node entry: the browser scenario's page links its peers with this too.
 import { type Backend, PeerConnection, type PeerConnectionConfig } from '../src/transport/index.js';
-import { type MeshOptions, WebRTCMultiplayerPeer } from '../src/mesh/index.js';
+import { type ChannelConfig, type MeshOptions, WebRTCMultiplayerPeer } from '../src/mesh/index.js';
 import { LOOPBACK_HOST } from '../src/cli/loopback.js';
-import { loopUntil } from './loop.js';
+import { loopUntil, pollUntil } from './loop.js';
 import { withRetries } from './retry.js';
-
-/** Every benchmark connection stays on loopback. */
-const LOOPBACK: PeerConnectionConfig = { bindAddress: LOOPBACK_HOST };
 
 /** One member of a brokered group. */
 export interface Member {
   id: number;
   peer: WebRTCMultiplayerPeer;
-  /** Ids that peerConnected has named and peerDisconnected has not since. */
-  connected: Set<number>;
+  /** Ids seen in peerConnected / peerDisconnected, in order. */
+  connected: number[];
+  disconnected: number[];
 }
 
 /** A group of peers with ids 1..count, linked as the topology says. */
 export interface Group {
   members: Member[];
+  byId(id: number): Member;
   /** The peer with this id. */
   peer(id: number): WebRTCMultiplayerPeer;
   /** Polls every member once. */
   poll(): void;
+  /**
+   * Polls every member until `done()`, with the group's `pause` between polls. Rejects at once
+   * when a description or candidate could not be handed over.
+   */
+  pollUntil(done: () => boolean, what: string, timeoutMs?: number): Promise<void>;
+  /** Links `a` and `b` (ids): a PeerConnection on each side, the higher id offers. */
+  link(a: number, b: number, lifetime?: number): void;
   /** Whether every member is connected to every peer the topology gives it. */
   isFormed(): boolean;
-  /** Why the group cannot form any more (a connection failed before it did), if it cannot. */
+  /** Why the group cannot form any more (a connection failed or was lost before it did), if it cannot. */
   failure(): string | undefined;
   /** Polls every member once per loop turn until the group is formed. */
   waitFormed(timeoutMs?: number): Promise<void>;
@@ -40,52 +46,74 @@ export interface Group {
 export interface GroupOptions {
   /** `mesh`: every pair linked. `server`: 1 is the server, every other id a client of it. Default mesh. */
   topology?: 'mesh' | 'server';
+  /** The extra channels of every member. Default none. */
+  channels?: ChannelConfig[];
   meshOptions?: MeshOptions;
-  /** The backend of the offering side's connections (a NetworkConditioner's). Default: the default backend. */
+  /** Over the loopback-only configuration every connection gets. */
+  peerConfig?: PeerConnectionConfig;
+  /** The engine every connection runs on. Default: the default backend. */
+  backend?: Backend;
+  /** The engine of the offering side's connections only (a NetworkConditioner's). Default: `backend`. */
   offererBackend?: Backend;
   /** `addPeer`'s unreliable lifetime, ms. Default: addPeer's. */
   unreliableLifetime?: number;
-  /** How a wait yields one loop turn. Default: setImmediate's (Node.js); a page passes its own. */
-  nextTurn?: () => Promise<void>;
+  /** What `pollUntil` waits between polls. Default: one event-loop turn (setImmediate's); a page passes its own. */
+  pause?: () => Promise<void>;
+  /** Leave the links to the caller (default: every pair the topology has, linked at once). */
+  manualLinks?: boolean;
 }
 
-/** Makes `count` peers and links them at once (the higher id of each pair offers). */
+/** Makes `count` peers and, unless told otherwise, links them at once (the higher id of each pair offers). */
 export function makeGroup(count: number, options: GroupOptions = {}): Group {
   const topology = options.topology ?? 'mesh';
   const members: Member[] = [];
   let failure: string | undefined;
+  let relayFailure: string | undefined;
   const fail = (why: string): void => {
     failure ??= why;
   };
+  const failRelay = (why: string): void => {
+    relayFailure ??= why;
+    fail(why);
+  };
   for (let id = 1; id <= count; id++) {
     const peer = new WebRTCMultiplayerPeer(options.meshOptions);
-    if (topology === 'mesh') peer.createMesh(id);
-    else if (id === 1) peer.createServer();
-    else peer.createClient(id);
-    const member: Member = { id, peer, connected: new Set() };
-    peer.on('peerConnected', (other) => member.connected.add(other));
+    if (topology === 'mesh') peer.createMesh(id, options.channels);
+    else if (id === 1) peer.createServer(options.channels);
+    else peer.createClient(id, options.channels);
+    const member: Member = { id, peer, connected: [], disconnected: [] };
+    peer.on('peerConnected', (other) => member.connected.push(other));
     peer.on('peerDisconnected', (other) => {
-      member.connected.delete(other);
+      member.disconnected.push(other);
       fail(`peer ${id} lost peer ${other}`);
     });
     members.push(member);
   }
+  const byId = (id: number): Member => members.find((member) => member.id === id)!;
   // The peers each member must end up connected to, by member index.
   const expectedPeers = members.map(({ id }) =>
     topology === 'server' && id !== 1 ? [1] : members.map((member) => member.id).filter((other) => other !== id),
   );
-  for (let a = 1; a <= count; a++) {
-    for (let b = a + 1; b <= count; b++) {
-      if (topology === 'mesh' || a === 1) link(members[a - 1]!, members[b - 1]!, fail, options);
-    }
-  }
   const group: Group = {
     members,
-    peer: (id) => members[id - 1]!.peer,
+    byId,
+    peer: (id) => byId(id).peer,
     poll() {
       for (const member of members) member.peer.poll();
     },
-    isFormed: () => members.every((member, n) => member.connected.size === expectedPeers[n]!.length),
+    pollUntil: (done, what, timeoutMs = 10_000) =>
+      pollUntil(
+        members.map((member) => member.peer),
+        () => {
+          if (relayFailure) throw new Error(`waiting for ${what}: ${relayFailure}`);
+          return done();
+        },
+        what,
+        timeoutMs,
+        options.pause,
+      ),
+    link: (a, b, lifetime = options.unreliableLifetime) => link(byId(a), byId(b), failRelay, { ...options, unreliableLifetime: lifetime }),
+    isFormed: () => members.every((member, n) => expectedPeers[n]!.every((other) => member.connected.includes(other))),
     failure: () => failure,
     waitFormed: (timeoutMs = 20_000) =>
       loopUntil(
@@ -100,26 +128,34 @@ export function makeGroup(count: number, options: GroupOptions = {}): Group {
         },
         `a ${topology} of ${count} to form`,
         timeoutMs,
-        options.nextTurn,
+        options.pause,
       ),
     close() {
       for (const member of members) member.peer.close();
     },
   };
+  if (!options.manualLinks) {
+    for (let a = 1; a <= count; a++) {
+      for (let b = a + 1; b <= count; b++) if (topology === 'mesh' || a === 1) group.link(a, b);
+    }
+  }
   return group;
 }
 
+/** What {@link link} needs of a peer: its id and its multiplayer peer. */
+export type Linkable = Pick<Member, 'id' | 'peer'>;
+
 /**
- * Links two members: a connection each, the higher id offers (on `offererBackend`, where given).
- * A failure to hand over a description or candidate goes to `fail`.
+ * Links two peers: a connection each on loopback, the higher id offers (on `offererBackend`,
+ * where given). A failure to hand over a description or candidate goes to `fail`.
  */
-export function link(a: Member, b: Member, fail: (why: string) => void, { offererBackend, unreliableLifetime }: GroupOptions = {}): void {
-  // The higher id offers, as the tests' broker and the signaling client do.
+export function link(a: Linkable, b: Linkable, fail: (why: string) => void, options: GroupOptions = {}): void {
+  const { backend, offererBackend = backend, unreliableLifetime, peerConfig } = options;
+  // The higher id offers, as the signaling client does.
   const aOffers = a.id > b.id;
-  const connections = [new PeerConnection(aOffers ? offererBackend : undefined), new PeerConnection(aOffers ? undefined : offererBackend)] as const;
+  const connections = [new PeerConnection(aOffers ? offererBackend : backend), new PeerConnection(aOffers ? backend : offererBackend)] as const;
   const [ca, cb] = connections;
-  ca.initialize(LOOPBACK);
-  cb.initialize(LOOPBACK);
+  for (const connection of connections) connection.initialize({ bindAddress: LOOPBACK_HOST, ...peerConfig });
   a.peer.addPeer(ca, b.id, unreliableLifetime);
   b.peer.addPeer(cb, a.id, unreliableLifetime);
   for (const [local, remote] of [

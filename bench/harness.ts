@@ -18,8 +18,12 @@ export interface BenchContext {
   sides: { raw: boolean; rtcmesh: boolean };
   /** `--match`: only the measurements whose label contains this text run (for profiling one). */
   match: string | undefined;
-  /** `full` milliseconds, or `quick` with --quick. */
+  /** `--smoke`: `--quick` on the smallest sizes and shortest windows, to check that each scenario runs and reports. */
+  smoke: boolean;
+  /** `full` milliseconds, or `quick` with --quick, or a fifth of that with --smoke. */
   ms(full: number, quick: number): number;
+  /** The sizes a scenario measures: all of them, or with --smoke the first (the smallest) alone. */
+  sizes<T>(all: readonly T[]): readonly T[];
   /** A progress line, on stderr so that stdout holds only the table. */
   log(message: string): void;
 }

@@ -21,15 +21,34 @@ export function now(): number {
 }
 
 /**
- * Runs `step` once per loop turn until it returns true; rejects after `timeoutMs`, naming `what`.
- * @param next how a turn is yielded: setImmediate's by default, a page's own in a browser.
+ * Runs `step` once per loop turn (or, with `pause`, once after each pause) until it returns true;
+ * rejects after `timeoutMs`, naming `what`. A test passes a pause of a timer, so that its waits
+ * leave the CPU to the other test files; a benchmark keeps the loop turn.
  */
-export async function loopUntil(step: () => boolean, what: string, timeoutMs: number, next: () => Promise<void> = nextTurn): Promise<void> {
+export async function loopUntil(step: () => boolean, what: string, timeoutMs: number, pause: () => Promise<void> = nextTurn): Promise<void> {
   const deadline = now() + timeoutMs;
   while (!step()) {
     if (now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await next();
+    await pause();
   }
+}
+
+/** Anything with a poll(): a connection, a multiplayer peer, a signaling client. */
+export interface Pollable {
+  poll(): void;
+}
+
+/** Polls every target once per step of {@link loopUntil} until `done()` holds. */
+export function pollUntil(targets: readonly Pollable[], done: () => boolean, what: string, timeoutMs: number, pause?: () => Promise<void>): Promise<void> {
+  return loopUntil(
+    () => {
+      for (const target of targets) target.poll();
+      return done();
+    },
+    what,
+    timeoutMs,
+    pause,
+  );
 }
 
 /**

@@ -2,7 +2,9 @@
  * `npm run bench`: every scenario, raw node-datachannel against rtcmesh, alternating; a table on
  * stdout (progress on stderr) and bench/results.md.
  *
- *   --quick            one short repetition of everything (CI's smoke test; under a minute)
+ *   --quick            one short repetition of everything (under a minute)
+ *   --smoke            --quick on each scenario's smallest size and a fifth of its windows: that
+ *                      each runs and reports, not what it measures (npm test's smoke test)
  *   --only a,b         only these scenarios (repeatable)
  *   --side raw|rtcmesh only one side (for profiling one with --cpu-prof)
  *   --match text       only the measurements whose label contains text, e.g. 'reliable 64 B'
@@ -43,6 +45,8 @@ import { USER_LOOP_FLAG, runUserLoopChild } from './user-loop/child.js';
 const SCENARIOS: readonly Scenario[] = [reliableThroughput, unreliableRate, roundTrip, userLoop, browser, gameLoad, rpc, meshFormation, memory, slowLink, signaling, replication, serverCapacity];
 const FULL_REPS = 5;
 const QUICK_REPS = 1;
+/** How much shorter --smoke makes every --quick window. */
+const SMOKE_WINDOW_DIVISOR = 5;
 
 const NOTES = [
   'Every figure is the median over the repetitions; each repetition of each side sets up its own connections on 127.0.0.1, ' +
@@ -105,6 +109,7 @@ const NOTES = [
 
 interface Options {
   quick: boolean;
+  smoke: boolean;
   only: Set<string>;
   side: 'raw' | 'rtcmesh' | undefined;
   match: string | undefined;
@@ -114,19 +119,23 @@ interface Options {
 }
 
 function usage(message: string): never {
-  process.stderr.write(`${message}\nusage: main.js [--quick] [--only name[,name]] [--side raw|rtcmesh] [--match text] [--reps n] [--out file | --no-write]\n`);
+  process.stderr.write(`${message}\nusage: main.js [--quick | --smoke] [--only name[,name]] [--side raw|rtcmesh] [--match text] [--reps n] [--out file | --no-write]\n`);
   process.stderr.write(`scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}\n`);
   process.exit(2);
 }
 
 function parseOptions(args: readonly string[]): Options {
-  const options: Options = { quick: false, only: new Set(), side: undefined, match: undefined, reps: undefined, out: undefined, write: true };
+  const options: Options = { quick: false, smoke: false, only: new Set(), side: undefined, match: undefined, reps: undefined, out: undefined, write: true };
   for (let n = 0; n < args.length; n++) {
     const arg = args[n]!;
     const value = (): string => args[++n] ?? usage(`${arg} needs a value`);
     switch (arg) {
       case '--quick':
         options.quick = true;
+        break;
+      case '--smoke':
+        options.quick = true;
+        options.smoke = true;
         break;
       case '--only':
         for (const name of value().split(',')) {
@@ -172,14 +181,16 @@ async function main(): Promise<void> {
     reps: options.reps ?? (options.quick ? QUICK_REPS : FULL_REPS),
     sides: { raw: options.side !== 'rtcmesh', rtcmesh: options.side !== 'raw' },
     match: options.match,
-    ms: (full, quick) => (options.quick ? quick : full),
+    smoke: options.smoke,
+    ms: (full, quick) => (options.smoke ? Math.round(quick / SMOKE_WINDOW_DIVISOR) : options.quick ? quick : full),
+    sizes: (all) => (options.smoke ? all.slice(0, 1) : all),
     log: (message) => process.stderr.write(`${message}\n`),
   };
   const selected = SCENARIOS.filter((s) => options.only.size === 0 || options.only.has(s.name));
   const gcExposed = typeof (globalThis as { gc?: unknown }).gc === 'function';
   const env = environment();
   context.log(
-    `rtcmesh ${env.rtcmesh} benchmarks (${options.quick ? 'quick' : 'full'}, ${context.reps} rep(s)): ` +
+    `rtcmesh ${env.rtcmesh} benchmarks (${options.smoke ? 'smoke' : options.quick ? 'quick' : 'full'}, ${context.reps} rep(s)): ` +
       `${env.cores} × ${env.cpu} (load ${env.loadAverage.toFixed(2)}), Node ${env.node}, node-datachannel ${env.nodeDataChannel}, ` +
       `libdatachannel ${env.libdatachannel}, ${env.source}` +
       `${gcExposed ? '' : ' — no --expose-gc: memory figures are rough'}`,

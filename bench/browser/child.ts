@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { type BenchContext, alternate } from '../harness.js';
 import { inLoopbackNamespace } from '../loopback-namespace.js';
-import type { UserLoopCase } from '../user-loop/case-types.js';
+import type { PairCase } from '../user-loop/case-types.js';
 import { PageRunner } from './page-runner.js';
 
 /** The flag main.ts hands to {@link runBrowserChild}. */
@@ -19,7 +19,7 @@ const CHILD_TIMEOUT_MS = 30 * 60_000;
 /** A measurement: its label (as --match sees it) and the case each side runs for it. */
 export interface BrowserCase {
   label: string;
-  test: UserLoopCase;
+  test: PairCase;
 }
 
 /** What the child is asked: the run's settings and the cases. */
@@ -67,7 +67,10 @@ export async function runBrowserChild(argument: string): Promise<void> {
     reps: request.reps,
     sides: request.sides,
     match: request.match,
+    // The scenario never runs under --quick or --smoke: the child measures in full or quick alone.
+    smoke: false,
     ms: (full, quick) => (request.quick ? quick : full),
+    sizes: (all) => all,
     log: (message) => process.stderr.write(`${message}\n`),
   };
   const runner = await PageRunner.start(process.env[PROFILE_ENV] || undefined);

@@ -110,7 +110,7 @@ export const meshFormation: Scenario = {
   async run(context) {
     const rows: Row[] = [];
     const attempts = { raw: { tried: 0, failed: 0 }, rtcmesh: { tried: 0, failed: 0 } };
-    for (const size of MESH_SIZES) {
+    for (const size of context.sizes(MESH_SIZES)) {
       const results = await alternate(context, `mesh of ${size}`, () => rawMesh(size, attempts.raw), () => rtcmeshMesh(size, attempts.rtcmesh));
       rows.push({
         scenario: this.name,

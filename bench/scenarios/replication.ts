@@ -12,7 +12,7 @@ import {
   WebRTCMultiplayerPeer,
   nodeDataChannelBackend,
 } from '../../src/index.js';
-import { type Member, link, makeGroup } from '../broker.js';
+import { link, makeGroup } from '../broker.js';
 import { CountingBackend } from '../counting-backend.js';
 import type { BenchContext, Scenario } from '../harness.js';
 import { loopUntil, nextTurn, now, turnFor } from '../loop.js';
@@ -226,8 +226,7 @@ async function lateJoin(): Promise<number> {
     await allSpawned(m, 1000);
     let connectedAt = 0;
     api.on('peerConnected', () => (connectedAt = now()));
-    const serverMember: Member = { id: 1, peer: m.server.multiplayerPeer as WebRTCMultiplayerPeer, connected: new Set() };
-    link(serverMember, { id: 3, peer: late, connected: new Set() }, (why) => {
+    link({ id: 1, peer: m.server.multiplayerPeer as WebRTCMultiplayerPeer }, { id: 3, peer: late }, (why) => {
       throw new Error(why);
     });
     await loopUntil(() => (m.poll(), api.poll(), spawner.getEntities().length === 1000), 'the late joiner\'s 1,000 entities', 30_000);
@@ -279,7 +278,7 @@ async function interpolationError(context: BenchContext): Promise<{ p99: number;
     for (const api of apis) api.poll();
   };
   try {
-    link({ id: 1, peer: server, connected: new Set() }, { id: 2, peer: client, connected: new Set() }, (why) => {
+    link({ id: 1, peer: server }, { id: 2, peer: client }, (why) => {
       throw new Error(why);
     }, { offererBackend: conditioner.backend });
     await loopUntil(() => (poll(), apis[1].getPeers().length === 1), 'the conditioned link', 20_000);

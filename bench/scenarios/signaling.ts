@@ -119,7 +119,7 @@ export const signaling: Scenario = {
     // down to what it can (whole pairs for every generator), and the table says so.
     const pairsUnit = 2 * GENERATORS;
     const fitting = Math.floor((childOpenFileLimit() - SPARE_OPEN_FILES) / pairsUnit) * pairsUnit;
-    const sizes = context.quick ? QUICK_SIZES : FULL_SIZES;
+    const sizes = context.sizes(context.quick ? QUICK_SIZES : FULL_SIZES);
     for (const size of sizes) {
       const clients = Math.min(size, fitting);
       if (clients < size) context.log(`  ${size} sockets do not fit the open-file limit of ${childOpenFileLimit()}: measuring ${clients}`);

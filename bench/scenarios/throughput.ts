@@ -112,7 +112,7 @@ export const reliableThroughput: Scenario = {
   name: 'reliable-throughput',
   async run(context) {
     const rows: Row[] = [];
-    for (const { bytes, label } of SIZES) {
+    for (const { bytes, label } of context.sizes(SIZES)) {
       const settings = { size: bytes, reliable: true, ...durations(context) };
       const results = await alternate(context, `reliable ${label}`, () => rawFlow(settings), () => rtcmeshFlow(settings));
       rows.push({

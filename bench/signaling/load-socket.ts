@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import { LOOPBACK_HOST } from '../../src/cli/loopback.js';
 
 const OPCODE_TEXT = 0x1;
 const OPCODE_CLOSE = 0x8;
@@ -63,7 +64,7 @@ export class LoadSocket {
   /** Connects to 127.0.0.1:`port` and completes the WebSocket upgrade. */
   static open(port: number): Promise<LoadSocket> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port });
+      const socket = connect({ host: LOOPBACK_HOST, port });
       const client = new LoadSocket(socket);
       let head = Buffer.alloc(0);
       const timer = setTimeout(() => fail(new Error('no WebSocket upgrade in time')), HANDSHAKE_TIMEOUT_MS);

@@ -8,6 +8,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { CLOSE_PROTOCOL_ERROR, MessageType } from '../../src/signaling/protocol.js';
+import { LOOPBACK_HOST } from '../../src/cli/loopback.js';
 
 const { Join: JOIN, Id: ID, PeerConnect: PEER_CONNECT, PeerDisconnect: PEER_DISCONNECT, Offer: OFFER, Candidate: CANDIDATE } = MessageType;
 
@@ -92,6 +93,6 @@ export async function startReferenceRelay(): Promise<ReferenceRelay> {
       for (const other of lobby.members.values()) send(other, PEER_DISCONNECT, self.id, '');
     });
   });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => http.listen(0, LOOPBACK_HOST, resolve));
   return { port: (http.address() as AddressInfo).port };
 }

@@ -5,6 +5,7 @@
 import { SignalingServer } from '../../src/index.js';
 import { answer, exitWithParent, openFileLimit } from './child.js';
 import { startReferenceRelay } from './reference-relay.js';
+import { LOOPBACK_HOST } from '../../src/cli/loopback.js';
 
 export const RELAY_PROCESS_FLAG = '--signaling-relay';
 
@@ -20,7 +21,7 @@ export async function runRelayProcess(side: string): Promise<void> {
     port = (await startReferenceRelay()).port;
   } else if (side === 'rtcmesh') {
     const server = new SignalingServer({
-      host: '127.0.0.1',
+      host: LOOPBACK_HOST,
       port: 0,
       maxSockets: UNLIMITED,
       maxLobbies: UNLIMITED,

@@ -98,7 +98,7 @@ export async function rtcmeshPingPong(settings: PingPongCase, looping: Looping):
 
 /** One setup of two peers; resolves with how to close them. */
 export async function rtcmeshSetup(looping: Looping): Promise<() => Promise<void>> {
-  const group: Group = await tryGroup(2, { nextTurn: looping.nextTurn }, SETUP_TIMEOUT_MS);
+  const group: Group = await tryGroup(2, { pause: looping.nextTurn }, SETUP_TIMEOUT_MS);
   return async () => group.close();
 }
 

@@ -1,7 +1,7 @@
 // One headless player: joins the arena's lobby as a client of the server, wanders, and now and
 // then chases the nearest player, firing. It plays by the replicated players alone, as a browser
 // draws them, and leaves the events to the people watching.
-import { MultiplayerAPI, SignalingClient, TARGET_PEER_SERVER } from '../../src/index.js';
+import { MultiplayerAPI, SignalingClient, TARGET_PEER_SERVER } from 'rtcmesh';
 import { LOOPBACK_HOST } from './loopback.js';
 import { type ArenaNode, registerArena } from './shared/protocol.js';
 import { TICK_HZ, WORLD_HEIGHT, WORLD_WIDTH } from './shared/rules.js';

@@ -3,7 +3,7 @@
 // and shots into spawned entities (rtcmesh replicates their state, as deltas, 20 times a second),
 // and sends the game's events as reliable RPCs. It runs the signaling server and the page server
 // beside it, all on loopback.
-import { type Entity, MultiplayerAPI, SignalingClient, SignalingServer } from '../../src/index.js';
+import { type Entity, MultiplayerAPI, SignalingClient, SignalingServer } from 'rtcmesh';
 import { LOOPBACK_HOST } from './loopback.js';
 import { type PageServer, servePages } from './page-server.js';
 import { type ArenaNode, registerArena } from './shared/protocol.js';

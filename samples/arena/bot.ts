@@ -1,9 +1,9 @@
 // `npm run arena:bots -- --count N --url ws://… --lobby …`: N headless bots in one process, on
 // one game loop, until SIGINT or SIGTERM, or until every bot's game is over (the server went
 // away). Exits 1 when a bot never got to play.
-import { cleanup } from '../../src/index.js';
+import { cleanup } from 'rtcmesh';
 import { ArenaBot } from './arena-bot.js';
-import { integerOption, readOptions } from './command-line.js';
+import { readArguments, usageError, wholeNumber } from './command-line.js';
 import { MAX_PLAYERS } from './shared/rules.js';
 import { startTicker } from './shared/ticker.js';
 
@@ -15,8 +15,10 @@ const USAGE = `usage: npm run arena:bots -- [--count <n>] --url <ws://host:port>
 
 const EXIT_FAILURE = 1;
 
-const options = readOptions(USAGE, process.argv.slice(2), { count: '1', url: undefined, lobby: undefined });
-const count = integerOption(USAGE, 'count', options.count, 1, MAX_PLAYERS);
+const { url, lobby, ...options } = readArguments(USAGE, process.argv.slice(2), ['count', 'url', 'lobby']);
+const count = wholeNumber(USAGE, 'count', options.count, 1);
+if (count < 1 || count > MAX_PLAYERS) usageError(USAGE, `--count takes 1 to ${MAX_PLAYERS} bots, not ${count}`);
+if (url === undefined || lobby === undefined) usageError(USAGE, '--url and --lobby are required');
 
 const bots: ArenaBot[] = [];
 const reported = new Map<ArenaBot, string>();
@@ -42,7 +44,7 @@ function report(bot: ArenaBot): void {
 }
 
 try {
-  for (let n = 0; n < count; n++) bots.push(new ArenaBot(options.url, options.lobby));
+  for (let n = 0; n < count; n++) bots.push(new ArenaBot(url, lobby));
 } catch (error) {
   console.error(`bot: ${error instanceof Error ? error.message : String(error)}`);
   stop();

@@ -1,9 +1,9 @@
 // `npm run arena`: starts the arena's signaling server, page server and game server on loopback,
 // prints the page to open and the command that adds bots, and runs until SIGINT or SIGTERM.
 import { fileURLToPath } from 'node:url';
-import { CONDITION_FLAG_HELP, NetworkConditioner, PeerConnection, cleanup, describeConditions } from '../../src/index.js';
+import { CONDITION_FLAGS, CONDITION_FLAG_HELP, NetworkConditioner, PeerConnection, cleanup, describeConditions, hasConditionFlags, readConditionFlags } from 'rtcmesh';
 import { ArenaServer } from './arena-server.js';
-import { CONDITION_DEFAULTS, conditionOptions, integerOption, readOptions } from './command-line.js';
+import { orUsage, readArguments, wholeNumber } from './command-line.js';
 
 const USAGE = `usage: npm run arena [-- --http-port <port>] [--signaling-port <port>] [--loss <percent> ...]
 
@@ -14,13 +14,13 @@ With any of these, every connection of the game server crosses a network conditi
 applies them both ways (what the server sends and what reaches it):
 ${CONDITION_FLAG_HELP.replace(/^/gm, '  ')}`;
 
-const MAX_PORT = 65_535;
 const EXIT_FAILURE = 1;
 
-const options = readOptions(USAGE, process.argv.slice(2), { 'http-port': '8080', 'signaling-port': '9080', ...CONDITION_DEFAULTS });
-const link = conditionOptions(USAGE, options);
-const httpPort = integerOption(USAGE, 'http-port', options['http-port'], 0, MAX_PORT);
-const signalingPort = integerOption(USAGE, 'signaling-port', options['signaling-port'], 0, MAX_PORT);
+const options = readArguments(USAGE, process.argv.slice(2), ['http-port', 'signaling-port', ...CONDITION_FLAGS]);
+const link = orUsage(USAGE, () => (hasConditionFlags(options) ? readConditionFlags(options) : undefined));
+// The servers refuse a port out of range when they start.
+const httpPort = wholeNumber(USAGE, 'http-port', options['http-port'], 8080);
+const signalingPort = wholeNumber(USAGE, 'signaling-port', options['signaling-port'], 9080);
 // The build puts the browser client beside this file (samples/arena/dist/public/).
 const publicDir = fileURLToPath(new URL('./public/', import.meta.url));
 

@@ -3,8 +3,8 @@ export interface Readable {
   readonly id: number;
   /** Packets readable now. */
   readonly available: number;
-  /** Whether its packets may be read (connected, and not dropped). */
-  readonly readable: boolean;
+  /** Whether its packets may be read: it is connected, and has not been dropped. */
+  readonly connected: boolean;
 }
 
 /**
@@ -45,7 +45,7 @@ export class ReadOrder<P extends Readable> {
       if (this.cursor >= ring.length) this.compact();
       const peer = ring[this.cursor];
       if (peer === undefined) return undefined;
-      if (peer.available > 0 && peer.readable) return peer;
+      if (peer.available > 0 && peer.connected) return peer;
       this.cursor++;
     }
     return undefined;
@@ -65,7 +65,7 @@ export class ReadOrder<P extends Readable> {
     let start = -1;
     let passedLast = false;
     for (const peer of peers) {
-      if (peer.available > 0 && peer.readable) {
+      if (peer.available > 0 && peer.connected) {
         if (passedLast && start < 0) start = ring.length;
         ring.push(peer);
         this.total += peer.available;
@@ -80,7 +80,7 @@ export class ReadOrder<P extends Readable> {
   private compact(): void {
     const ring = this.ring;
     let kept = 0;
-    for (const peer of ring) if (peer.available > 0 && peer.readable) ring[kept++] = peer;
+    for (const peer of ring) if (peer.available > 0 && peer.connected) ring[kept++] = peer;
     ring.length = kept;
     this.cursor = 0;
   }

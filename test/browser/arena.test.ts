@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
-import { expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import type { ArenaView } from '../../samples/arena/client/arena-view.js';
 import { WORLD_WIDTH } from '../../samples/arena/shared/rules.js';
 import { launchChromium, openPage } from './chromium.js';
@@ -100,13 +100,14 @@ const CONDITION_ARGS = ['--loss', '5', '--delay', '30', '--jitter', '10', '--see
 const CONDITIONED_MIN_RTT_MS = 60;
 
 describeInBrowser('the arena sample', import.meta.url, () => {
+  beforeAll(() => run(process.execPath, [BUILD], { cwd: ROOT }));
+
   it.each([
     ['on a clean link', []],
     ['with the server on a conditioned link', CONDITION_ARGS],
   ])(
     'two browser pages and a bot play %s: each page draws the others moving, and its overlay shows the round-trip time',
     async (_, conditionArgs) => {
-      await run(process.execPath, [BUILD], { cwd: ROOT });
       const server = startProgram(SERVER, ['--http-port', '0', '--signaling-port', '0', ...conditionArgs]);
       const programs = [server];
       let browser: Browser | undefined;

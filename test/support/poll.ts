@@ -1,25 +1,14 @@
-/** Anything with a poll(): a connection, a multiplayer peer, a signaling client. */
-export interface Pollable {
-  poll(): void;
-}
+import { type Pollable, pollUntil as pollTargetsUntil, sleep } from '../../bench/loop.js';
+
+/** A millisecond's timer between polls, as a game loop's frame timer would give. */
+export const pauseOneMs = (): Promise<void> => sleep(1);
 
 /**
  * Polls every target once per event-loop turn, as a game loop would, until `done()` holds.
  * Rejects after `timeoutMs` with `what` in the message; the timer never outlives the wait.
  */
-export async function pollUntil(
-  targets: readonly Pollable[],
-  done: () => boolean,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    for (const target of targets) target.poll();
-    if (done()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
+export function pollUntil(targets: readonly Pollable[], done: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  return pollTargetsUntil(targets, done, what, timeoutMs, pauseOneMs);
 }
 
 /** Polls every target for `ms` milliseconds, for checks that something does not happen. */

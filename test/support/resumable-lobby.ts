@@ -8,6 +8,7 @@ import {
 import { pollUntil } from './poll.js';
 import { LOOPBACK_CONFIG } from './transport-pair.js';
 import { type TcpProxy, startTcpProxy } from './tcp-proxy.js';
+import { LOOPBACK_HOST } from '../../src/cli/loopback.js';
 
 const TIMEOUT_MS = 20_000;
 /** Packets of each stream in {@link Streams}. */
@@ -54,7 +55,7 @@ export function member(track: Track, url: string, lobby: string, mesh: boolean, 
 }
 
 export async function startServer(track: Track, options: SignalingServerOptions): Promise<string> {
-  const server = new SignalingServer({ host: '127.0.0.1', port: 0, ...options });
+  const server = new SignalingServer({ host: LOOPBACK_HOST, port: 0, ...options });
   const { url } = await server.listen();
   track(server);
   return url;

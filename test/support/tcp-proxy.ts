@@ -1,4 +1,5 @@
 import { type Server, type Socket, createServer, connect } from 'node:net';
+import { LOOPBACK_HOST } from '../../src/cli/loopback.js';
 
 /** A TCP relay on loopback to one target port, whose connections a test can cut and restore. */
 export interface TcpProxy {
@@ -19,7 +20,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       client.resetAndDestroy();
       return;
     }
-    const upstream = connect(targetPort, '127.0.0.1');
+    const upstream = connect(targetPort, LOOPBACK_HOST);
     for (const [from, to] of [
       [client, upstream],
       [upstream, client],
@@ -34,7 +35,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       });
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, LOOPBACK_HOST, resolve));
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
   return {

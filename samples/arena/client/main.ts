@@ -3,9 +3,8 @@
 // server spawns, at each frame interpolated at the spawner's render time (state arrives 20 times
 // a second), with an overlay of the link's round-trip time and drops.
 //
-// Bundled from the library's source (its browser entry); in a project of your own, import the
-// same names from 'rtcmesh/browser'.
-import { MultiplayerAPI, SignalingClient, TARGET_PEER_SERVER } from '../../../src/browser.js';
+// Bundled with the package's browser entry, 'rtcmesh/browser'.
+import { MultiplayerAPI, SignalingClient, TARGET_PEER_SERVER } from 'rtcmesh/browser';
 import { registerArena } from '../shared/protocol.js';
 import { TICK_HZ, WORLD_HEIGHT, WORLD_WIDTH } from '../shared/rules.js';
 import { type PlayerState, type ShotState, addPlayers, addShots } from '../shared/entities.js';

@@ -3,11 +3,9 @@
 // their state to the clients 20 times a second as deltas, and each client draws them between
 // the snapshots it received (MultiplayerSynchronizer.interpolate).
 //
-// Imports the library's side-effect-free modules, which both of its entries re-export: this file
-// is bundled into the browser client as well as the Node.js server and bot. In a project of your
-// own, import the same names from 'rtcmesh' (Node.js) or 'rtcmesh/browser'.
-import type { MultiplayerAPI } from '../../../src/multiplayer/index.js';
-import type { MultiplayerSpawner } from '../../../src/replication/index.js';
+// Bundled into the browser client as well as the Node.js server and bot: 'rtcmesh' is the
+// package's browser entry in the first (its `browser` condition), its Node.js entry in the others.
+import type { MultiplayerAPI, MultiplayerSpawner } from 'rtcmesh';
 import { MAX_PLAYERS, MAX_SHOTS, TICK_HZ, WORLD_HEIGHT, WORLD_WIDTH } from './rules.js';
 
 /** A player as the clients see it. */

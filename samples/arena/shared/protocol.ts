@@ -2,12 +2,9 @@
 // every client (rtcmesh compares a hash of the method names and refuses the path on a mismatch).
 // The state of players and shots does not travel as RPCs: see entities.ts.
 //
-// Imports the library's side-effect-free modules, which both of its entries re-export: this file
-// is bundled into the browser client as well as the Node.js server and bot. In a project of your
-// own, import the same names from 'rtcmesh' (Node.js) or 'rtcmesh/browser'.
-import { TransferMode } from '../../../src/mesh/index.js';
-import type { MultiplayerAPI } from '../../../src/multiplayer/index.js';
-import type { RpcConfigMap, RpcNode } from '../../../src/rpc/index.js';
+// Bundled into the browser client as well as the Node.js server and bot: 'rtcmesh' is the
+// package's browser entry in the first (its `browser` condition), its Node.js entry in the others.
+import { type MultiplayerAPI, type RpcConfigMap, type RpcNode, TransferMode } from 'rtcmesh';
 
 /** What a client calls on the server. */
 export interface ServerCalls {
