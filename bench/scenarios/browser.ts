@@ -7,7 +7,7 @@
 import type { Flow } from '../flow-counter.js';
 import { type Scenario, pick } from '../harness.js';
 import { type Row, type Target, atMost, ratioAtLeast, ratioAtMost } from '../results.js';
-import { CHROMIUM_MISSING, CHROMIUM_PATH } from '../../test/browser/chromium.js';
+import { CHROMIUM_MISSING } from '../browser/chromium.js';
 import type { RoundTrips, Setups } from '../user-loop/case-types.js';
 import { type BrowserCase, runInBrowserChild } from '../browser/child.js';
 
@@ -42,7 +42,7 @@ export const browser: Scenario = {
   name: 'browser',
   async run(context) {
     if (CHROMIUM_MISSING !== null) {
-      context.log(`browser: skipped, no figures: ${CHROMIUM_PATH} is missing (apt-get install chromium)`);
+      context.log(`browser: skipped, no figures: ${CHROMIUM_MISSING}`);
       return [];
     }
     if (context.quick) {
