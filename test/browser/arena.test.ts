@@ -8,7 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { beforeAll, expect, it } from 'vitest';
 import type { ArenaView } from '../../samples/arena/client/arena-view.js';
 import { WORLD_WIDTH } from '../../samples/arena/shared/rules.js';
-import { launchChromium, openPage } from './chromium.js';
+import { launchChromium, openPage } from '../../bench/browser/chromium.js';
 import { describeInBrowser } from './netns.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
