@@ -20,16 +20,13 @@ import { StateLink } from './state-link.js';
 import { TransferMode } from './multiplayer-constants.js';
 
 /**
- * The most a peer's reliable channels together may have waiting in libdatachannel's queue (their
- * bufferedAmount); what is beyond waits in rtcmesh's lanes, where it does not hold back other
- * channels and where priorities decide what goes next. SCTP's send buffer below that queue (1 MiB,
- * not counted in bufferedAmount) still does, on a slow link: hence the state connection.
- */
-export const RELIABLE_ENGINE_QUEUE_BYTES = 64 * 1024;
-/**
- * The most the reliable channels may have waiting in libdatachannel's queue when the link drains
- * all of it between two flushes: a game that flushes once a frame would otherwise cap a reliable
- * transfer at 64 KiB a frame (4 MB/s at 60 Hz) whatever the link.
+ * The most the reliable channels may have waiting in the engine's queue when the link drains all
+ * of it between two flushes: a game that flushes once a frame would otherwise cap a reliable
+ * transfer at 64 KiB a frame (4 MB/s at 60 Hz) whatever the link. The least is the backend's
+ * `reliableQueueBytes` (libdatachannel: 64 KiB, where a longer reliable backlog holds other
+ * channels behind it; what is beyond waits in rtcmesh's lanes, where priorities decide what goes
+ * next). SCTP's send buffer below that queue (1 MiB, not counted in bufferedAmount) still does,
+ * on a slow link: hence the state connection.
  */
 export const MAX_RELIABLE_ENGINE_QUEUE_BYTES = 1024 * 1024;
 
@@ -90,7 +87,9 @@ export class RemotePeer {
    * between flushes, cut back to twice what it drained between two flushes once it does not, so
    * that a keepalive never waits behind more than about two frames of reliable data.
    */
-  private reliableAllowance = RELIABLE_ENGINE_QUEUE_BYTES;
+  private reliableAllowance: number;
+  /** The least allowance: what the connection's backend lets wait in its engine. */
+  private leastAllowance: number;
   /** The reliable lanes' bytes in the engine as the last flush ended. */
   private reliableQueuedAfterFlush = 0;
   /** Packets readable across every lane. */
@@ -124,6 +123,8 @@ export class RemotePeer {
   ) {
     this.currentConnection = connection;
     this.lastHeardAt = now;
+    this.leastAllowance = connection.reliableQueueBytes;
+    this.reliableAllowance = this.leastAllowance;
     this.system = connection.createDataChannel('system', SYSTEM_CHANNEL_OPTIONS);
     const resumable = limits.reconnectGraceMs > 0;
     this.lanes = layout.map((spec) => new ChannelLane(spec, connection, resumable, limits.receiveLimitBytes));
@@ -401,6 +402,8 @@ export class RemotePeer {
     this.currentConnection = connection;
     this.system = connection.createDataChannel('system', SYSTEM_CHANNEL_OPTIONS);
     for (const lane of this.lanes) lane.attach(connection);
+    this.leastAllowance = connection.reliableQueueBytes;
+    this.reliableAllowance = this.leastAllowance;
     this.disconnectedSince = undefined;
     this.reliableBytesSent = 0;
     this.reliableBytesReceived = 0;
@@ -530,11 +533,11 @@ export class RemotePeer {
     const before = this.reliableQueuedAfterFlush;
     if (queued === 0) {
       // All of it went between two flushes: the link could have taken more.
-      if (before >= this.reliableAllowance / 2) this.reliableAllowance = Math.min(MAX_RELIABLE_ENGINE_QUEUE_BYTES, 2 * this.reliableAllowance);
+      if (before >= this.reliableAllowance / 2) this.reliableAllowance = Math.min(Math.max(MAX_RELIABLE_ENGINE_QUEUE_BYTES, this.leastAllowance), 2 * this.reliableAllowance);
       return;
     }
     const drained = Math.max(0, before - queued);
-    this.reliableAllowance = Math.max(RELIABLE_ENGINE_QUEUE_BYTES, Math.min(this.reliableAllowance, 2 * drained));
+    this.reliableAllowance = Math.max(this.leastAllowance, Math.min(this.reliableAllowance, 2 * drained));
   }
 
   /** The scheduler's way to send, made once: flush() runs every frame. */
