@@ -92,6 +92,8 @@ export class RemotePeer {
   private leastAllowance: number;
   /** The reliable lanes' bytes in the engine as the last flush ended. */
   private reliableQueuedAfterFlush = 0;
+  /** Whether the last flush handed the engine all the room the allowance left. */
+  private reliableFilled = false;
   /** Packets readable across every lane. */
   private readable = 0;
   /**
@@ -311,6 +313,7 @@ export class RemotePeer {
     if (!busy) return;
     // On a new connection, reliable lanes wait for the peer to say where each resumes.
     let room = reliableWaiting && !this.awaitingResume ? this.reliableRoom() : 0;
+    const roomAtStart = room;
     this.flushedAt = now;
     const { groups } = this.scheduler;
     for (let index = 0; index < groups.length; index++) {
@@ -323,6 +326,8 @@ export class RemotePeer {
       if (lane.spec.mode === TransferMode.Reliable) reliableQueued += lane.engineBuffered;
     }
     this.reliableQueuedAfterFlush = reliableQueued;
+    // Filled: the lanes had more than the room (the scheduler stops once a lane's batch overruns it).
+    this.reliableFilled = roomAtStart > 0 && room <= 0;
   }
 
   /**
@@ -532,8 +537,10 @@ export class RemotePeer {
   private adaptAllowance(queued: number): void {
     const before = this.reliableQueuedAfterFlush;
     if (queued === 0) {
-      // All of it went between two flushes: the link could have taken more.
-      if (before >= this.reliableAllowance / 2) this.reliableAllowance = Math.min(Math.max(MAX_RELIABLE_ENGINE_QUEUE_BYTES, this.leastAllowance), 2 * this.reliableAllowance);
+      // All the room was used and all of it went between two flushes: the link could have taken
+      // more. (SCTP takes what its own buffer has room for at once, so the engine's queue may read
+      // empty right after a flush too.)
+      if (this.reliableFilled) this.reliableAllowance = Math.min(Math.max(MAX_RELIABLE_ENGINE_QUEUE_BYTES, this.leastAllowance), 2 * this.reliableAllowance);
       return;
     }
     const drained = Math.max(0, before - queued);
