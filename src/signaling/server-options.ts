@@ -1,6 +1,7 @@
 // The options of the signaling server: one table holding each option's default, range and what
 // it protects, from which the defaults, the checks and `rtcmesh signal --help` all come.
 import { RtcError } from '../transport/errors.js';
+import { parseIceServers } from '../transport/ice-servers.js';
 
 /** Limits and addresses of a {@link SignalingServer}; every field is optional. */
 export interface SignalingServerOptions {
@@ -63,6 +64,21 @@ export interface SignalingServerOptions {
    * it): `rtcmesh signal` reads it from the environment, `RTCMESH_TOKEN_SECRET`.
    */
   tokenSecret?: string;
+  /**
+   * A Redis URL (`redis://host:6379`): run this server as one node of a cluster whose nodes share
+   * their lobbies through that Redis, so that the members of a lobby may sit on different nodes.
+   * Default null: one node, everything in memory.
+   */
+  redis?: string | null;
+  /**
+   * The secret the TURN server shares (coturn's `static-auth-secret`): with `turnUrl`, every
+   * admitted member gets time-limited TURN credentials with its ID. Default null: no TURN.
+   */
+  turnSecret?: string | null;
+  /** The TURN server's URLs, comma-separated (`turn:turn.example.com:3478?transport=udp`). Default null. */
+  turnUrl?: string | null;
+  /** Seconds TURN credentials are valid; clients fetch fresh ones before they expire. Default 3600. */
+  turnTtl?: number;
 }
 
 /** The options of a server with every default filled in and every value checked. */
@@ -72,7 +88,7 @@ export type ServerSettings = Required<Omit<SignalingServerOptions, 'tokenSecret'
 const MIN_SECRET_LENGTH = 16;
 
 /** What kind of value an option takes, for its check and for the command line. */
-export type ServerOptionKind = 'address' | 'integer' | 'rate' | 'boolean' | 'optional-port';
+export type ServerOptionKind = 'address' | 'integer' | 'rate' | 'boolean' | 'optional-port' | 'optional-text';
 
 /** One option of the server: its default, its range, and what it is for. */
 export interface ServerOptionSpec {
@@ -116,6 +132,10 @@ export const SERVER_OPTION_SPECS: readonly ServerOptionSpec[] = [
   { key: 'metricsPort', kind: 'optional-port', default: null, min: 0, max: MAX_PORT, help: 'serve /metrics on this port instead of the public one (0: any free port)' },
   { key: 'reconnectGraceMs', kind: 'integer', default: 0, min: 0, max: MAX_TIMER_MS, help: 'ms a lost member keeps its seat, to rejoin with its session token (0: off)' },
   { key: 'tokenLifetimeMs', kind: 'integer', default: 86_400_000, min: 1, max: MAX_COUNT, help: 'ms a session token stays valid after it is issued' },
+  { key: 'redis', kind: 'optional-text', default: null, help: 'redis://host:port shared by every node of a cluster (none: one node, in memory)' },
+  { key: 'turnSecret', kind: 'optional-text', default: null, help: "the TURN server's static-auth-secret, to hand members TURN credentials" },
+  { key: 'turnUrl', kind: 'optional-text', default: null, help: 'TURN URLs handed with the credentials, comma-separated' },
+  { key: 'turnTtl', kind: 'integer', default: 3600, min: 60, max: 31_536_000, help: 'seconds TURN credentials stay valid' },
 ];
 
 /**
@@ -138,7 +158,33 @@ export function resolveServerOptions(options: SignalingServerOptions): ServerSet
     throw new RtcError('ERR_INVALID_PARAMETER', `SignalingServerOptions.tokenSecret must be a string of at least ${MIN_SECRET_LENGTH} characters`);
   }
   resolved.tokenSecret = secret;
+  checkRedis(resolved.redis as string | null);
+  checkTurn(resolved.turnSecret as string | null, resolved.turnUrl as string | null);
   return resolved as ServerSettings;
+}
+
+function checkRedis(url: string | null): void {
+  if (url !== null && !/^rediss?:\/\/./.test(url)) {
+    throw new RtcError('ERR_INVALID_PARAMETER', 'SignalingServerOptions.redis must be a URL such as "redis://127.0.0.1:6379", or null');
+  }
+}
+
+function checkTurn(secret: string | null, urls: string | null): void {
+  if ((secret === null) !== (urls === null)) {
+    throw new RtcError('ERR_INVALID_PARAMETER', 'SignalingServerOptions.turnSecret and turnUrl go together: set both, or neither');
+  }
+  if (urls === null) return;
+  const list = turnUrls(urls);
+  if (list.some((url) => !/^turns?:/.test(url))) {
+    throw new RtcError('ERR_INVALID_PARAMETER', 'SignalingServerOptions.turnUrl must list turn: or turns: URLs, comma-separated');
+  }
+  // The clients' own check, so that a URL they would refuse is refused here, at start.
+  parseIceServers([{ urls: list, username: 'u', credential: 'c' }]);
+}
+
+/** The URLs of a `turnUrl` option. */
+export function turnUrls(option: string): string[] {
+  return option.split(',').map((url) => url.trim()).filter((url) => url !== '');
 }
 
 /** What a value of the option must be, or null when `value` is one. */
@@ -149,6 +195,8 @@ function optionFault(spec: ServerOptionSpec, value: unknown): string | null {
       return typeof value === 'string' && value !== '' ? null : 'a non-empty address such as "127.0.0.1"';
     case 'boolean':
       return typeof value === 'boolean' ? null : 'true or false';
+    case 'optional-text':
+      return value === null || (typeof value === 'string' && value !== '') ? null : 'a non-empty string, or null';
     case 'rate':
       return typeof value === 'number' && Number.isFinite(value) && value > 0 ? null : 'a positive number';
     case 'optional-port':
