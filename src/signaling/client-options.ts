@@ -84,6 +84,12 @@ export interface SignalingClientOptions {
    * again: what was in flight is gone. Default `''`: join as a new member.
    */
   token?: string;
+  /**
+   * Milliseconds a new connection has to come up; past it, or when it fails, `negotiationFailed`
+   * reports why, and the member with the higher id offers again on a new connection (a message
+   * relayed between signaling nodes may be lost). Default 10000; 0: no deadline (a connection that fails is still reported and offered again).
+   */
+  negotiationTimeoutMs?: number;
 }
 
 /** Why a message from the server was dropped; each is counted by `SignalingClient.getDroppedMessageCounts`. */
@@ -116,6 +122,9 @@ export const SIGNALING_DROP_REASONS: readonly SignalingDropReason[] = [
 
 /** Every option, resolved. */
 export type ClientSettings = Required<Omit<SignalingClientOptions, 'multiplayerPeer' | 'backend'>> & Pick<SignalingClientOptions, 'backend'>;
+
+/** The client's default {@link SignalingClientOptions.negotiationTimeoutMs}: past a TURN allocation and ICE checks on a slow network. */
+export const DEFAULT_NEGOTIATION_TIMEOUT_MS = 10_000;
 
 /** The client's default {@link SignalingClientOptions.reconnectGraceMs}. */
 export const DEFAULT_RECONNECT_GRACE_MS = 10_000;
@@ -156,6 +165,7 @@ export function resolveClientOptions(options: SignalingClientOptions, defaultWeb
     unreliableLifetime: options.unreliableLifetime ?? DEFAULT_UNRELIABLE_LIFETIME_MS,
     reconnectGraceMs: options.reconnectGraceMs ?? DEFAULT_RECONNECT_GRACE_MS,
     token: options.token ?? '',
+    negotiationTimeoutMs: options.negotiationTimeoutMs ?? DEFAULT_NEGOTIATION_TIMEOUT_MS,
     WebSocket,
     ...resolvePositiveIntegers(DEFAULT_LIMITS, options),
   };
@@ -165,6 +175,10 @@ export function resolveClientOptions(options: SignalingClientOptions, defaultWeb
   if (typeof settings.requireMode !== 'boolean') throw invalid('requireMode is a boolean.');
   const grace: unknown = settings.reconnectGraceMs;
   if (typeof grace !== 'number' || !Number.isFinite(grace) || grace < 0) throw invalid('reconnectGraceMs is a number of milliseconds, 0 to turn resumption off.');
+  const negotiation: unknown = settings.negotiationTimeoutMs;
+  if (typeof negotiation !== 'number' || !Number.isFinite(negotiation) || negotiation < 0) {
+    throw invalid('negotiationTimeoutMs is a number of milliseconds, 0 to never offer again.');
+  }
   if (typeof settings.token !== 'string') throw invalid("token is a session token from getSessionToken(), or ''.");
   const lifetime: unknown = settings.unreliableLifetime;
   if (typeof lifetime !== 'number' || !(lifetime >= 0)) throw invalid('unreliableLifetime is a number of milliseconds.');
