@@ -3,7 +3,7 @@
 // Browser-safe: the WebSocket is injected, and nothing here imports a Node module.
 import { EventEmitter } from 'eventemitter3';
 import { ConnectionStatus, WebRTCMultiplayerPeer } from '../mesh/index.js';
-import { ConnectionState, PeerConnection, RtcError } from '../transport/index.js';
+import { ConnectionState, PeerConnection, RtcError, SignalingState } from '../transport/index.js';
 import {
   type ClientSettings,
   SIGNALING_DROP_REASONS,
@@ -453,12 +453,15 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
       }
       if (state !== ConnectionState.Failed && (timeout === 0 || now - negotiation.at < timeout)) continue;
       this.negotiations.delete(peerId);
-      this.emit('negotiationFailed', peerId, this.negotiationFault(negotiation.candidates, state === ConnectionState.Failed));
+      this.emit('negotiationFailed', peerId, this.negotiationFault(negotiation.connection, negotiation.candidates, state === ConnectionState.Failed));
       if (this.uniqueId > peerId && !this.isUp(peerId)) this.renegotiate(peerId);
     }
   }
 
-  private negotiationFault(candidates: number, failed: boolean): string {
+  private negotiationFault(connection: PeerConnection, candidates: number, failed: boolean): string {
+    const { negotiationTimeoutMs } = this.settings;
+    // An offerer gives its candidates away only once answered: none yet says nothing of ICE.
+    if (connection.getSignalingState() === SignalingState.HaveLocalOffer) return `no answer within ${negotiationTimeoutMs} ms`;
     const relayOnly = this.settings.peerConfig.iceTransportPolicy === 'relay';
     if (candidates === 0 && relayOnly) {
       return this.turn.active || (this.settings.peerConfig.iceServers ?? []).length > 0
@@ -466,7 +469,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
         : 'no relay candidate: iceTransportPolicy is "relay" and no TURN server is configured';
     }
     if (candidates === 0) return 'no ICE candidate was gathered';
-    return failed ? 'ICE failed: no candidate pair worked' : `not connected within ${this.settings.negotiationTimeoutMs} ms`;
+    return failed ? 'ICE failed: no candidate pair worked' : `not connected within ${negotiationTimeoutMs} ms`;
   }
 
   /**
