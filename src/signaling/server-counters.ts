@@ -55,6 +55,8 @@ export class ServerCounters {
   /** Payload bytes of every text frame received and sent. */
   bytesReceived = 0;
   bytesSent = 0;
+  /** Messages from other nodes (over Redis) that were malformed or named a socket unknown here. */
+  clusterDropped = 0;
   readonly closes = new Map<CloseCause, number>(CLOSE_CAUSES.map((cause) => [cause, 0]));
 
   countClose(cause: CloseCause): void {

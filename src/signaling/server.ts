@@ -146,6 +146,7 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
           sockets: this.connections.size,
           lobbies: this.lobbies.size,
           members: [...this.lobbies.values()].reduce((sum, lobby) => sum + lobby.members.size, 0),
+          clusterReachable: this.clusterAvailable,
         }))
       : null;
   }
@@ -561,6 +562,7 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
   private newClusterLink(): ClusterLink {
     return new ClusterLink({
       settings: this.options,
+      counters: this.counters,
       hasLobby: (name) => this.lobbies.has(name),
       lobbyNames: () => [...this.lobbies.keys()],
       openLobby: (connection, name, mesh) => this.openLobby(connection, name, mesh),

@@ -1,9 +1,11 @@
 // Several signaling nodes sharing their lobbies through a real redis-server: members of one lobby
 // on different nodes, a node killed mid-match (a child process), Redis stopped and restarted.
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { SignalingServer, TransferMode } from '../../src/index.js';
 import { closeAfterEach } from '../support/close-after-each.js';
+import { expectRtcError } from '../support/errors.js';
 import { Daemon } from '../support/daemon.js';
 import { drain } from '../support/mesh.js';
 import { pollUntil } from '../support/poll.js';
@@ -87,6 +89,11 @@ async function exchange(members: Member[]): Promise<void> {
 }
 
 describe('signaling nodes sharing lobbies through Redis', () => {
+  it('refuses a redis option that is not a Redis URL', () => {
+    expectRtcError(() => new SignalingServer({ redis: 'http://127.0.0.1:6379' }), 'ERR_INVALID_PARAMETER');
+    expectRtcError(() => new SignalingServer({ redis: '' }), 'ERR_INVALID_PARAMETER');
+  });
+
   it('connects the members of one lobby spread over two nodes', async () => {
     const store = await redis();
     const a = await node(store.url);
@@ -177,6 +184,36 @@ describe('signaling nodes sharing lobbies through Redis', () => {
     expect(await late.closed).toEqual({ code: 4000, reason: `no lobby named ${doomedLobby}` });
     expect(await (await fetch(`${restarted.url.replace('ws:', 'http:')}/health`)).json()).toMatchObject({ lobbies: 0 });
   }, 60_000);
+
+  it('drops and counts whatever else is published on a node\'s channel, and goes on relaying', async () => {
+    const store = await redis();
+    const a = await node(store.url);
+    const b = await node(store.url);
+    const host = member(track, a.url, '', true);
+    const lobby = await lobbyOf(host);
+    const intruder = new Redis(store.url);
+    track({ close: () => intruder.quit() });
+    const nodes = await intruder.smembers('rtcmesh:nodes');
+    expect(nodes).toHaveLength(2);
+    const junk = [
+      'not json',
+      '[]',
+      JSON.stringify({ op: 'frame', from: nodes[1], serial: 1 }),
+      JSON.stringify({ op: 'send', from: 'x'.repeat(36), serial: 1, text: '{}' }),
+      JSON.stringify({ op: 'close', from: nodes[1], serial: 1, code: 4000, reason: 'x', cause: 'no such cause' }),
+      JSON.stringify({ op: 'frame', from: nodes[1], serial: 424242, text: '{"type":4,"id":1,"data":"x"}' }),
+      JSON.stringify({ op: 'join', from: nodes[1], serial: 1.5, text: '{}' }),
+      'x'.repeat(300_000),
+    ];
+    for (const node of nodes) for (const text of junk) await intruder.publish(`rtcmesh:to:${node}`, text);
+    const metrics = async (url: string): Promise<string> => (await fetch(url)).text();
+    await expect
+      .poll(async () => /^rtcmesh_signaling_cluster_dropped_total (\d+)$/m.exec(await metrics(a.server.metricsUrl!))?.[1], { timeout: 5000 })
+      .toBe(String(junk.length));
+    expect(await metrics(a.server.metricsUrl!)).toMatch(/^rtcmesh_signaling_cluster_reachable 1$/m);
+    const joiner = member(track, b.url, lobby, true);
+    await meshFormed([host, joiner]);
+  });
 
   it('refuses joins while Redis is down, without crashing, and recovers when it returns', async () => {
     const store = await redis();

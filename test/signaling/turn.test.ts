@@ -13,6 +13,7 @@ import {
 } from '../../src/index.js';
 import { turnCredentials } from '../../src/signaling/turn-credentials.js';
 import { closeAfterEach } from '../support/close-after-each.js';
+import { expectRtcError } from '../support/errors.js';
 import { drain } from '../support/mesh.js';
 import { pollUntil } from '../support/poll.js';
 import { LOOPBACK_CONFIG } from '../support/transport-pair.js';
@@ -69,6 +70,17 @@ async function gatheredCandidates(iceServers: PeerConnectionConfigServers): Prom
   return candidates;
 }
 type PeerConnectionConfigServers = Array<{ urls: string; username: string; credential: string }>;
+
+describe('TURN options', () => {
+  it('refuses a secret without URLs, URLs without a secret, and URLs that are not TURN', () => {
+    expectRtcError(() => new SignalingServer({ turnSecret: SECRET }), 'ERR_INVALID_PARAMETER');
+    expectRtcError(() => new SignalingServer({ turnUrl: 'turn:127.0.0.1:3478' }), 'ERR_INVALID_PARAMETER');
+    expectRtcError(() => new SignalingServer({ turnSecret: SECRET, turnUrl: 'stun:127.0.0.1:3478' }), 'ERR_INVALID_PARAMETER');
+    expectRtcError(() => new SignalingServer({ turnSecret: SECRET, turnUrl: 'turn:not a host' }), 'ERR_INVALID_PARAMETER');
+    expectRtcError(() => new SignalingServer({ turnSecret: SECRET, turnUrl: 'turn:127.0.0.1', turnTtl: 10 }), 'ERR_INVALID_PARAMETER');
+    expect(() => new SignalingServer({ turnSecret: SECRET, turnUrl: 'turn:127.0.0.1:3478?transport=udp, turns:127.0.0.1:443?transport=tcp' })).not.toThrow();
+  });
+});
 
 describe('TURN credentials through coturn', () => {
   it('hands credentials to admitted members only, and relay-only peers connect through coturn', async () => {

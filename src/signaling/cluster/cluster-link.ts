@@ -8,7 +8,7 @@ import type { Connection } from '../connection.js';
 import { lobbyNameFault, newLobbyName } from '../lobby.js';
 import type { Member } from '../member.js';
 import { CLOSE_PROTOCOL_ERROR, encodeMessage, parseFrame, type SignalingMessage } from '../protocol.js';
-import type { CloseCause } from '../server-counters.js';
+import type { CloseCause, ServerCounters } from '../server-counters.js';
 import type { ServerSettings } from '../server-options.js';
 import { type Envelope, readEnvelope } from './envelope.js';
 import { HEARTBEAT_MS, RedisDirectory } from './redis-directory.js';
@@ -17,6 +17,8 @@ import { RemoteMember, remoteKey } from './remote-member.js';
 /** What the cluster needs of the server it is part of. */
 export interface ClusterHost {
   readonly settings: ServerSettings;
+  /** Where dropped envelopes are counted. */
+  readonly counters: ServerCounters;
   hasLobby(name: string): boolean;
   lobbyNames(): string[];
   /** Opens a lobby named `name` (reserved in the directory) with `connection` as its host. */
@@ -60,9 +62,6 @@ export class ClusterLink {
   private readonly proxiedBySerial = new Map<number, Connection>();
   /** Sockets of other nodes in lobbies of this one, by {@link remoteKey}. */
   private readonly remotes = new Map<string, RemoteMember>();
-  /** Envelopes from Redis that were not well-formed, or named a socket unknown here. */
-  dropped = 0;
-
   constructor(private readonly host: ClusterHost) {}
 
   /** This node's id in the cluster. */
@@ -203,7 +202,7 @@ export class ClusterLink {
   private receive(text: string): void {
     const envelope = readEnvelope(text, this.host.settings.maxFrameBytes * 2);
     if (envelope === null) {
-      this.dropped++;
+      this.host.counters.clusterDropped++;
       return;
     }
     switch (envelope.op) {
@@ -211,7 +210,7 @@ export class ClusterLink {
         return this.joinRemote(envelope.from, envelope.serial, envelope.text);
       case 'frame': {
         const member = this.remotes.get(remoteKey(envelope.from, envelope.serial));
-        if (member === undefined) return void this.dropped++;
+        if (member === undefined) return void this.host.counters.clusterDropped++;
         return this.host.dispatch(member, Buffer.from(envelope.text, 'utf8'));
       }
       case 'leave': {
@@ -222,7 +221,7 @@ export class ClusterLink {
       case 'send': {
         const connection = this.proxiedFrom(envelope);
         const frame = connection === undefined ? null : parseFrame(envelope.text, Number.POSITIVE_INFINITY);
-        if (connection === undefined || frame === null || !frame.ok) return void this.dropped++;
+        if (connection === undefined || frame === null || !frame.ok) return void this.host.counters.clusterDropped++;
         // Its lobby's node has answered the JOIN.
         connection.stopJoinTimer();
         return connection.send(frame.message);
@@ -238,7 +237,7 @@ export class ClusterLink {
 
   private joinRemote(node: string, serial: number, text: string): void {
     const key = remoteKey(node, serial);
-    if (this.remotes.has(key)) return void this.dropped++;
+    if (this.remotes.has(key)) return void this.host.counters.clusterDropped++;
     const member = new RemoteMember(node, serial, {
       send: (to, toSerial, frame) => this.send(to, { op: 'send', from: this.nodeId, serial: toSerial, text: frame }),
       close: (closing, code, reason) => {
