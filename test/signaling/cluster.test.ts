@@ -3,13 +3,14 @@
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { SignalingServer, TransferMode } from '../../src/index.js';
+import { SignalingServer, type SignalingServerOptions, TransferMode } from '../../src/index.js';
 import { closeAfterEach } from '../support/close-after-each.js';
 import { expectRtcError } from '../support/errors.js';
 import { Daemon } from '../support/daemon.js';
 import { drain } from '../support/mesh.js';
-import { pollUntil } from '../support/poll.js';
+import { pollFor, pollUntil } from '../support/poll.js';
 import { RedisServer } from '../support/redis-server.js';
+import { startTcpProxy } from '../support/tcp-proxy.js';
 import { connectedPeers, type Member, member } from '../support/resumable-lobby.js';
 import { RawClient } from '../support/ws-client.js';
 
@@ -25,7 +26,10 @@ async function redis(): Promise<RedisServer> {
   return track(await RedisServer.start());
 }
 
-async function node(redisUrl: string, options: { maxLobbies?: number } = {}): Promise<{ server: SignalingServer; url: string }> {
+const TOKEN_SECRET = 'one-secret-for-every-node';
+const GRACE_MS = 15_000;
+
+async function node(redisUrl: string, options: SignalingServerOptions = {}): Promise<{ server: SignalingServer; url: string }> {
   const server = track(new SignalingServer({ host: '127.0.0.1', port: 0, redis: redisUrl, ...options }));
   const { url } = await server.listen();
   await waitFor(() => server.clusterAvailable, 'the node to reach Redis');
@@ -33,8 +37,9 @@ async function node(redisUrl: string, options: { maxLobbies?: number } = {}): Pr
 }
 
 /** A node in a child process, to be killed as a crash would. */
-async function childNode(redisUrl: string): Promise<{ daemon: Daemon; url: string }> {
-  const daemon = track(await Daemon.start(process.execPath, [CLI, 'signal', '--port', '0', '--redis', redisUrl], /cluster node \S+ joined/));
+async function childNode(redisUrl: string, args: string[] = []): Promise<{ daemon: Daemon; url: string }> {
+  const env = { RTCMESH_TOKEN_SECRET: TOKEN_SECRET };
+  const daemon = track(await Daemon.start(process.execPath, [CLI, 'signal', '--port', '0', '--redis', redisUrl, ...args], /cluster node \S+ joined/, env));
   return { daemon, url: daemon.find(/listening on (ws:\S+)/)![1]! };
 }
 
@@ -183,6 +188,34 @@ describe('signaling nodes sharing lobbies through Redis', () => {
     late.send({ type: 0, id: 0, data: doomedLobby });
     expect(await late.closed).toEqual({ code: 4000, reason: `no lobby named ${doomedLobby}` });
     expect(await (await fetch(`${restarted.url.replace('ws:', 'http:')}/health`)).json()).toMatchObject({ lobbies: 0 });
+  }, 60_000);
+
+  it('lets a member of a killed node take its seat back through another node, its links kept', async () => {
+    const store = await redis();
+    const resumable = { reconnectGraceMs: GRACE_MS, tokenSecret: TOKEN_SECRET };
+    const a = await node(store.url, resumable);
+    const b = await node(store.url, resumable);
+    const doomed = await childNode(store.url, ['--reconnect-grace-ms', String(GRACE_MS)]);
+    // A load balancer in front of the doomed node, which takes it out once it is dead.
+    const balancer = track(await startTcpProxy(Number(new URL(doomed.url).port)));
+    const host = member(track, a.url, '', true, { grace: GRACE_MS });
+    const lobby = await lobbyOf(host);
+    const moving = member(track, `ws://127.0.0.1:${balancer.port}`, lobby, true, { grace: GRACE_MS });
+    const other = member(track, b.url, lobby, true, { grace: GRACE_MS });
+    const members = [host, moving, other];
+    await meshFormed(members);
+
+    let rejoined = 0;
+    moving.client.on('rejoined', () => rejoined++);
+    balancer.retarget(Number(new URL(b.url).port));
+    await doomed.daemon.kill();
+    await pollUntil(members.map((m) => m.peer), () => rejoined === 1, 'the rejoin', NODE_LOSS_WAIT_MS);
+    // The node's death, noticed within 5 s, must not undo the seat taken back.
+    await pollFor(members.map((m) => m.peer), NODE_LOSS_WAIT_MS / 2);
+    await exchange(members);
+    expect(moving.client.getLobby()).toBe(lobby);
+    expect(members.flatMap((m) => m.disconnected)).toEqual([]);
+    expect(members.flatMap((m) => m.ended)).toEqual([]);
   }, 60_000);
 
   it('drops and counts whatever else is published on a node\'s channel, and goes on relaying', async () => {

@@ -11,17 +11,17 @@ export class Daemon {
   readonly exited: Promise<void>;
   private readonly child: ChildProcess;
 
-  private constructor(command: string, args: readonly string[]) {
-    this.child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  private constructor(command: string, args: readonly string[], env: NodeJS.ProcessEnv) {
+    this.child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     for (const stream of [this.child.stdout!, this.child.stderr!]) {
       createInterface({ input: stream }).on('line', (line) => this.lines.push(line));
     }
     this.exited = once(this.child, 'exit').then(() => undefined);
   }
 
-  /** Starts `command` and resolves once a line it prints matches `ready`. */
-  static async start(command: string, args: readonly string[], ready: RegExp, timeoutMs = 10_000): Promise<Daemon> {
-    const daemon = new Daemon(command, args);
+  /** Starts `command` (with `env` added to this process's environment) and resolves once a line it prints matches `ready`. */
+  static async start(command: string, args: readonly string[], ready: RegExp, env: NodeJS.ProcessEnv = {}, timeoutMs = 10_000): Promise<Daemon> {
+    const daemon = new Daemon(command, args, env);
     const deadline = Date.now() + timeoutMs;
     let exited = false;
     void daemon.exited.then(() => (exited = true));

@@ -1,12 +1,17 @@
 import { type Server, type Socket, createServer, connect } from 'node:net';
 
-/** A TCP relay on loopback to one target port, whose connections a test can cut and restore. */
+/**
+ * A TCP relay on loopback to one target port, whose connections a test can cut and restore, and
+ * whose new connections it can send elsewhere (a load balancer taking a dead node out).
+ */
 export interface TcpProxy {
   /** The port it listens on (127.0.0.1). */
   port: number;
   /** Resets every relayed connection and refuses new ones until {@link restore}: a lost network, as a client sees it. */
   cut(): void;
   restore(): void;
+  /** Sends new connections to 127.0.0.1:`port` from now on; those open stay where they are. */
+  retarget(port: number): void;
   close(): Promise<void>;
 }
 
@@ -14,12 +19,13 @@ export interface TcpProxy {
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const open = new Set<Socket>();
   let cut = false;
+  let target = targetPort;
   const server: Server = createServer((client) => {
     if (cut) {
       client.resetAndDestroy();
       return;
     }
-    const upstream = connect(targetPort, '127.0.0.1');
+    const upstream = connect(target, '127.0.0.1');
     for (const [from, to] of [
       [client, upstream],
       [upstream, client],
@@ -45,6 +51,9 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     },
     restore() {
       cut = false;
+    },
+    retarget(port) {
+      target = port;
     },
     close() {
       for (const socket of open) socket.destroy();
