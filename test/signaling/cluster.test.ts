@@ -256,6 +256,8 @@ describe('signaling nodes sharing lobbies through Redis', () => {
     for (const { server } of [a, b]) server.on('error', (error) => errors.push(error));
     const host = member(track, a.url, '', true);
     const lobby = await lobbyOf(host);
+    const early = member(track, b.url, lobby, true);
+    await meshFormed([host, early]);
 
     await store.stop();
     await waitFor(() => !a.server.clusterAvailable, 'the node to notice Redis is gone');
@@ -265,10 +267,35 @@ describe('signaling nodes sharing lobbies through Redis', () => {
 
     await store.restart();
     await waitFor(() => a.server.clusterAvailable && b.server.clusterAvailable, 'both nodes to reach Redis again', 15_000);
-    // The lobby of a node outlives Redis's restart: the node registers its lobbies again.
+    // The lobby of a node outlives Redis's restart, with its members on other nodes: the node
+    // registers its lobbies again, and a Redis that lost everything declared no node dead.
+    const joiner = member(track, b.url, lobby, true);
+    await meshFormed([host, early, joiner]);
+    await exchange([host, early, joiner]);
+    expect([host, early, joiner].flatMap((m) => [...m.disconnected, ...m.ended])).toEqual([]);
+    expect(errors).toEqual([]);
+  }, 60_000);
+
+  it('ends the cross-node memberships of a node cut off from Redis long enough to be taken for dead', async () => {
+    const store = await redis();
+    const path = track(await startTcpProxy(store.port));
+    const a = await node(`redis://127.0.0.1:${path.port}`);
+    const b = await node(store.url);
+    const host = member(track, a.url, '', true);
+    const lobby = await lobbyOf(host);
+    const away = member(track, b.url, lobby, true);
+    await meshFormed([host, away]);
+    const awayId = away.client.getUniqueId();
+
+    path.cut();
+    await waitFor(() => !a.server.clusterAvailable, 'the node to lose Redis');
+    // B takes A for dead: the lobby that lived on A ends for B's member.
+    await pollUntil([host.peer, away.peer], () => away.ended.length > 0, 'B to end the lobby of A', NODE_LOSS_WAIT_MS);
+    expect(away.ended[0]).toEqual([4000, 'lobby host has left: its signaling node stopped']);
+    path.restore();
+    // A, back, drops B's member from its lobby too, and admits joins again.
+    await pollUntil([host.peer], () => host.disconnected.includes(awayId), 'A to drop the member of B', NODE_LOSS_WAIT_MS);
     const joiner = member(track, b.url, lobby, true);
     await meshFormed([host, joiner]);
-    await exchange([host, joiner]);
-    expect(errors).toEqual([]);
   }, 60_000);
 });

@@ -84,7 +84,11 @@ export class ClusterLink {
       () => this.host.lobbyNames(),
       {
         message: (text) => this.host.guard(() => this.receive(text)),
-        available: () => this.host.reachable(true),
+        available: (forgotten) =>
+          this.host.guard(() => {
+            if (forgotten) this.forgetEveryNode();
+            this.host.reachable(true);
+          }),
         unavailable: () => this.host.reachable(false),
       },
     );
@@ -289,6 +293,15 @@ export class ClusterLink {
     } finally {
       this.beating = false;
     }
+  }
+
+  /**
+   * Back after the other nodes took this one for dead: they have dropped its sockets from their
+   * lobbies and its members' from theirs, so it does the same on its side, as if they had all died.
+   */
+  private forgetEveryNode(): void {
+    const nodes = new Set([...[...this.proxied.values()].map(({ owner }) => owner), ...[...this.remotes.values()].map(({ node }) => node)]);
+    for (const node of nodes) this.nodeLost(node);
   }
 
   /** A node stopped: its lobbies end for the sockets here, as if their host left; its sockets leave the lobbies here. */

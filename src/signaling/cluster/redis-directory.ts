@@ -19,8 +19,11 @@ const CONNECT_TIMEOUT_MS = 2000;
 export interface DirectoryEvents {
   /** A message on this node's channel (unchecked). */
   message(text: string): void;
-  /** Redis is reachable again (or for the first time): the directory re-registered this node. */
-  available(): void;
+  /**
+   * Redis is reachable again (or for the first time): the directory re-registered this node.
+   * `forgotten`: this node's key had expired meanwhile, so the other nodes have taken it for dead.
+   */
+  available(forgotten: boolean): void;
   /** Redis became unreachable. */
   unavailable(): void;
 }
@@ -68,6 +71,9 @@ export class RedisDirectory {
   private subscribed = false;
   private judgeAfter = Number.POSITIVE_INFINITY;
   private closed = false;
+  /** The Redis's epoch when this node registered: a Redis restarted empty has a new one. */
+  private epoch: string | null = null;
+  private forgotten = false;
 
   /**
    * Connects in the background; `lobbyNames` lists this node's lobbies, registered again
@@ -174,11 +180,18 @@ export class RedisDirectory {
     try {
       // Registered again after every reconnection: the key, and the names of this node's lobbies.
       const multi = this.commands.multi();
+      // The first node to find Redis empty gives it an epoch; a node still in the node set of the
+      // same epoch has not been swept, and so was not taken for dead.
+      multi.setnx(this.key('epoch'), randomUUID()).get(this.key('epoch')).sismember(this.key('nodes'), this.nodeId);
       multi.set(this.key(`node:${this.nodeId}`), '1', 'PX', NODE_TTL_MS).sadd(this.key('nodes'), this.nodeId);
       for (const name of this.lobbyNames()) {
         multi.hsetnx(this.key('lobbies'), name, this.nodeId).sadd(this.ownedKey(), name);
       }
-      await multi.exec();
+      const results = await multi.exec();
+      const epoch = String(results?.[1]?.[1]);
+      const swept = results?.[2]?.[1] === 0;
+      this.forgotten ||= this.epoch === epoch && swept;
+      this.epoch = epoch;
       this.commandsReady = true;
       this.becameAvailable();
     } catch {
@@ -199,7 +212,9 @@ export class RedisDirectory {
   private becameAvailable(): void {
     if (!this.available) return;
     this.judgeAfter = Date.now() + REJUDGE_DELAY_MS;
-    this.events.available();
+    const { forgotten } = this;
+    this.forgotten = false;
+    this.events.available(forgotten);
   }
 
   private lost(): void {
