@@ -453,15 +453,16 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
       }
       if (state !== ConnectionState.Failed && (timeout === 0 || now - negotiation.at < timeout)) continue;
       this.negotiations.delete(peerId);
-      this.emit('negotiationFailed', peerId, this.negotiationFault(negotiation.connection, negotiation.candidates, state === ConnectionState.Failed));
+      this.emit('negotiationFailed', peerId, this.negotiationFault(peerId, negotiation.connection, negotiation.candidates, state === ConnectionState.Failed));
       if (this.uniqueId > peerId && !this.isUp(peerId)) this.renegotiate(peerId);
     }
   }
 
-  private negotiationFault(connection: PeerConnection, candidates: number, failed: boolean): string {
+  private negotiationFault(peerId: number, connection: PeerConnection, candidates: number, failed: boolean): string {
     const { negotiationTimeoutMs } = this.settings;
     // An offerer gives its candidates away only once answered: none yet says nothing of ICE.
     if (connection.getSignalingState() === SignalingState.HaveLocalOffer) return `no answer within ${negotiationTimeoutMs} ms`;
+    if (peerId > this.uniqueId && !this.answered.has(peerId)) return `no offer within ${negotiationTimeoutMs} ms`;
     const relayOnly = this.settings.peerConfig.iceTransportPolicy === 'relay';
     if (candidates === 0 && relayOnly) {
       return this.turn.active || (this.settings.peerConfig.iceServers ?? []).length > 0
