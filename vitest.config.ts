@@ -33,7 +33,7 @@ export default defineConfig({
           name: 'w3c-polyfill',
           include: ['test/transport/**/*.test.ts', 'test/mesh/**/*.test.ts'],
           // These pick their own backends or involve none: running them twice would check nothing more.
-          exclude: ['test/transport/w3c-backend.test.ts', 'test/transport/backend-contract.test.ts', 'test/transport/memory-backend.test.ts', 'test/mesh/timed-rules.test.ts', 'test/mesh/framing.test.ts', 'test/mesh/outgoing-records.test.ts'],
+          exclude: ['test/transport/w3c-backend.test.ts', 'test/transport/backend-contract.test.ts', 'test/transport/memory-backend.test.ts', 'test/transport/option-resolver.test.ts', 'test/mesh/timed-rules.test.ts', 'test/mesh/framing.test.ts', 'test/mesh/outgoing-records.test.ts'],
           env: { RTCMESH_BACKEND: 'w3c' },
           setupFiles: ['test/support/backend-setup.ts'],
         },

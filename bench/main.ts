@@ -33,8 +33,13 @@ import { signaling } from './scenarios/signaling.js';
 import { signalingCluster } from './scenarios/signaling-cluster.js';
 import { slowLink } from './scenarios/slow-link.js';
 import { reliableThroughput, unreliableRate } from './scenarios/throughput.js';
+import { userLoop } from './scenarios/user-loop.js';
+import { serverCapacity } from './scenarios/server-capacity.js';
+import { CLIENTS_FLAG, SERVER_FLAG } from './capacity/protocol.js';
+import { runCapacityProcess } from './capacity/process.js';
+import { USER_LOOP_FLAG, runUserLoopChild } from './user-loop/child.js';
 
-const SCENARIOS: readonly Scenario[] = [reliableThroughput, unreliableRate, roundTrip, gameLoad, rpc, meshFormation, memory, slowLink, signaling, signalingCluster, replication];
+const SCENARIOS: readonly Scenario[] = [reliableThroughput, unreliableRate, roundTrip, userLoop, gameLoad, rpc, meshFormation, memory, slowLink, signaling, signalingCluster, replication, serverCapacity];
 const FULL_REPS = 5;
 const QUICK_REPS = 1;
 
@@ -219,8 +224,14 @@ if (engineLog) {
 try {
   const probeAt = process.argv.indexOf(MEMORY_PROBE_FLAG);
   const relayAt = process.argv.indexOf(RELAY_PROCESS_FLAG);
+  const userLoopAt = process.argv.indexOf(USER_LOOP_FLAG);
+  const serverAt = process.argv.indexOf(SERVER_FLAG);
+  const clientsAt = process.argv.indexOf(CLIENTS_FLAG);
   if (probeAt >= 0) await runMemoryProbe(process.argv[probeAt + 1] ?? '');
   else if (relayAt >= 0) await runRelayProcess(process.argv[relayAt + 1] ?? '');
+  else if (userLoopAt >= 0) await runUserLoopChild(process.argv[userLoopAt + 1] ?? '');
+  else if (serverAt >= 0) await runCapacityProcess('server', process.argv[serverAt + 1] ?? '');
+  else if (clientsAt >= 0) await runCapacityProcess('clients', process.argv[clientsAt + 1] ?? '');
   else if (process.argv.includes(GENERATOR_PROCESS_FLAG)) runGenerator();
   else await main();
 } finally {

@@ -1,4 +1,7 @@
 import { RtcError } from '../transport/errors.js';
+import { NON_NEGATIVE_NUMBER, type OptionSpecs, PROBABILITY, checkOptions, optionDefaults } from '../transport/option-resolver.js';
+
+const OWNER = 'LinkConditions';
 
 /** What the link does to the datagrams of one direction, as netem would. */
 export interface LinkConditions {
@@ -58,20 +61,19 @@ const DEFAULT_REORDER_DELAY_MS = 20;
 /** Like a router's buffer: a fifth of a second of backlog behind a bandwidth cap. */
 const DEFAULT_BANDWIDTH_QUEUE_MS = 200;
 
-/** A perfect link: nothing lost, delayed, reordered, duplicated or capped. */
-export const PERFECT_LINK: Readonly<LinkConditions> = Object.freeze({
-  loss: 0,
-  delayMs: 0,
-  jitterMs: 0,
-  reorder: 0,
-  reorderDelayMs: DEFAULT_REORDER_DELAY_MS,
-  duplicate: 0,
-  bandwidthBitsPerSecond: 0,
-  bandwidthQueueMs: DEFAULT_BANDWIDTH_QUEUE_MS,
-});
+const LINK_CONDITION_SPECS: OptionSpecs<LinkConditions> = {
+  loss: { default: 0, rule: PROBABILITY },
+  delayMs: { default: 0, rule: NON_NEGATIVE_NUMBER },
+  jitterMs: { default: 0, rule: NON_NEGATIVE_NUMBER },
+  reorder: { default: 0, rule: PROBABILITY },
+  reorderDelayMs: { default: DEFAULT_REORDER_DELAY_MS, rule: NON_NEGATIVE_NUMBER },
+  duplicate: { default: 0, rule: PROBABILITY },
+  bandwidthBitsPerSecond: { default: 0, rule: NON_NEGATIVE_NUMBER, advice: '0 for no cap' },
+  bandwidthQueueMs: { default: DEFAULT_BANDWIDTH_QUEUE_MS, rule: NON_NEGATIVE_NUMBER },
+};
 
-const PROBABILITIES = ['loss', 'reorder', 'duplicate'] as const;
-const AMOUNTS = ['delayMs', 'jitterMs', 'reorderDelayMs', 'bandwidthBitsPerSecond', 'bandwidthQueueMs'] as const;
+/** A perfect link: nothing lost, delayed, reordered, duplicated or capped. */
+export const PERFECT_LINK: Readonly<LinkConditions> = optionDefaults(LINK_CONDITION_SPECS);
 
 /**
  * Checks conditions given by the caller.
@@ -79,25 +81,9 @@ const AMOUNTS = ['delayMs', 'jitterMs', 'reorderDelayMs', 'bandwidthBitsPerSecon
  * negative or infinite amount.
  */
 export function checkConditions(conditions: Partial<LinkConditions>): void {
-  if (conditions === null || typeof conditions !== 'object') {
-    throw new RtcError('ERR_INVALID_PARAMETER', 'link conditions are an object such as { loss: 0.1, delayMs: 40 }.');
-  }
+  checkOptions(OWNER, LINK_CONDITION_SPECS, conditions);
   for (const key of Object.keys(conditions)) {
-    if (!(key in PERFECT_LINK)) {
-      throw new RtcError('ERR_INVALID_PARAMETER', `"${key}" is not a link condition: use ${Object.keys(PERFECT_LINK).join(', ')}.`);
-    }
-  }
-  for (const key of PROBABILITIES) {
-    const value = conditions[key];
-    if (value !== undefined && !(typeof value === 'number' && value >= 0 && value <= 1)) {
-      throw new RtcError('ERR_INVALID_PARAMETER', `${key} is a probability from 0 to 1, not ${String(value)}.`);
-    }
-  }
-  for (const key of AMOUNTS) {
-    const value = conditions[key];
-    if (value !== undefined && !(typeof value === 'number' && value >= 0 && Number.isFinite(value))) {
-      throw new RtcError('ERR_INVALID_PARAMETER', `${key} is a finite number >= 0, not ${String(value)}.`);
-    }
+    if (!(key in PERFECT_LINK)) throw new RtcError('ERR_INVALID_PARAMETER', `${OWNER}.${key} is not a link condition: use ${Object.keys(PERFECT_LINK).join(', ')}.`);
   }
 }
 

@@ -1,6 +1,6 @@
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
-import { RtcError } from '../transport/errors.js';
+import { type OptionSpecs, integerRule, resolveOptions } from '../transport/option-resolver.js';
 import type { Endpoint } from './candidates.js';
 import { type Direction, LinkState } from './link-state.js';
 import { seededRandom } from './seeded-random.js';
@@ -64,6 +64,11 @@ function bind(address: string): Promise<dgram.Socket> {
   });
 }
 
+const RELAY_SPECS: OptionSpecs<{ address: string; maxQueued: number }> = {
+  address: { default: '127.0.0.1', rule: { expected: 'an IP address such as "127.0.0.1"', accepts: (value) => typeof value === 'string' && isIP(value) !== 0 } },
+  maxQueued: { default: DEFAULT_MAX_QUEUED, rule: integerRule(1) },
+};
+
 /**
  * A UDP relay between two peers A and B that loses, delays, reorders, duplicates, rate-limits
  * and cuts datagrams, per direction, from a seed: netem without root, under the WebRTC engine.
@@ -115,12 +120,7 @@ export class LinkRelay {
    * @throws RtcError ERR_INVALID_PARAMETER for an address that is not an IP address, or a maxQueued that is not a positive integer.
    */
   static async create(options: LinkRelayOptions = {}): Promise<LinkRelay> {
-    const address = options.address ?? '127.0.0.1';
-    if (isIP(address) === 0) throw new RtcError('ERR_INVALID_PARAMETER', `the relay binds to an IP address, not "${address}".`);
-    const { maxQueued } = options;
-    if (maxQueued !== undefined && !(Number.isInteger(maxQueued) && maxQueued > 0)) {
-      throw new RtcError('ERR_INVALID_PARAMETER', `maxQueued is a positive integer, not ${String(maxQueued)}.`);
-    }
+    const { address } = resolveOptions('LinkRelayOptions', RELAY_SPECS, options);
     const a = await bind(address);
     try {
       return new LinkRelay({ a, b: await bind(address) }, options);

@@ -1,6 +1,7 @@
 import { nodeDataChannelBackend } from '../transport/backends/node-datachannel.js';
 import type { Backend } from '../transport/backend.js';
 import { RtcError } from '../transport/errors.js';
+import { type OptionSpecs, integerRule, resolveOptions } from '../transport/option-resolver.js';
 import { ConditionedConnection } from './conditioned-connection.js';
 import { checkConditions, type LinkConditions, type LinkCounters } from './link-conditions.js';
 import { LinkRelay } from './link-relay.js';
@@ -29,6 +30,12 @@ const DIRECTIONS: Record<ConditionerDirection, Direction> = { outgoing: 'aToB', 
 /** Spreads the seeds of successive connections apart (the golden ratio's 32-bit fraction). */
 const CONNECTION_SEED_STEP = 0x9e3779b9;
 
+const CONDITIONER_SPECS: OptionSpecs<{ seed: number; maxQueued: number | undefined }> = {
+  seed: { default: 1, rule: integerRule(Number.MIN_SAFE_INTEGER) },
+  // Left out, each connection's relay applies its own default.
+  maxQueued: { default: undefined, rule: integerRule(1) },
+};
+
 function checkDirection(direction: unknown, both: boolean): void {
   if (direction === 'outgoing' || direction === 'incoming' || (both && direction === 'both')) return;
   throw new RtcError('ERR_INVALID_PARAMETER', `a direction is "outgoing", "incoming"${both ? ' or "both"' : ''}, not ${String(direction)}.`);
@@ -56,14 +63,8 @@ export class NetworkConditioner {
 
   /** @throws RtcError ERR_INVALID_PARAMETER for conditions, a seed or a maxQueued that cannot work. */
   constructor(options: NetworkConditionerOptions = {}) {
-    if (options === null || typeof options !== 'object') {
-      throw new RtcError('ERR_INVALID_PARAMETER', 'NetworkConditioner takes an options object such as { conditions: { loss: 0.1 } }.');
-    }
-    const { conditions = {}, outgoing = {}, incoming = {}, seed = 1, maxQueued } = options;
-    if (!Number.isInteger(seed)) throw new RtcError('ERR_INVALID_PARAMETER', `seed is an integer, not ${String(seed)}.`);
-    if (maxQueued !== undefined && !(Number.isInteger(maxQueued) && maxQueued > 0)) {
-      throw new RtcError('ERR_INVALID_PARAMETER', `maxQueued is a positive integer, not ${String(maxQueued)}.`);
-    }
+    const { seed, maxQueued } = resolveOptions('NetworkConditionerOptions', CONDITIONER_SPECS, options);
+    const { conditions = {}, outgoing = {}, incoming = {} } = options;
     for (const each of [conditions, outgoing, incoming]) checkConditions(each);
     this.state = new LinkState({ aToB: { ...conditions, ...outgoing }, bToA: { ...conditions, ...incoming } });
     this.seed = seed;

@@ -1,4 +1,5 @@
 import { type DataChannelOptions, RtcError } from '../transport/index.js';
+import { type OptionSpecs, integerRule, resolveOptions } from '../transport/option-resolver.js';
 import { TransferMode } from './multiplayer-constants.js';
 
 /** SCTP id of rtcmesh's own channel: keepalives, round-trip time, clock offset. */
@@ -57,20 +58,18 @@ function isTransferMode(mode: unknown): mode is TransferMode {
   return mode === TransferMode.Reliable || mode === TransferMode.Unreliable || mode === TransferMode.UnreliableOrdered;
 }
 
+const LANE_SPECS: OptionSpecs<Omit<Required<LaneConfig>, 'mode'>> = {
+  priority: { default: DEFAULT_PRIORITY, rule: integerRule(-MAX_PRIORITY_MAGNITUDE, MAX_PRIORITY_MAGNITUDE) },
+  weight: { default: DEFAULT_WEIGHT, rule: integerRule(1, MAX_WEIGHT) },
+};
+
 /** An entry resolved; throws RtcError ERR_INVALID_PARAMETER saying what a valid entry is. */
 function resolveEntry(entry: ChannelConfig, n: number): Required<LaneConfig> {
   if (isTransferMode(entry)) return { mode: entry, ...DEFAULT_LANE };
   if (entry === null || typeof entry !== 'object' || !isTransferMode(entry.mode)) {
     throw new RtcError('ERR_INVALID_PARAMETER', `channelsConfig[${n}] is a TransferMode or { mode: TransferMode, priority?, weight? }.`);
   }
-  const { priority = DEFAULT_PRIORITY, weight = DEFAULT_WEIGHT } = entry;
-  if (!Number.isInteger(priority) || Math.abs(priority) > MAX_PRIORITY_MAGNITUDE) {
-    throw new RtcError('ERR_INVALID_PARAMETER', `channelsConfig[${n}].priority is an integer from -${MAX_PRIORITY_MAGNITUDE} to ${MAX_PRIORITY_MAGNITUDE}.`);
-  }
-  if (!Number.isInteger(weight) || weight < 1 || weight > MAX_WEIGHT) {
-    throw new RtcError('ERR_INVALID_PARAMETER', `channelsConfig[${n}].weight is an integer from 1 to ${MAX_WEIGHT}.`);
-  }
-  return { mode: entry.mode, priority, weight };
+  return { mode: entry.mode, ...resolveOptions(`channelsConfig[${n}]`, LANE_SPECS, entry) };
 }
 
 /**

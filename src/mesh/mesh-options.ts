@@ -1,4 +1,13 @@
-import { RtcError } from '../transport/index.js';
+import {
+  BOOLEAN,
+  FUNCTION,
+  NON_NEGATIVE_NUMBER,
+  type OptionSpecs,
+  POSITIVE_NUMBER,
+  checkOption,
+  optionDefaults,
+  resolveOptions,
+} from '../transport/option-resolver.js';
 import { clockMs } from './clock.js';
 
 /** The options of a {@link WebRTCMultiplayerPeer}: rtcmesh's limits and timings, beyond Godot's. */
@@ -46,20 +55,22 @@ export interface MeshOptions {
 /** Every option, resolved. */
 export type MeshLimits = Required<MeshOptions>;
 
-/** Every option's default, as documented in docs/api.md. */
-export const MESH_OPTION_DEFAULTS: Readonly<MeshLimits> = {
-  batching: true,
-  keepaliveIntervalMs: 250,
-  keepaliveTimeoutMs: 3000,
-  silenceThresholdMs: 1000,
-  disconnectGraceMs: 3000,
-  receiveLimitBytes: 4 * 1024 * 1024,
-  unreliableBufferLimitBytes: 256 * 1024,
-  reliableBufferLimitBytes: 8 * 1024 * 1024,
-  reconnectGraceMs: 0,
-  stateConnection: false,
-  clock: clockMs,
+const MESH_OPTION_SPECS: OptionSpecs<MeshLimits> = {
+  batching: { default: true, rule: BOOLEAN },
+  keepaliveIntervalMs: { default: 250, rule: POSITIVE_NUMBER },
+  keepaliveTimeoutMs: { default: 3000, rule: POSITIVE_NUMBER },
+  silenceThresholdMs: { default: 1000, rule: POSITIVE_NUMBER },
+  disconnectGraceMs: { default: 3000, rule: POSITIVE_NUMBER },
+  receiveLimitBytes: { default: 4 * 1024 * 1024, rule: POSITIVE_NUMBER },
+  unreliableBufferLimitBytes: { default: 256 * 1024, rule: POSITIVE_NUMBER },
+  reliableBufferLimitBytes: { default: 8 * 1024 * 1024, rule: POSITIVE_NUMBER },
+  reconnectGraceMs: { default: 0, rule: NON_NEGATIVE_NUMBER, advice: 'milliseconds, 0 to turn resumption off' },
+  stateConnection: { default: false, rule: BOOLEAN },
+  clock: { default: clockMs, rule: FUNCTION, advice: 'one returning milliseconds' },
 };
+
+/** Every option's default, as documented in docs/api.md. */
+export const MESH_OPTION_DEFAULTS: Readonly<MeshLimits> = optionDefaults(MESH_OPTION_SPECS);
 
 /**
  * The shortest lifetime an unreliable channel gets, in milliseconds: Godot's default lifetime of
@@ -69,25 +80,10 @@ export const UNRELIABLE_LIFETIME_FLOOR_MS = 250;
 
 /** Resolves and checks options; throws RtcError ERR_INVALID_PARAMETER naming the bad one. */
 export function resolveMeshOptions(options: MeshOptions): MeshLimits {
-  if (options === null || typeof options !== 'object') {
-    throw new RtcError('ERR_INVALID_PARAMETER', 'WebRTCMultiplayerPeer options are an object.');
-  }
-  const limits = { ...MESH_OPTION_DEFAULTS };
-  for (const key of Object.keys(MESH_OPTION_DEFAULTS) as Array<keyof MeshLimits>) {
-    const value = options[key];
-    if (value === undefined) continue;
-    if (key === 'batching' || key === 'stateConnection') {
-      if (typeof value !== 'boolean') throw new RtcError('ERR_INVALID_PARAMETER', `${key} is a boolean.`);
-    } else if (key === 'reconnectGraceMs') {
-      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-        throw new RtcError('ERR_INVALID_PARAMETER', 'reconnectGraceMs is a number of milliseconds, 0 to turn resumption off.');
-      }
-    } else if (key === 'clock') {
-      if (typeof value !== 'function') throw new RtcError('ERR_INVALID_PARAMETER', 'clock is a function returning milliseconds.');
-    } else if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-      throw new RtcError('ERR_INVALID_PARAMETER', `${key} is a positive number.`);
-    }
-    (limits as Record<string, unknown>)[key] = value;
-  }
-  return limits;
+  return resolveOptions('MeshOptions', MESH_OPTION_SPECS, options);
+}
+
+/** A new `reconnectGraceMs`, checked as the option is. */
+export function checkReconnectGraceMs(ms: number): number {
+  return checkOption('MeshOptions', 'reconnectGraceMs', MESH_OPTION_SPECS.reconnectGraceMs, ms) as number;
 }

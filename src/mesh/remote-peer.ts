@@ -1,10 +1,6 @@
-import { BoundedQueue } from '../transport/bounded-queue.js';
 import { ChannelState, ConnectionState, type DataChannel, type PeerConnection } from '../transport/index.js';
-import {
-  type ChannelSpec,
-  SYSTEM_CHANNEL_OPTIONS,
-  channelOptions,
-} from './channel-layout.js';
+import { type ChannelSpec, SYSTEM_CHANNEL_OPTIONS } from './channel-layout.js';
+import { ChannelLane } from './channel-lane.js';
 import {
   MAX_FRAMING_BYTES,
   type MessageHeader,
@@ -13,16 +9,13 @@ import {
   headerSize,
   readHeader,
   readRecords,
-  sequenceAfter,
   writeHeader,
 } from './framing.js';
-import { OutgoingRecords } from './outgoing-records.js';
 import { BYE_MESSAGE, decodeAck, decodeSystemMessage, encodeAck, encodePing, encodePong, isAck, isBye } from './system-messages.js';
 import { ClockEstimator } from './clock.js';
 import { LaneScheduler } from './lane-scheduler.js';
 import type { MeshLimits } from './mesh-options.js';
-import { type ChannelStats, DROP_REASONS, type DropReason, type PeerStats } from './peer-stats.js';
-import { ReliableLog } from './reliable-log.js';
+import { DROP_REASONS, type DropReason, type PeerStats } from './peer-stats.js';
 import { StateLink } from './state-link.js';
 import { TransferMode } from './multiplayer-constants.js';
 
@@ -33,6 +26,12 @@ import { TransferMode } from './multiplayer-constants.js';
  * not counted in bufferedAmount) still does, on a slow link: hence the state connection.
  */
 export const RELIABLE_ENGINE_QUEUE_BYTES = 64 * 1024;
+/**
+ * The most the reliable channels may have waiting in libdatachannel's queue when the link drains
+ * all of it between two flushes: a game that flushes once a frame would otherwise cap a reliable
+ * transfer at 64 KiB a frame (4 MB/s at 60 Hz) whatever the link.
+ */
+export const MAX_RELIABLE_ENGINE_QUEUE_BYTES = 1024 * 1024;
 
 /** How long a state connection may take to come up after the main one; past it, the peer does without. */
 export const STATE_LINK_SETUP_MS = 5000;
@@ -40,29 +39,9 @@ export const STATE_LINK_SETUP_MS = 5000;
 /** The most a 32-bit send stamp can say: ages are judged modulo 2^32 milliseconds. */
 const STAMP_MODULO = 2 ** 32;
 
-/** The state of one channel with one peer: what waits to be sent and what waits to be read. */
-interface ChannelLane {
-  spec: ChannelSpec;
-  dataChannel: DataChannel;
-  pending: OutgoingRecords;
-  nextSequence: number;
-  lastSequence: number | undefined;
-  incoming: BoundedQueue<Uint8Array>;
-  stats: ChannelStats;
-  /** The engine's buffered bytes as of the last flush: between flushes nothing is added to them. */
-  engineBuffered: number;
-  /** Deficit round robin's counter: the bytes the lane may still send in its turn (LaneScheduler). */
-  credit: number;
-  /** Whether the current flush looks at the lane: it had something queued here or in the engine. */
-  touched: boolean;
-  /** Reliable, with resumption on: what the peer has not acknowledged, for a new connection. */
-  log: ReliableLog | undefined;
-  /** Reliable: messages received over the session, modulo 2^32, which the acknowledgements carry. */
-  receivedMessages: number;
-}
-
+/** The scheduler's test of a lane, made once: flush() runs every frame. */
 function isReliableWaiting(lane: ChannelLane): boolean {
-  return lane.spec.mode === TransferMode.Reliable && (lane.pending.count > 0 || lane.log?.peekUnsent() !== undefined);
+  return lane.isReliableWaiting();
 }
 
 /**
@@ -70,31 +49,33 @@ function isReliableWaiting(lane: ChannelLane): boolean {
  * layout, the keepalive, and the per-channel queues in both directions.
  */
 export class RemotePeer {
-  connected = false;
-  /** When the connection was last seen Disconnected, while it stays so; for the grace period. */
-  disconnectedSince: number | undefined;
   readonly lanes: ChannelLane[];
   private readonly scheduler: LaneScheduler<ChannelLane>;
-  system: DataChannel;
   readonly clock = new ClockEstimator();
+  private currentConnection: PeerConnection;
+  private system: DataChannel;
+  /** Whether the peer has connected (peerConnected) and not been dropped since. */
+  private isConnected = false;
+  /** When the connection was last seen Disconnected, while it stays so; for the grace period. */
+  private disconnectedSince: number | undefined;
   /**
    * When the link was lost while resumption is on: the session is held, its state kept, until a
    * new connection takes over or the grace ends. Undefined while the peer has a working link.
    */
-  heldSince: number | undefined;
+  private heldSince: number | undefined;
   /** The held peer's loss has been announced (peerReconnecting). */
-  holdAnnounced = false;
+  private holdAnnounced = false;
   /**
    * On a new connection, reliable lanes send nothing until the peer's first acknowledgement on it
    * says where each resumes.
    */
   private awaitingResume = false;
   /** The peer's acknowledgement on a new connection did not match what is kept: it cannot resume. */
-  resumeFailed = false;
+  private resumeFailed = false;
   /** Either side closed the connection on purpose (`close()` here, a goodbye from the peer): not to be held. */
-  leaving = false;
+  private leaving = false;
   /** This side sent the goodbye: closing the connection at once would discard it unsent. */
-  saidGoodbye = false;
+  private goodbyeSent = false;
   /** The state connection, with `stateConnection`; `linkUp` as of the last poll. */
   private link: StateLink | undefined;
   private linkUp = false;
@@ -102,13 +83,21 @@ export class RemotePeer {
   private mainReadyAt: number | undefined;
   /** The clock of the flush under way. */
   private flushedAt = 0;
+  /**
+   * What the reliable lanes may have waiting in the engine: doubled while the engine empties it
+   * between flushes, cut back to twice what it drained between two flushes once it does not, so
+   * that a keepalive never waits behind more than about two frames of reliable data.
+   */
+  private reliableAllowance = RELIABLE_ENGINE_QUEUE_BYTES;
+  /** The reliable lanes' bytes in the engine as the last flush ended. */
+  private reliableQueuedAfterFlush = 0;
   /** Packets readable across every lane. */
-  available = 0;
+  private readable = 0;
   /**
    * A reliable packet had to be dropped for want of room: the stream promised to the game is
    * broken, so the peer must go rather than carry on with a gap.
    */
-  reliableOverflow = false;
+  private reliableOverflow = false;
   private lastHeardAt: number;
   private lastPingAt = Number.NEGATIVE_INFINITY;
   private readonly dropped = Object.fromEntries(DROP_REASONS.map((reason) => [reason, 0])) as Record<DropReason, number>;
@@ -124,54 +113,119 @@ export class RemotePeer {
 
   constructor(
     readonly id: number,
-    public connection: PeerConnection,
+    connection: PeerConnection,
     layout: readonly ChannelSpec[],
     private readonly lifetimeMs: number,
     private readonly limits: MeshLimits,
     now: number,
     offerer: boolean,
   ) {
+    this.currentConnection = connection;
     this.lastHeardAt = now;
     this.system = connection.createDataChannel('system', SYSTEM_CHANNEL_OPTIONS);
     const resumable = limits.reconnectGraceMs > 0;
-    this.lanes = layout.map((spec) => ({
-      spec,
-      dataChannel: connection.createDataChannel(spec.label, channelOptions(spec.sctpId, spec.mode)),
-      log: resumable && spec.mode === TransferMode.Reliable ? new ReliableLog() : undefined,
-      receivedMessages: 0,
-      pending: new OutgoingRecords(),
-      nextSequence: 0,
-      lastSequence: undefined,
-      incoming: new BoundedQueue<Uint8Array>(limits.receiveLimitBytes),
-      engineBuffered: 0,
-      credit: 0,
-      touched: false,
-      stats: {
-        transferChannel: spec.transferChannel,
-        mode: spec.mode,
-        sctpId: spec.sctpId,
-        packetsSent: 0,
-        bytesSent: 0,
-        packetsReceived: 0,
-        bytesReceived: 0,
-        packetsDropped: 0,
-      },
-    }));
+    this.lanes = layout.map((spec) => new ChannelLane(spec, connection, resumable, limits.receiveLimitBytes));
     this.scheduler = new LaneScheduler(this.lanes);
     if (limits.stateConnection) {
       this.link = new StateLink(connection, offerer, layout.filter((spec) => spec.mode !== TransferMode.Reliable));
     }
   }
 
+  /** The connection the session runs on: a new one after `attach()`. */
+  get connection(): PeerConnection {
+    return this.currentConnection;
+  }
+
+  /** Whether the peer has connected (peerConnected was due) and has not been dropped since. */
+  get connected(): boolean {
+    return this.isConnected;
+  }
+
+  /** Packets readable across every lane. */
+  get available(): number {
+    return this.readable;
+  }
+
+  /** Whether the session is held, waiting for a new connection. */
+  get held(): boolean {
+    return this.heldSince !== undefined;
+  }
+
+  /** Whether this side sent a goodbye, which closing the connection at once would discard. */
+  get saidGoodbye(): boolean {
+    return this.goodbyeSent;
+  }
+
+  /**
+   * Marks the peer connected once its connection and channels are ready, restarting the silence
+   * clock. True when it has just connected.
+   */
+  connectIfReady(now: number): boolean {
+    if (this.isConnected || !this.isReady()) return false;
+    this.isConnected = true;
+    this.lastHeardAt = now;
+    return true;
+  }
+
+  /** Marks the peer dropped. True when it had connected, so that its loss is to be announced. */
+  disconnect(): boolean {
+    const was = this.isConnected;
+    this.isConnected = false;
+    return was;
+  }
+
+  /**
+   * Whether the peer must be dropped or held: its connection or a channel closed, it stayed
+   * Disconnected past the grace, it went silent, it sent more reliable data than this side may
+   * hold unread, or either side said goodbye.
+   */
+  isLost(now: number): boolean {
+    const state = this.currentConnection.getConnectionState();
+    if (state === ConnectionState.Failed || state === ConnectionState.Closed) return true;
+    if (state === ConnectionState.Disconnected) {
+      this.disconnectedSince ??= now;
+      if (now - this.disconnectedSince > this.limits.disconnectGraceMs) return true;
+    } else {
+      this.disconnectedSince = undefined;
+    }
+    if (this.hasClosedChannel() || this.reliableOverflow || this.leaving) return true;
+    return this.isConnected && this.silentFor(now) > this.limits.keepaliveTimeoutMs;
+  }
+
+  /**
+   * A lost peer's session is held when resumption is on, the peer had connected, its reliable
+   * stream is whole and neither side said goodbye. True when it is now held.
+   */
+  holdIfResumable(now: number): boolean {
+    if (this.limits.reconnectGraceMs === 0) return false;
+    // A goodbye may wait unread behind the close it announced.
+    this.receiveSystemFrom(this.system, now);
+    if (!this.isConnected || this.reliableOverflow || this.leaving) return false;
+    this.hold(now);
+    return true;
+  }
+
+  /** True the first time it is asked after the hold began: peerReconnecting is then due. */
+  announceHold(): boolean {
+    if (this.holdAnnounced) return false;
+    this.holdAnnounced = true;
+    return true;
+  }
+
+  /** Whether the held session must be dropped: its grace ended, it cannot resume, or the peer said goodbye. */
+  isHoldOver(now: number): boolean {
+    return now - this.heldSince! > this.limits.reconnectGraceMs || this.resumeFailed || this.leaving;
+  }
+
   /** Polls the connection and the state connection, moving traffic to the latter once it is up. */
   pollConnections(now: number): void {
-    this.connection.poll();
+    this.currentConnection.poll();
     if (!this.link) return;
     // A state connection that fails after it was up hands its traffic back to the main one.
     if (!this.link.failed) this.link.poll();
     this.linkUp = this.link.isUp();
     if (this.link.failed) return;
-    if (this.linkUp || this.connected || !this.isMainReady()) return;
+    if (this.linkUp || this.isConnected || !this.isMainReady()) return;
     // Negotiated before the peer counts as connected, while the main connection is still idle:
     // behind a reliable backlog, the negotiation itself would wait.
     this.mainReadyAt ??= now;
@@ -194,7 +248,7 @@ export class RemotePeer {
 
   private isMainReady(): boolean {
     return (
-      this.connection.getConnectionState() === ConnectionState.Connected &&
+      this.currentConnection.getConnectionState() === ConnectionState.Connected &&
       this.system.getReadyState() === ChannelState.Open &&
       this.lanes.every((lane) => lane.dataChannel.getReadyState() === ChannelState.Open)
     );
@@ -205,11 +259,6 @@ export class RemotePeer {
     if (this.system.getReadyState() === ChannelState.Closed) return true;
     for (const lane of this.lanes) if (lane.dataChannel.getReadyState() === ChannelState.Closed) return true;
     return false;
-  }
-
-  /** Restarts the silence clock, as when the peer has just connected. */
-  heardAt(now: number): void {
-    this.lastHeardAt = now;
   }
 
   /** Milliseconds since anything arrived from the peer. */
@@ -237,9 +286,7 @@ export class RemotePeer {
     } else if (lane.pending.bytes + lane.engineBuffered > this.limits.unreliableBufferLimitBytes) {
       return this.drop(lane, 'sendBufferFull');
     }
-    lane.pending.push(packet);
-    lane.stats.packetsSent++;
-    lane.stats.bytesSent += packet.byteLength;
+    lane.enqueue(packet);
     if (!this.limits.batching) this.flush(now);
     return true;
   }
@@ -254,11 +301,8 @@ export class RemotePeer {
     let busy = false;
     let reliableWaiting = false;
     for (const lane of this.lanes) {
-      // A lane with bytes left in the engine is looked at again, so that its figure drains too.
-      // A resumed lane may have nothing queued and everything still to resend from its log.
-      lane.touched = lane.pending.count > 0 || lane.engineBuffered > 0 || isReliableWaiting(lane);
-      busy ||= lane.touched;
-      reliableWaiting ||= isReliableWaiting(lane);
+      busy = lane.beginFlush() || busy;
+      reliableWaiting ||= lane.isReliableWaiting();
     }
     if (!busy) return;
     // On a new connection, reliable lanes wait for the peer to say where each resumes.
@@ -269,7 +313,12 @@ export class RemotePeer {
       for (const lane of groups[index]!) if (lane.spec.mode !== TransferMode.Reliable && lane.pending.count > 0) this.sendLane(lane, Number.POSITIVE_INFINITY, now);
       if (room > 0) room = this.scheduler.share(index, room, isReliableWaiting, this.sendForScheduler);
     }
-    for (const lane of this.lanes) if (lane.touched) lane.engineBuffered = this.outChannel(lane).getBufferedAmount();
+    let reliableQueued = 0;
+    for (const lane of this.lanes) {
+      if (lane.touched) lane.endFlush(this.outChannel(lane));
+      if (lane.spec.mode === TransferMode.Reliable) reliableQueued += lane.engineBuffered;
+    }
+    this.reliableQueuedAfterFlush = reliableQueued;
   }
 
   /**
@@ -280,18 +329,13 @@ export class RemotePeer {
   receive(now: number): void {
     this.receiveSystemFrom(this.system, now);
     if (this.link) this.receiveSystemFrom(this.link.system, now);
-    if (!this.connected) return;
+    if (!this.isConnected) return;
     for (const lane of this.lanes) {
       if (lane.spec.mode === TransferMode.Reliable && lane.dataChannel.getDroppedPacketCount() > 0) this.reliableOverflow = true;
       this.receiveFrom(lane, lane.dataChannel, now);
       const linked = this.link?.channels.get(lane.spec.sctpId);
       if (linked) this.receiveFrom(lane, linked, now);
     }
-  }
-
-  /** Reads what the system channel holds: a goodbye there decides whether a lost link is held. */
-  receiveSystemMessages(now: number): void {
-    this.receiveSystemFrom(this.system, now);
   }
 
   private receiveSystemFrom(channel: DataChannel, now: number): void {
@@ -307,7 +351,7 @@ export class RemotePeer {
       this.messagesReceived++;
       if (lane.spec.mode === TransferMode.Reliable) {
         this.reliableBytesReceived += message.byteLength;
-        lane.receivedMessages = (lane.receivedMessages + 1) >>> 0;
+        lane.countReliableMessage();
       }
       this.receiveMessage(lane, message, now);
     }
@@ -342,12 +386,12 @@ export class RemotePeer {
     for (const lane of this.lanes) {
       if (lane.spec.mode === TransferMode.Reliable) continue;
       for (let n = lane.pending.count; n > 0; n--) this.drop(lane, 'stale');
-      lane.pending.clear();
+      lane.clearPending();
     }
     this.link?.close();
     this.link = undefined;
     this.linkUp = false;
-    this.connection.close();
+    this.currentConnection.close();
   }
 
   /**
@@ -355,13 +399,10 @@ export class RemotePeer {
    * counts start again; the logs are resent once the peer's first acknowledgement on it arrives.
    */
   attach(connection: PeerConnection): void {
-    if (this.connection !== connection) this.connection.close();
-    this.connection = connection;
+    if (this.currentConnection !== connection) this.currentConnection.close();
+    this.currentConnection = connection;
     this.system = connection.createDataChannel('system', SYSTEM_CHANNEL_OPTIONS);
-    for (const lane of this.lanes) {
-      lane.dataChannel = connection.createDataChannel(lane.spec.label, channelOptions(lane.spec.sctpId, lane.spec.mode));
-      lane.engineBuffered = 0;
-    }
+    for (const lane of this.lanes) lane.attach(connection);
     this.disconnectedSince = undefined;
     this.reliableBytesSent = 0;
     this.reliableBytesReceived = 0;
@@ -386,7 +427,7 @@ export class RemotePeer {
     for (const lane of this.lanes) {
       const packet = lane.incoming.shift();
       if (packet !== undefined) {
-        this.available--;
+        this.readable--;
         return { packet, lane };
       }
     }
@@ -401,8 +442,18 @@ export class RemotePeer {
   /** Counts a packet put for this peer that could not be sent. */
   drop(lane: ChannelLane | undefined, reason: DropReason): false {
     this.dropped[reason]++;
-    if (lane) lane.stats.packetsDropped++;
+    lane?.countDrop();
     return false;
+  }
+
+  /**
+   * Bytes waiting for the peer: queued here, and in the engine as of the last flush (nothing is
+   * handed to the engine between flushes, so this is at most what it holds). No engine call.
+   */
+  get bufferedBytes(): number {
+    let bytes = 0;
+    for (const lane of this.lanes) bytes += lane.pending.bytes + lane.engineBuffered;
+    return bytes;
   }
 
   /** A snapshot of the counters. */
@@ -417,13 +468,13 @@ export class RemotePeer {
     }
     return {
       peerId: this.id,
-      connected: this.connected,
+      connected: this.isConnected,
       reconnecting: this.heldSince !== undefined,
       unacknowledgedBytes,
       rttMs: this.clock.rttMs,
       clockOffsetMs: this.clock.offsetMs,
       silentForMs: this.silentFor(now),
-      channels: this.lanes.map((lane) => ({ ...lane.stats })),
+      channels: this.lanes.map((lane) => lane.stats()),
       dropped: { ...this.dropped, malformed: this.dropped.malformed + (this.link?.rejected ?? 0) },
       bufferedBytes,
       undeliveredBytes,
@@ -439,7 +490,7 @@ export class RemotePeer {
   sayGoodbye(): void {
     if (!this.leaving && this.heldSince === undefined) {
       this.sendSystem(BYE_MESSAGE);
-      this.saidGoodbye = true;
+      this.goodbyeSent = true;
     }
     this.leaving = true;
   }
@@ -447,28 +498,45 @@ export class RemotePeer {
   /** Closes the connection and drops everything queued. */
   close(): void {
     this.sayGoodbye();
-    for (const lane of this.lanes) {
-      lane.pending.clear();
-      lane.incoming.clear();
-    }
-    this.available = 0;
+    for (const lane of this.lanes) lane.clear();
+    this.readable = 0;
     this.link?.close();
-    this.connection.close();
+    this.currentConnection.close();
   }
 
   /**
    * The reliable bytes the lanes may hand the engine now. libdatachannel sends every channel of
    * a connection from one queue, in order, so a long reliable backlog there would hold keepalives
-   * and unreliable state behind it: at most {@link RELIABLE_ENGINE_QUEUE_BYTES} wait there, counted
-   * over every channel of the main connection, and the rest waits in the lanes, in their order.
+   * and unreliable state behind it: at most the allowance waits there, counted over every channel
+   * of the main connection, and the rest waits in the lanes, in their order. The engine is asked
+   * only when the lanes' bounds leave less room than they have waiting.
    */
   private reliableRoom(): number {
-    let queued = 0;
-    // Nothing reaches the engine between flushes: a lane that left none there has none now.
+    let bound = 0;
+    let waiting = 0;
     for (const lane of this.lanes) {
-      if (lane.engineBuffered > 0 && this.outChannel(lane) === lane.dataChannel) queued += lane.dataChannel.getBufferedAmount();
+      if (lane.engineBuffered > 0 && this.outChannel(lane) === lane.dataChannel) bound += lane.engineBuffered;
+      if (lane.spec.mode === TransferMode.Reliable) waiting += lane.log?.peekUnsent() ? Number.POSITIVE_INFINITY : lane.pending.bytes;
     }
-    return RELIABLE_ENGINE_QUEUE_BYTES - queued;
+    if (this.reliableAllowance - bound >= waiting) return this.reliableAllowance - bound;
+    let queued = 0;
+    for (const lane of this.lanes) {
+      if (lane.engineBuffered > 0 && this.outChannel(lane) === lane.dataChannel) queued += lane.readEngine(lane.dataChannel);
+    }
+    this.adaptAllowance(queued);
+    return this.reliableAllowance - queued;
+  }
+
+  /** Moves the allowance by what the engine did with the reliable bytes since the last flush. */
+  private adaptAllowance(queued: number): void {
+    const before = this.reliableQueuedAfterFlush;
+    if (queued === 0) {
+      // All of it went between two flushes: the link could have taken more.
+      if (before >= this.reliableAllowance / 2) this.reliableAllowance = Math.min(MAX_RELIABLE_ENGINE_QUEUE_BYTES, 2 * this.reliableAllowance);
+      return;
+    }
+    const drained = Math.max(0, before - queued);
+    this.reliableAllowance = Math.max(RELIABLE_ENGINE_QUEUE_BYTES, Math.min(this.reliableAllowance, 2 * drained));
   }
 
   /** The scheduler's way to send, made once: flush() runs every frame. */
@@ -501,6 +569,7 @@ export class RemotePeer {
     if (lane.dataChannel.getReadyState() !== ChannelState.Open) return 0;
     for (let message = log.peekUnsent(); message && handed < room; message = log.peekUnsent()) {
       if (!lane.dataChannel.putPacket(message)) break;
+      lane.handed(message.byteLength);
       log.markSent();
       handed += message.byteLength;
       this.messagesSent++;
@@ -509,26 +578,24 @@ export class RemotePeer {
     return handed;
   }
 
-  /** Sends one batch; a reliable one as the records lie (no header), others behind a fresh header. */
-  private sendMessage(lane: ChannelLane, records: Uint8Array, count: number, now: number): void {
+  /**
+   * Sends one batch: the records as they lie, behind the header written into the room the lane's
+   * queue leaves for it (a reliable message has none).
+   */
+  private sendMessage(lane: ChannelLane, message: Uint8Array, count: number, now: number): void {
     const { mode } = lane.spec;
-    const header = headerSize(mode);
-    let message = records;
     if (lane.log) {
       // The log keeps a copy until the peer acknowledges it; the engine takes it in turn.
-      lane.log.append(records.slice());
+      lane.log.append(message.slice());
       this.sendLogged(lane, Number.POSITIVE_INFINITY);
       return;
     }
-    if (header > 0) {
-      message = new Uint8Array(header + records.byteLength);
-      writeHeader(message, mode, now % STAMP_MODULO, lane.nextSequence++);
-      message.set(records, header);
-    }
+    if (mode !== TransferMode.Reliable) writeHeader(message, mode, now % STAMP_MODULO, lane.takeSequence());
     this.messagesSent++;
     let sent = false;
     const channel = this.outChannel(lane);
     if (channel.getReadyState() === ChannelState.Open) sent = channel.putPacket(message);
+    if (sent) lane.handed(message.byteLength);
     if (sent && mode === TransferMode.Reliable) this.reliableBytesSent += message.byteLength;
     if (!sent) {
       // The peer went between the put and the flush: the packets are counted as lost to it.
@@ -550,17 +617,14 @@ export class RemotePeer {
       return;
     }
     if (mode === TransferMode.UnreliableOrdered) {
-      if (lane.lastSequence !== undefined && !sequenceAfter(header.sequence, lane.lastSequence)) {
+      if (!lane.acceptSequence(header.sequence)) {
         for (let n = 0; n < records.length; n++) this.drop(lane, 'outOfOrder');
         return;
       }
-      lane.lastSequence = header.sequence;
     }
     for (const packet of records) {
-      if (lane.incoming.push(packet, packet.byteLength)) {
-        lane.stats.packetsReceived++;
-        lane.stats.bytesReceived += packet.byteLength;
-        this.available++;
+      if (lane.deliver(packet)) {
+        this.readable++;
       } else {
         this.drop(lane, 'receiveQueueFull');
         if (mode === TransferMode.Reliable) this.reliableOverflow = true;
@@ -636,4 +700,3 @@ export class RemotePeer {
   }
 }
 
-export type { ChannelLane };

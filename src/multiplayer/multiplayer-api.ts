@@ -5,7 +5,7 @@ import { ConnectionStatus, TARGET_PEER_SERVER, TransferMode } from '../mesh/mult
 import { clockMs } from '../mesh/clock.js';
 import { WebRTCMultiplayerPeer } from '../mesh/webrtc-multiplayer-peer.js';
 import { RtcError } from '../transport/errors.js';
-import { resolvePositiveIntegers } from '../transport/options.js';
+import { type OptionSpecs, POSITIVE_NUMBER, checkOption, integerRule, optionDefaults, resolveOptions } from '../transport/option-resolver.js';
 import { RpcCodec } from '../rpc/codec.js';
 import { PathCache } from '../rpc/path-cache.js';
 import { NetworkClock } from './network-clock.js';
@@ -100,8 +100,16 @@ export interface MultiplayerAPIEvents {
   error: (error: Error, context: RpcErrorContext) => void;
 }
 
+const MULTIPLAYER_API_LIMIT_SPECS: OptionSpecs<Record<'maxAuthorityViolations' | 'maxPathsPerPeer' | 'maxEntitiesPerPeer' | 'maxAuthBytes' | 'maxAuthPackets', number>> = {
+  maxAuthorityViolations: { default: 10, rule: integerRule(1) },
+  maxPathsPerPeer: { default: 1024, rule: integerRule(1) },
+  maxEntitiesPerPeer: { default: 16384, rule: integerRule(1) },
+  maxAuthBytes: { default: 4096, rule: integerRule(1) },
+  maxAuthPackets: { default: 32, rule: integerRule(1) },
+};
+
 /** The defaults of the numeric {@link MultiplayerAPIOptions}, as docs/api.md lists them. */
-export const MULTIPLAYER_API_DEFAULTS = Object.freeze({ maxAuthorityViolations: 10, maxPathsPerPeer: 1024, maxEntitiesPerPeer: 16384, maxAuthBytes: 4096, maxAuthPackets: 32 });
+export const MULTIPLAYER_API_DEFAULTS = optionDefaults(MULTIPLAYER_API_LIMIT_SPECS);
 
 /** Godot's `auth_timeout` default, 3 s. */
 export const DEFAULT_AUTH_TIMEOUT_MS = 3000;
@@ -146,7 +154,7 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
   constructor(options: MultiplayerAPIOptions = {}) {
     super();
     this.codec = new RpcCodec(options.limits);
-    this.options = resolvePositiveIntegers(MULTIPLAYER_API_DEFAULTS, options);
+    this.options = resolveOptions('MultiplayerAPIOptions', MULTIPLAYER_API_LIMIT_SPECS, options);
     const host = this.host();
     const now = (): number => performance.now();
     this.auth = new Authentication(
@@ -229,10 +237,7 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
   }
 
   set authTimeoutMs(ms: number) {
-    if (typeof ms !== 'number' || !(ms > 0) || !Number.isFinite(ms)) {
-      throw new RtcError('ERR_INVALID_PARAMETER', 'authTimeoutMs is a positive number of milliseconds.');
-    }
-    this.timeoutMs = ms;
+    this.timeoutMs = checkOption('MultiplayerAPI', 'authTimeoutMs', { rule: POSITIVE_NUMBER, advice: 'milliseconds' }, ms) as number;
   }
 
   /**

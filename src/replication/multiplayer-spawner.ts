@@ -13,6 +13,7 @@ import type { RpcLimits } from '../rpc/rpc-limits.js';
 import { type RpcConfig, type RpcConfigMap, RpcMethods, type RpcSender, methodOf } from '../rpc/rpc-node.js';
 import { MAX_VARINT_VALUE } from '../rpc/varint.js';
 import { RtcError } from '../transport/errors.js';
+import { checkOption, integerRule } from '../transport/option-resolver.js';
 import { Entity } from './entity.js';
 import { MultiplayerSynchronizer, type SynchronizerOptions, checkMilliseconds, resolveSynchronizerOptions, SYNCHRONIZER_OPTION_DEFAULTS } from './multiplayer-synchronizer.js';
 import { type PropertyMap, type ReplicationLayout, resolveLayout } from './replication-config.js';
@@ -38,6 +39,8 @@ export interface SpawnerOptions<T extends object, D, P extends PropertyMap, C ex
 
 /** The default bound on extrapolation past the newest snapshot. */
 export const DEFAULT_MAX_EXTRAPOLATION_MS = 100;
+
+const SPAWN_LIMIT = { rule: integerRule(0), advice: '0 for no limit' };
 
 /** The defaults of the {@link SpawnerOptions} that have a fixed one, as docs/replication.md lists them. */
 export const SPAWNER_OPTION_DEFAULTS = Object.freeze({
@@ -118,7 +121,7 @@ export class MultiplayerSpawner<T extends object, D, M extends string>
     this.hash = hashText(`spawner\n${this.methods.table.names.join('\n')}\n\n${this.layout.signature}`);
     this.synchronizerOptions = resolveSynchronizerOptions(options);
     if (options.interpolationDelayMs !== undefined) this.interpolationDelayMs = options.interpolationDelayMs;
-    this.maxExtrapolationMs = checkMilliseconds('maxExtrapolationMs', options.maxExtrapolationMs ?? DEFAULT_MAX_EXTRAPOLATION_MS);
+    this.maxExtrapolationMs = checkMilliseconds('SpawnerOptions', 'maxExtrapolationMs', options.maxExtrapolationMs ?? DEFAULT_MAX_EXTRAPOLATION_MS);
   }
 
   /** Godot `spawn_limit`; 0 for none. */
@@ -140,7 +143,7 @@ export class MultiplayerSpawner<T extends object, D, M extends string>
 
   /** Sets a fixed interpolation delay; undefined goes back to the measured one. */
   set interpolationDelayMs(ms: number | undefined) {
-    this.delayMs = ms === undefined ? undefined : checkMilliseconds('interpolationDelayMs', ms);
+    this.delayMs = ms === undefined ? undefined : checkMilliseconds('MultiplayerSpawner', 'interpolationDelayMs', ms);
   }
 
   /** The network time receivers draw this spawner's entities at: now less the interpolation delay. */
@@ -270,6 +273,5 @@ export class MultiplayerSpawner<T extends object, D, M extends string>
 }
 
 function checkLimit(limit: number): number {
-  if (!Number.isInteger(limit) || limit < 0) throw new RtcError('ERR_INVALID_PARAMETER', 'spawnLimit is a whole number; 0 for no limit.');
-  return limit;
+  return checkOption('MultiplayerSpawner', 'spawnLimit', SPAWN_LIMIT, limit) as number;
 }

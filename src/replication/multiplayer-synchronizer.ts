@@ -2,6 +2,7 @@
 // checked by the synchronizer itself), the intervals at which they are sent, and who sees them.
 import { EventEmitter } from 'eventemitter3';
 import { RtcError } from '../transport/errors.js';
+import { BOOLEAN, NON_NEGATIVE_NUMBER, type OptionSpecs, checkOption, optionDefaults, resolveOptions } from '../transport/option-resolver.js';
 import type { ReplicationLayout, ResolvedProperty } from './replication-config.js';
 
 /** The events of a {@link MultiplayerSynchronizer}, Godot's signals; inside `poll()`. */
@@ -100,7 +101,7 @@ export class MultiplayerSynchronizer extends EventEmitter<MultiplayerSynchronize
   }
 
   set replicationIntervalMs(ms: number) {
-    this.intervalMs = checkMilliseconds('replicationIntervalMs', ms);
+    this.intervalMs = checkMilliseconds('MultiplayerSynchronizer', 'replicationIntervalMs', ms);
   }
 
   /** Godot `delta_interval`, in ms. */
@@ -109,7 +110,7 @@ export class MultiplayerSynchronizer extends EventEmitter<MultiplayerSynchronize
   }
 
   set deltaIntervalMs(ms: number) {
-    this.deltaMs = checkMilliseconds('deltaIntervalMs', ms);
+    this.deltaMs = checkMilliseconds('MultiplayerSynchronizer', 'deltaIntervalMs', ms);
   }
 
   /** Godot `public_visibility`. */
@@ -273,24 +274,23 @@ export function snapshot(value: unknown): unknown {
   return typeof value === 'object' && value !== null ? structuredClone(value) : value;
 }
 
+const MILLISECONDS = { rule: NON_NEGATIVE_NUMBER, advice: 'milliseconds, 0 for every frame' };
+
+const SYNCHRONIZER_OPTION_SPECS: OptionSpecs<Required<SynchronizerOptions>> = {
+  replicationIntervalMs: { default: 0, ...MILLISECONDS },
+  deltaIntervalMs: { default: 0, ...MILLISECONDS },
+  publicVisibility: { default: true, rule: BOOLEAN },
+};
+
 /** The defaults of {@link SynchronizerOptions}, as docs/replication.md lists them. */
-export const SYNCHRONIZER_OPTION_DEFAULTS: Readonly<Required<SynchronizerOptions>> = Object.freeze({
-  replicationIntervalMs: 0,
-  deltaIntervalMs: 0,
-  publicVisibility: true,
-});
+export const SYNCHRONIZER_OPTION_DEFAULTS: Readonly<Required<SynchronizerOptions>> = optionDefaults(SYNCHRONIZER_OPTION_SPECS);
 
 /**
  * The options with their defaults.
  * @throws RtcError ERR_INVALID_PARAMETER for an interval that is not a number of ms, 0 or more.
  */
 export function resolveSynchronizerOptions(options: SynchronizerOptions): Required<SynchronizerOptions> {
-  const defaults = SYNCHRONIZER_OPTION_DEFAULTS;
-  return {
-    replicationIntervalMs: checkMilliseconds('replicationIntervalMs', options.replicationIntervalMs ?? defaults.replicationIntervalMs),
-    deltaIntervalMs: checkMilliseconds('deltaIntervalMs', options.deltaIntervalMs ?? defaults.deltaIntervalMs),
-    publicVisibility: options.publicVisibility ?? defaults.publicVisibility,
-  };
+  return resolveOptions('SynchronizerOptions', SYNCHRONIZER_OPTION_SPECS, options);
 }
 
 // Blends two values of a numeric type; `period` > 0 takes the shorter way round a turn.
@@ -307,8 +307,7 @@ function blend(from: unknown, to: unknown, share: number, period: number): unkno
   return blended;
 }
 
-/** `ms` when it is a number of milliseconds, 0 or more. @throws RtcError ERR_INVALID_PARAMETER naming `name` otherwise. */
-export function checkMilliseconds(name: string, ms: number): number {
-  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new RtcError('ERR_INVALID_PARAMETER', `${name} is a number of ms, 0 or more.`);
-  return ms;
+/** `ms` when it is a number of milliseconds, 0 or more. @throws RtcError ERR_INVALID_PARAMETER naming `owner.name` otherwise. */
+export function checkMilliseconds(owner: string, name: string, ms: number): number {
+  return checkOption(owner, name, { rule: NON_NEGATIVE_NUMBER }, ms) as number;
 }

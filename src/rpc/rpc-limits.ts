@@ -1,7 +1,7 @@
 // The limits of the RPC layer: the one options type for its packets' sizes, counts and depths,
 // their defaults, and the check of the values a game passes.
 import { MAX_FRAMING_BYTES } from '../mesh/framing.js';
-import { invalid } from './errors.js';
+import { type OptionSpecs, integerRule, optionDefaults, optionError, resolveOptions } from '../transport/option-resolver.js';
 import { MAX_VARINT_BYTES, MAX_VARINT_VALUE } from './varint.js';
 
 /**
@@ -38,20 +38,22 @@ export interface RpcLimits {
   maxCollectionLength: number;
 }
 
-/** The default {@link RpcLimits}. */
-export const DEFAULT_RPC_LIMITS: Readonly<RpcLimits> = Object.freeze({
-  maxPacketBytes: 65536 - MAX_FRAMING_BYTES,
-  maxArguments: 32,
-  maxDepth: 16,
-  maxStringLength: 16384,
-  maxBinaryLength: 65536,
-  maxPathLength: 256,
-  maxCollectionLength: 4096,
-});
-
-const LIMIT_NAMES = Object.keys(DEFAULT_RPC_LIMITS) as (keyof RpcLimits)[];
 // Limits that may be zero: a game may allow only calls without arguments, or only flat values.
-const LIMITS_ALLOWING_ZERO: ReadonlySet<keyof RpcLimits> = new Set(['maxArguments', 'maxDepth']);
+const COUNT = integerRule(1, MAX_VARINT_VALUE);
+const COUNT_OR_ZERO = integerRule(0, MAX_VARINT_VALUE);
+
+const RPC_LIMIT_SPECS: OptionSpecs<RpcLimits> = {
+  maxPacketBytes: { default: 65536 - MAX_FRAMING_BYTES, rule: COUNT },
+  maxArguments: { default: 32, rule: COUNT_OR_ZERO },
+  maxDepth: { default: 16, rule: COUNT_OR_ZERO },
+  maxStringLength: { default: 16384, rule: COUNT },
+  maxBinaryLength: { default: 65536, rule: COUNT },
+  maxPathLength: { default: 256, rule: COUNT },
+  maxCollectionLength: { default: 4096, rule: COUNT },
+};
+
+/** The default {@link RpcLimits}. */
+export const DEFAULT_RPC_LIMITS: Readonly<RpcLimits> = optionDefaults(RPC_LIMIT_SPECS);
 
 /**
  * The limits a codec enforces: `limits` with each limit left out taken from
@@ -59,18 +61,9 @@ const LIMITS_ALLOWING_ZERO: ReadonlySet<keyof RpcLimits> = new Set(['maxArgument
  * integer in range, or a `maxPacketBytes` with no room for a relay header and a command byte.
  */
 export function resolveRpcLimits(limits: Partial<RpcLimits>): Readonly<RpcLimits> {
-  const merged = { ...DEFAULT_RPC_LIMITS, ...limits };
-  for (const name of LIMIT_NAMES) {
-    const value = merged[name];
-    const least = LIMITS_ALLOWING_ZERO.has(name) ? 0 : 1;
-    if (!Number.isInteger(value) || value < least || value > MAX_VARINT_VALUE) {
-      throw invalid(`RpcLimits.${name} must be an integer in ${least} … ${MAX_VARINT_VALUE}, not ${value}`);
-    }
+  const resolved = resolveOptions('RpcLimits', RPC_LIMIT_SPECS, limits);
+  if (resolved.maxPacketBytes <= RELAY_HEADER_MAX_BYTES + 1) {
+    throw optionError('RpcLimits', 'maxPacketBytes', `over ${RELAY_HEADER_MAX_BYTES + 1}`, resolved.maxPacketBytes, 'room for a relay header and a command byte');
   }
-  if (merged.maxPacketBytes <= RELAY_HEADER_MAX_BYTES + 1) {
-    throw invalid(
-      `RpcLimits.maxPacketBytes must be over ${RELAY_HEADER_MAX_BYTES + 1}: a relay header and a command byte`,
-    );
-  }
-  return Object.freeze(merged);
+  return Object.freeze(resolved);
 }

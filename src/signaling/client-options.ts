@@ -3,7 +3,7 @@ import { channelLayout } from '../mesh/channel-layout.js';
 import { type ChannelConfig, WebRTCMultiplayerPeer } from '../mesh/index.js';
 import { type Backend, type PeerConnectionConfig, RtcError } from '../transport/index.js';
 import { normalizeConfig } from '../transport/peer-connection.js';
-import { resolvePositiveIntegers } from '../transport/options.js';
+import { BOOLEAN, NON_NEGATIVE_NUMBER, NON_NEGATIVE_OR_INFINITY, type OptionSpecs, STRING, checkOption, integerRule, nonEmptyStringRule, resolveOptions } from '../transport/option-resolver.js';
 
 /**
  * The part of a W3C `WebSocket` the signaling client uses: the browser's, Node 22's global one
@@ -129,24 +129,33 @@ export const DEFAULT_NEGOTIATION_TIMEOUT_MS = 10_000;
 /** The client's default {@link SignalingClientOptions.reconnectGraceMs}. */
 export const DEFAULT_RECONNECT_GRACE_MS = 10_000;
 
-const DEFAULT_LIMITS = {
-  maxFrameBytes: 65_536,
-  maxQueuedMessages: 1024,
-  maxQueuedBytes: 1024 * 1024,
-  maxPeers: 63,
+const OWNER = 'SignalingClientOptions';
+
+type CheckedSettings = Omit<ClientSettings, 'url' | 'backend' | 'WebSocket' | 'peerConfig' | 'channelsConfig'>;
+
+const CLIENT_OPTION_SPECS: OptionSpecs<CheckedSettings> = {
+  lobby: { default: '', rule: STRING, advice: "a lobby name, or '' to create one" },
+  mesh: { default: true, rule: BOOLEAN },
+  requireMode: { default: false, rule: BOOLEAN },
+  // Godot's `add_peer` default.
+  unreliableLifetime: { default: 1, rule: NON_NEGATIVE_OR_INFINITY, advice: 'milliseconds' },
+  reconnectGraceMs: { default: DEFAULT_RECONNECT_GRACE_MS, rule: NON_NEGATIVE_NUMBER, advice: 'milliseconds, 0 to turn resumption off' },
+  token: { default: '', rule: STRING, advice: "a session token from getSessionToken(), or ''" },
+  negotiationTimeoutMs: { default: DEFAULT_NEGOTIATION_TIMEOUT_MS, rule: NON_NEGATIVE_NUMBER, advice: 'milliseconds, 0 for no deadline' },
+  maxFrameBytes: { default: 65_536, rule: integerRule(1) },
+  maxQueuedMessages: { default: 1024, rule: integerRule(1) },
+  maxQueuedBytes: { default: 1024 * 1024, rule: integerRule(1) },
+  maxPeers: { default: 63, rule: integerRule(1) },
 };
 
-// Godot's `add_peer` default.
-const DEFAULT_UNRELIABLE_LIFETIME_MS = 1;
+const URL_SPEC = { rule: nonEmptyStringRule('"ws://127.0.0.1:9080"'), advice: "the signaling server's WebSocket URL" };
 
 /**
  * Resolves and checks the options; throws RtcError ERR_INVALID_PARAMETER naming the bad one, or
  * ERR_UNCONFIGURED when no WebSocket constructor is to be had.
  */
 export function resolveClientOptions(options: SignalingClientOptions, defaultWebSocket: WebSocketConstructor | undefined): ClientSettings {
-  if (options === null || typeof options !== 'object') {
-    throw invalid('SignalingClient takes an options object: {url, lobby, mesh, ...}.');
-  }
+  const checked = resolveOptions(OWNER, CLIENT_OPTION_SPECS, options);
   const WebSocket = options.WebSocket ?? defaultWebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (typeof WebSocket !== 'function') {
     throw new RtcError(
@@ -155,33 +164,13 @@ export function resolveClientOptions(options: SignalingClientOptions, defaultWeb
     );
   }
   const settings: ClientSettings = {
-    url: options.url,
-    lobby: options.lobby ?? '',
-    mesh: options.mesh ?? true,
-    requireMode: options.requireMode ?? false,
+    ...checked,
+    url: checkOption(OWNER, 'url', URL_SPEC, options.url) as string,
     peerConfig: options.peerConfig ?? {},
     backend: options.backend,
     channelsConfig: options.channelsConfig ?? [],
-    unreliableLifetime: options.unreliableLifetime ?? DEFAULT_UNRELIABLE_LIFETIME_MS,
-    reconnectGraceMs: options.reconnectGraceMs ?? DEFAULT_RECONNECT_GRACE_MS,
-    token: options.token ?? '',
-    negotiationTimeoutMs: options.negotiationTimeoutMs ?? DEFAULT_NEGOTIATION_TIMEOUT_MS,
     WebSocket,
-    ...resolvePositiveIntegers(DEFAULT_LIMITS, options),
   };
-  if (typeof settings.url !== 'string' || settings.url === '') throw invalid('url is the server\'s WebSocket URL, e.g. "ws://127.0.0.1:9080".');
-  if (typeof settings.lobby !== 'string') throw invalid("lobby is a lobby name, or '' to create one.");
-  if (typeof settings.mesh !== 'boolean') throw invalid('mesh is a boolean.');
-  if (typeof settings.requireMode !== 'boolean') throw invalid('requireMode is a boolean.');
-  const grace: unknown = settings.reconnectGraceMs;
-  if (typeof grace !== 'number' || !Number.isFinite(grace) || grace < 0) throw invalid('reconnectGraceMs is a number of milliseconds, 0 to turn resumption off.');
-  const negotiation: unknown = settings.negotiationTimeoutMs;
-  if (typeof negotiation !== 'number' || !Number.isFinite(negotiation) || negotiation < 0) {
-    throw invalid('negotiationTimeoutMs is a number of milliseconds, 0 to never offer again.');
-  }
-  if (typeof settings.token !== 'string') throw invalid("token is a session token from getSessionToken(), or ''.");
-  const lifetime: unknown = settings.unreliableLifetime;
-  if (typeof lifetime !== 'number' || !(lifetime >= 0)) throw invalid('unreliableLifetime is a number of milliseconds.');
   checkConfigs(settings.peerConfig, settings.channelsConfig);
   return settings;
 }
@@ -193,8 +182,4 @@ export function resolveClientOptions(options: SignalingClientOptions, defaultWeb
 function checkConfigs(peerConfig: PeerConnectionConfig, channelsConfig: readonly ChannelConfig[]): void {
   normalizeConfig(peerConfig);
   channelLayout(channelsConfig);
-}
-
-function invalid(message: string): RtcError {
-  return new RtcError('ERR_INVALID_PARAMETER', message);
 }

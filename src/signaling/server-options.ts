@@ -2,6 +2,17 @@
 // it protects, from which the defaults, the checks and `rtcmesh signal --help` all come.
 import { RtcError } from '../transport/errors.js';
 import { parseIceServers } from '../transport/ice-servers.js';
+import {
+  BOOLEAN,
+  type OptionRule,
+  type OptionSpecs,
+  POSITIVE_NUMBER,
+  checkOption,
+  integerRule,
+  nonEmptyStringRule,
+  orNullRule,
+  resolveOptions,
+} from '../transport/option-resolver.js';
 
 /** Limits and addresses of a {@link SignalingServer}; every field is optional. */
 export interface SignalingServerOptions {
@@ -138,29 +149,53 @@ export const SERVER_OPTION_SPECS: readonly ServerOptionSpec[] = [
   { key: 'turnTtl', kind: 'integer', default: 3600, min: 60, max: 31_536_000, help: 'seconds TURN credentials stay valid' },
 ];
 
+const OWNER = 'SignalingServerOptions';
+
+/** What the error of a text option shows as an example. */
+const TEXT_EXAMPLES: Partial<Record<keyof SignalingServerOptions, string>> = {
+  redis: '"redis://127.0.0.1:6379"',
+  turnSecret: "coturn's static-auth-secret",
+  turnUrl: '"turn:turn.example.com:3478?transport=udp"',
+};
+
+/** The rule a spec's kind and range make. */
+function ruleOf(spec: ServerOptionSpec): OptionRule {
+  switch (spec.kind) {
+    case 'address':
+      return nonEmptyStringRule('"127.0.0.1"');
+    case 'boolean':
+      return BOOLEAN;
+    case 'rate':
+      return POSITIVE_NUMBER;
+    case 'integer':
+      return integerRule(spec.min ?? 0, spec.max);
+    case 'optional-port':
+      return orNullRule(integerRule(spec.min ?? 0, spec.max));
+    case 'optional-text':
+      return orNullRule(nonEmptyStringRule(TEXT_EXAMPLES[spec.key] ?? '"…"'));
+  }
+}
+
+const SERVER_SPECS = Object.fromEntries(
+  SERVER_OPTION_SPECS.map((spec) => [spec.key, { default: spec.default, rule: ruleOf(spec) }]),
+) as unknown as OptionSpecs<Omit<ServerSettings, 'tokenSecret'>>;
+
+const TOKEN_SECRET = {
+  rule: { expected: `a string of at least ${MIN_SECRET_LENGTH} characters`, accepts: (value: unknown) => typeof value === 'string' && value.length >= MIN_SECRET_LENGTH },
+  advice: 'the same on every node that accepts the others\' tokens',
+};
+
 /**
- * Fills in the defaults and checks every value.
+ * Fills in the defaults and checks every value; the options may come from a command line or a
+ * JSON file, so the types are checked too.
  * @throws RtcError `ERR_INVALID_PARAMETER` when an option is out of range.
  */
 export function resolveServerOptions(options: SignalingServerOptions): ServerSettings {
-  const resolved: Record<string, unknown> = {};
-  // The options may come from a command line or a JSON file: check the types too.
-  for (const spec of SERVER_OPTION_SPECS) {
-    const value: unknown = options[spec.key] ?? spec.default;
-    const expected = optionFault(spec, value);
-    if (expected !== null) {
-      throw new RtcError('ERR_INVALID_PARAMETER', `SignalingServerOptions.${spec.key} must be ${expected}`);
-    }
-    resolved[spec.key] = value;
-  }
-  const secret: unknown = options.tokenSecret;
-  if (secret !== undefined && (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH)) {
-    throw new RtcError('ERR_INVALID_PARAMETER', `SignalingServerOptions.tokenSecret must be a string of at least ${MIN_SECRET_LENGTH} characters`);
-  }
-  resolved.tokenSecret = secret;
-  checkRedis(resolved.redis as string | null);
-  checkTurn(resolved.turnSecret as string | null, resolved.turnUrl as string | null);
-  return resolved as ServerSettings;
+  const resolved: ServerSettings = resolveOptions(OWNER, SERVER_SPECS, options);
+  if (options.tokenSecret !== undefined) resolved.tokenSecret = checkOption(OWNER, 'tokenSecret', TOKEN_SECRET, options.tokenSecret) as string;
+  checkRedis(resolved.redis);
+  checkTurn(resolved.turnSecret, resolved.turnUrl);
+  return resolved;
 }
 
 function checkRedis(url: string | null): void {
@@ -185,25 +220,4 @@ function checkTurn(secret: string | null, urls: string | null): void {
 /** The URLs of a `turnUrl` option. */
 export function turnUrls(option: string): string[] {
   return option.split(',').map((url) => url.trim()).filter((url) => url !== '');
-}
-
-/** What a value of the option must be, or null when `value` is one. */
-function optionFault(spec: ServerOptionSpec, value: unknown): string | null {
-  if (spec.kind === 'optional-port' && value === null) return null;
-  switch (spec.kind) {
-    case 'address':
-      return typeof value === 'string' && value !== '' ? null : 'a non-empty address such as "127.0.0.1"';
-    case 'boolean':
-      return typeof value === 'boolean' ? null : 'true or false';
-    case 'optional-text':
-      return value === null || (typeof value === 'string' && value !== '') ? null : 'a non-empty string, or null';
-    case 'rate':
-      return typeof value === 'number' && Number.isFinite(value) && value > 0 ? null : 'a positive number';
-    case 'optional-port':
-    case 'integer': {
-      const { min = 0, max = MAX_COUNT } = spec;
-      const fits = typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
-      return fits ? null : `an integer in ${min}…${max}${spec.kind === 'optional-port' ? ', or null' : ''}`;
-    }
-  }
 }

@@ -3,7 +3,7 @@ import type { Backend, BackendChannel, BackendChannelInit, BackendConfig, Backen
 import { DataChannel, type DataChannelOwner } from './data-channel.js';
 import { RtcError } from './errors.js';
 import { type IceServerConfig, parseIceServers } from './ice-servers.js';
-import { resolvePositiveIntegers } from './options.js';
+import { type OptionSpecs, checkOption, integerRule, nonEmptyStringRule, oneOfRule, optionDefaults, optionError, resolveOptions } from './option-resolver.js';
 import { checkCandidate, checkSessionDescription, mediaIds } from './description-checks.js';
 import { ConnectionState, GatheringState, SignalingState } from './states.js';
 
@@ -61,13 +61,20 @@ type EngineEvent =
   | { kind: 'signaling'; state: SignalingState }
   | { kind: 'channel'; channel: BackendChannel };
 
+const PEER_CONNECTION_LIMIT_SPECS: OptionSpecs<Required<Pick<PeerConnectionConfig, 'maxMessageSize' | 'receiveLimitBytes' | 'maxReceivedChannels' | 'maxHeldCandidates'>>> = {
+  maxMessageSize: { default: 262144, rule: integerRule(1) },
+  receiveLimitBytes: { default: 4 * 1024 * 1024, rule: integerRule(1) },
+  maxReceivedChannels: { default: 64, rule: integerRule(1) },
+  maxHeldCandidates: { default: 64, rule: integerRule(1) },
+};
+
+const ICE_TRANSPORT_POLICY = { rule: oneOfRule(['all', 'relay']) };
+const PORT = integerRule(1, 65535);
+const BIND_ADDRESS = { rule: nonEmptyStringRule('"127.0.0.1"') };
+const CONFIG_OWNER = 'PeerConnectionConfig';
+
 /** The defaults of the numeric {@link PeerConnectionConfig} fields, as docs/api.md lists them. */
-export const PEER_CONNECTION_DEFAULTS = Object.freeze({
-  maxMessageSize: 262144,
-  receiveLimitBytes: 4 * 1024 * 1024,
-  maxReceivedChannels: 64,
-  maxHeldCandidates: 64,
-});
+export const PEER_CONNECTION_DEFAULTS = optionDefaults(PEER_CONNECTION_LIMIT_SPECS);
 /** Highest SCTP stream id a channel may take: libdatachannel's default stream count is 1024. */
 export const MAX_CHANNEL_ID = 1023;
 const MAX_LABEL_LENGTH = 1024;
@@ -382,30 +389,21 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> implement
  * @throws RtcError ERR_INVALID_PARAMETER naming the first option that is out of range.
  */
 export function normalizeConfig(config: PeerConnectionConfig): PeerConnection['config'] {
-  if (config === null || typeof config !== 'object') {
-    throw new RtcError('ERR_INVALID_PARAMETER', 'initialize() takes a configuration object.');
-  }
+  const limits = resolveOptions(CONFIG_OWNER, PEER_CONNECTION_LIMIT_SPECS, config);
   const policy = config.iceTransportPolicy ?? 'all';
-  if (policy !== 'all' && policy !== 'relay') {
-    throw new RtcError('ERR_INVALID_PARAMETER', 'iceTransportPolicy is "all" or "relay".');
-  }
-  const normalized: PeerConnection['config'] = {
-    iceServers: parseIceServers(config.iceServers ?? []),
-    iceTransportPolicy: policy,
-    ...resolvePositiveIntegers(PEER_CONNECTION_DEFAULTS, config),
-  };
+  checkOption(CONFIG_OWNER, 'iceTransportPolicy', ICE_TRANSPORT_POLICY, policy);
+  const normalized: PeerConnection['config'] = { iceServers: parseIceServers(config.iceServers ?? []), iceTransportPolicy: policy, ...limits };
   if (config.bindAddress !== undefined) {
-    if (typeof config.bindAddress !== 'string' || config.bindAddress.length === 0) {
-      throw new RtcError('ERR_INVALID_PARAMETER', 'bindAddress is an IP address such as "127.0.0.1".');
-    }
-    normalized.bindAddress = config.bindAddress;
+    normalized.bindAddress = checkOption(CONFIG_OWNER, 'bindAddress', BIND_ADDRESS, config.bindAddress) as string;
   }
   if (config.portRange !== undefined) {
-    const { begin, end } = config.portRange;
-    if (!isPort(begin) || !isPort(end) || begin > end) {
-      throw new RtcError('ERR_INVALID_PARAMETER', 'portRange is {begin, end}: ports 1 to 65535 with begin <= end.');
-    }
-    normalized.portRange = { begin, end };
+    const range: unknown = config.portRange;
+    if (range === null || typeof range !== 'object') throw optionError(CONFIG_OWNER, 'portRange', '{ begin, end }, ports 1 to 65535', range);
+    const { begin, end } = range as { begin: unknown; end: unknown };
+    checkOption(CONFIG_OWNER, 'portRange.begin', { rule: PORT }, begin);
+    checkOption(CONFIG_OWNER, 'portRange.end', { rule: PORT }, end);
+    if ((begin as number) > (end as number)) throw optionError(CONFIG_OWNER, 'portRange.end', `${begin as number} or more, as begin is`, end);
+    normalized.portRange = { begin: begin as number, end: end as number };
   }
   return normalized;
 }
@@ -448,9 +446,6 @@ function checkChannelOptions(label: string, options: DataChannelOptions): Backen
   return init;
 }
 
-function isPort(value: unknown): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 65535;
-}
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

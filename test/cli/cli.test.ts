@@ -147,7 +147,7 @@ describe('rtcmesh', () => {
     [['signal', '--port', '70000'], /--port takes an integer from 0 to 65535, not "70000"/],
     [['signal', '--message-burst', '0'], /--message-burst takes an integer from 1 to/],
     [['signal', '--metrics', 'yes'], /--metrics takes on or off, not "yes"/],
-    [['signal', '--host', ''], /host must be a non-empty address/],
+    [['signal', '--host', ''], /host must be a non-empty string such as "127.0.0.1", not ""/],
     [['demo', '--mode', 'ring'], /--mode takes mesh or server, not "ring"/],
     [['demo', '--peers', '1'], /--peers takes an integer from 2 to 16/],
     [['demo', '--seconds', '0'], /--seconds takes a number greater than 0/],

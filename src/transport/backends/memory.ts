@@ -13,7 +13,7 @@ import type {
   BackendConnection,
   BackendConnectionHandlers,
 } from '../backend.js';
-import { RtcError } from '../errors.js';
+import { BOOLEAN, NON_NEGATIVE_NUMBER, NON_NEGATIVE_OR_INFINITY, type OptionSpecs, PROBABILITY, checkOption, checkOptions } from '../option-resolver.js';
 import { ConnectionState, GatheringState, SignalingState } from '../states.js';
 import { type ManualScheduler, type MemoryScheduler, realTimeScheduler } from './memory-scheduler.js';
 
@@ -114,24 +114,18 @@ class MemoryNetwork {
   }
 }
 
+const LINK_CONDITION_SPECS: OptionSpecs<Required<MemoryLinkConditions>> = {
+  delayMs: { default: MEMORY_LINK_DEFAULTS.delayMs, rule: NON_NEGATIVE_NUMBER, advice: 'milliseconds' },
+  jitterMs: { default: MEMORY_LINK_DEFAULTS.jitterMs, rule: NON_NEGATIVE_NUMBER, advice: 'milliseconds' },
+  lossRate: { default: MEMORY_LINK_DEFAULTS.lossRate, rule: PROBABILITY },
+  bytesPerMs: { default: MEMORY_LINK_DEFAULTS.bytesPerMs, rule: { expected: 'a number above 0 (Infinity for no limit)', accepts: (value) => typeof value === 'number' && value > 0 } },
+  blocked: { default: MEMORY_LINK_DEFAULTS.blocked, rule: BOOLEAN },
+};
+
+const DISCONNECT_AFTER = { rule: NON_NEGATIVE_OR_INFINITY, advice: 'milliseconds' };
+
 function checkConditions(conditions: MemoryLinkConditions): MemoryLinkConditions {
-  if (conditions === null || typeof conditions !== 'object') {
-    throw new RtcError('ERR_INVALID_PARAMETER', 'link conditions are an object: {delayMs, jitterMs, lossRate, bytesPerMs, blocked}.');
-  }
-  for (const key of ['delayMs', 'jitterMs'] as const) {
-    const value = conditions[key];
-    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < 0)) {
-      throw new RtcError('ERR_INVALID_PARAMETER', `${key} is a number of milliseconds, 0 or more.`);
-    }
-  }
-  const { bytesPerMs, lossRate, blocked } = conditions;
-  if (bytesPerMs !== undefined && (typeof bytesPerMs !== 'number' || !(bytesPerMs > 0))) {
-    throw new RtcError('ERR_INVALID_PARAMETER', 'bytesPerMs is a number above 0 (Infinity for no limit).');
-  }
-  if (lossRate !== undefined && (typeof lossRate !== 'number' || !(lossRate >= 0 && lossRate <= 1))) {
-    throw new RtcError('ERR_INVALID_PARAMETER', 'lossRate is a number 0 to 1.');
-  }
-  if (blocked !== undefined && typeof blocked !== 'boolean') throw new RtcError('ERR_INVALID_PARAMETER', 'blocked is a boolean.');
+  checkOptions('MemoryLinkConditions', LINK_CONDITION_SPECS, conditions);
   return conditions;
 }
 
@@ -482,10 +476,7 @@ class MemoryConnection implements BackendConnection {
  */
 export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryBackend {
   const defaults = MEMORY_BACKEND_DEFAULTS;
-  const disconnectAfterMs = options.disconnectAfterMs ?? defaults.disconnectAfterMs;
-  if (typeof disconnectAfterMs !== 'number' || !(disconnectAfterMs >= 0)) {
-    throw new RtcError('ERR_INVALID_PARAMETER', 'disconnectAfterMs is a number of milliseconds, 0 or more.');
-  }
+  const disconnectAfterMs = checkOption('MemoryBackendOptions', 'disconnectAfterMs', DISCONNECT_AFTER, options.disconnectAfterMs ?? defaults.disconnectAfterMs) as number;
   const network = new MemoryNetwork(options.scheduler ?? defaults.scheduler, options.random ?? defaults.random, disconnectAfterMs);
   if (options.conditions) network.setConditions(options.conditions);
   return {
