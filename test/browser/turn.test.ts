@@ -1,10 +1,6 @@
 // Chromium through a real coturn: the page and a Node.js peer, both held to relay candidates
 // only, get TURN credentials from the signaling server with their IDs, connect through coturn and
 // trade reliable and unreliable packets.
-import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { expect, it } from 'vitest';
 import * as rtcmesh from '../../src/index.js';
@@ -12,9 +8,8 @@ import type * as rtcmeshBrowser from '../../src/browser.js';
 import { TurnServer } from '../support/turn-server.js';
 import { launchChromium, openPage } from './chromium.js';
 import { describeInBrowser } from './netns.js';
+import { servePage } from './page-server.js';
 
-const BUNDLE = fileURLToPath(new URL('../../dist/browser.js', import.meta.url));
-const PAGE = '<!doctype html><script type="module">import * as rtcmesh from "/browser.js"; window.rtcmesh = rtcmesh;</script>';
 const SECRET = 'a-test-secret-for-coturn-only';
 const EXCHANGE_TIMEOUT_MS = 20_000;
 const TEST_TIMEOUT_MS = 40_000;
@@ -91,13 +86,7 @@ describeInBrowser('Chromium and a Node.js peer through coturn', import.meta.url,
   it(
     'connect with relay candidates only, on TURN credentials from the signaling server',
     async () => {
-      const bundle = await readFile(BUNDLE);
-      const pages = createServer((request, response) => {
-        const script = request.url === '/browser.js';
-        response.writeHead(script || request.url === '/' ? 200 : 404, { 'content-type': script ? 'text/javascript' : 'text/html' });
-        response.end(script ? bundle : PAGE);
-      });
-      await new Promise<void>((resolve) => pages.listen(0, '127.0.0.1', resolve));
+      const pages = await servePage();
       const turn = await TurnServer.start(SECRET);
       const signalingServer = new rtcmesh.SignalingServer({ port: 0, turnSecret: SECRET, turnUrl: turn.url });
       const { url } = await signalingServer.listen();
@@ -107,7 +96,7 @@ describeInBrowser('Chromium and a Node.js peer through coturn', import.meta.url,
         await expect.poll(() => node.lobby, { timeout: EXCHANGE_TIMEOUT_MS }).not.toBe('');
         browser = await launchChromium();
         const { page, errors } = await openPage(browser);
-        await page.goto(`http://127.0.0.1:${(pages.address() as AddressInfo).port}/`);
+        await page.goto(pages.url);
         await page.waitForFunction(() => window.rtcmesh !== undefined);
         const args = [url, node.lobby].map((value) => JSON.stringify(value)).join(', ');
         await page.evaluate(`window.relaySide = (${startRelaySide.toString()})(window.rtcmesh, ${args}); undefined`);
@@ -131,9 +120,7 @@ describeInBrowser('Chromium and a Node.js peer through coturn', import.meta.url,
         await browser?.close();
         await signalingServer.close();
         await turn.close();
-        const closed = new Promise((resolve) => pages.close(resolve));
-        pages.closeAllConnections();
-        await closed;
+        await pages.close();
         rtcmesh.cleanup();
       }
     },

@@ -36,6 +36,15 @@ async function node(redisUrl: string, options: SignalingServerOptions = {}): Pro
   return { server, url };
 }
 
+/** A Redis, two nodes on it, and a lobby whose host is on the first. */
+async function lobbyOnTwoNodes(): Promise<{ store: RedisServer; a: Awaited<ReturnType<typeof node>>; b: Awaited<ReturnType<typeof node>>; host: Member; lobby: string }> {
+  const store = await redis();
+  const a = await node(store.url);
+  const b = await node(store.url);
+  const host = member(track, a.url, '', true);
+  return { store, a, b, host, lobby: await lobbyOf(host) };
+}
+
 /** A node in a child process, to be killed as a crash would. */
 async function childNode(redisUrl: string, args: string[] = []): Promise<{ daemon: Daemon; url: string }> {
   const env = { RTCMESH_TOKEN_SECRET: TOKEN_SECRET };
@@ -100,11 +109,7 @@ describe('signaling nodes sharing lobbies through Redis', () => {
   });
 
   it('connects the members of one lobby spread over two nodes', async () => {
-    const store = await redis();
-    const a = await node(store.url);
-    const b = await node(store.url);
-    const host = member(track, a.url, '', true);
-    const lobby = await lobbyOf(host);
+    const { a, b, host, lobby } = await lobbyOnTwoNodes();
     const members = [host, member(track, b.url, lobby, true), member(track, a.url, lobby, true), member(track, b.url, lobby, true)];
     await meshFormed(members);
     await exchange(members);
@@ -219,11 +224,7 @@ describe('signaling nodes sharing lobbies through Redis', () => {
   }, 60_000);
 
   it('drops and counts whatever else is published on a node\'s channel, and goes on relaying', async () => {
-    const store = await redis();
-    const a = await node(store.url);
-    const b = await node(store.url);
-    const host = member(track, a.url, '', true);
-    const lobby = await lobbyOf(host);
+    const { store, a, b, host, lobby } = await lobbyOnTwoNodes();
     const intruder = new Redis(store.url);
     track({ close: () => intruder.quit() });
     const nodes = await intruder.smembers('rtcmesh:nodes');
