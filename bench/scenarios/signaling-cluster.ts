@@ -68,7 +68,7 @@ async function listening(options: ConstructorParameters<typeof SignalingServer>[
 export const signalingCluster: Scenario = {
   name: 'signaling-cluster',
   async run(context) {
-    const echoes = context.quick ? 500 : 5000;
+    const echoes = context.quick ? 200 : 5000;
     const redis = await RedisServer.start();
     try {
       const results = await alternate(
