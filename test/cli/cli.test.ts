@@ -1,6 +1,7 @@
 // The rtcmesh command as a user runs it: the built CLI (dist/cli/main.js, built by `npm test`
 // before vitest) in real child processes.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -43,8 +44,8 @@ afterEach(async () => {
   running.clear();
 });
 
-function start(args: string[]): Running {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function start(args: string[], env: NodeJS.ProcessEnv = {}): Running {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   running.add(child);
   let stdout = '';
   let stderr = '';
@@ -196,6 +197,22 @@ describe('rtcmesh signal', () => {
       const flag = spec.key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
       expect(stdout).toMatch(new RegExp(`^  --${flag} .*\\(default [^)]+\\)$`, 'm'));
     }
+  });
+
+  it('hands admitted members TURN credentials signed with the secret from the environment', async () => {
+    const server = start(['signal', '--port', '0', '--turn-url', 'turn:127.0.0.1:3478?transport=udp', '--turn-ttl', '120'], { RTCMESH_TURN_SECRET: 'secret-from-the-environment' });
+    const url = await eventually(() => /listening on (ws:\/\/\S+)/.exec(server.stdout())?.[1], 'URL');
+    const host = await RawClient.connect(url);
+    host.send({ type: JOIN, id: 0, data: '' });
+    const id = (await host.next()) as { id: number; turn: { urls: string[]; username: string; credential: string } };
+    const expiry = Number(id.turn.username.split(':')[0]);
+    expect(id.turn.username).toBe(`${expiry}:1`);
+    expect(expiry * 1000 - Date.now()).toBeGreaterThan(60_000);
+    expect(id.turn.credential).toBe(createHmac('sha1', 'secret-from-the-environment').update(id.turn.username).digest('base64'));
+    expect(id.turn.urls).toEqual(['turn:127.0.0.1:3478?transport=udp']);
+    await host.close();
+    server.child.kill('SIGTERM');
+    expect((await within(server, QUICK_WAIT_MS)).code).toBe(0);
   });
 
   it('applies limits given on the command line and serves /metrics on its own port', async () => {
