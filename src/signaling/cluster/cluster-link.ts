@@ -114,9 +114,11 @@ export class ClusterLink {
     }
     this.pending.add(connection);
     this.place(directory, connection, message)
-      .catch(() => {
-        if (this.pending.has(connection)) this.host.closeSocket(connection, CLOSE_TRY_AGAIN, CLUSTER_UNAVAILABLE_REASON, 'cluster_unavailable');
-      })
+      .catch(() =>
+        this.host.guard(() => {
+          if (this.pending.has(connection)) this.host.closeSocket(connection, CLOSE_TRY_AGAIN, CLUSTER_UNAVAILABLE_REASON, 'cluster_unavailable');
+        }),
+      )
       .finally(() => this.pending.delete(connection));
     return null;
   }
@@ -251,7 +253,9 @@ export class ClusterLink {
     });
     this.remotes.set(key, member);
     const frame = parseFrame(text, this.host.settings.maxFrameBytes);
-    const fault = frame.ok ? this.host.joinHere(member, frame.message) : frame.reason;
+    // A node creates its own sockets' lobbies, reserving their names: it never asks another to.
+    const creates = frame.ok && frame.message.token === undefined && frame.message.data === '';
+    const fault = !frame.ok ? frame.reason : creates ? 'a lobby is created on its host\'s node' : this.host.joinHere(member, frame.message);
     if (fault !== null) this.host.closeSocket(member, CLOSE_PROTOCOL_ERROR, fault, 'join_refused');
   }
 
