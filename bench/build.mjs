@@ -24,7 +24,7 @@ await build({
   platform: 'node',
   target: 'node20',
   format: 'esm',
-  external: ['node-datachannel', 'msgpackr', 'eventemitter3', 'ws', 'prom-client', 'playwright-core'],
+  external: ['node-datachannel', 'msgpackr', 'eventemitter3', 'ws', 'prom-client', 'playwright-core', 'ioredis'],
   sourcemap: true,
   logLevel: 'warning',
 });

@@ -32,6 +32,7 @@ import { roundTrip } from './scenarios/round-trip.js';
 import { rpc } from './scenarios/rpc.js';
 import { replication } from './scenarios/replication.js';
 import { signaling } from './scenarios/signaling.js';
+import { signalingCluster } from './scenarios/signaling-cluster.js';
 import { slowLink } from './scenarios/slow-link.js';
 import { reliableThroughput, unreliableRate } from './scenarios/throughput.js';
 import { userLoop } from './scenarios/user-loop.js';
@@ -42,7 +43,7 @@ import { CLIENTS_FLAG, SERVER_FLAG } from './capacity/protocol.js';
 import { runCapacityProcess } from './capacity/process.js';
 import { USER_LOOP_FLAG, runUserLoopChild } from './user-loop/child.js';
 
-const SCENARIOS: readonly Scenario[] = [reliableThroughput, unreliableRate, roundTrip, userLoop, browser, gameLoad, rpc, meshFormation, memory, slowLink, signaling, replication, serverCapacity];
+const SCENARIOS: readonly Scenario[] = [reliableThroughput, unreliableRate, roundTrip, userLoop, browser, gameLoad, rpc, meshFormation, memory, slowLink, signaling, signalingCluster, replication, serverCapacity];
 const FULL_REPS = 5;
 const QUICK_REPS = 1;
 /** How much shorter --smoke makes every --quick window. */
@@ -118,6 +119,10 @@ const NOTES = [
     'means the relay, not the generator, set the pace. Raw is a reference relay written for the benchmark with the per-message ' +
     "work of Godot's demo servers (JSON parse, checks, stringify with the sender's id, send, on ws); rtcmesh is SignalingServer " +
     'with its validation and metrics, its rate limits raised. Each process raises its open-file limit to 65,536 where allowed.',
+  'signaling-cluster: one relayed CANDIDATE message, one way (half a guest → host → guest round trip, one message in flight), ' +
+    'on raw WebSocket clients. The "raw" column is one SignalingServer holding both; the "rtcmesh" column two nodes with --redis ' +
+    'and a redis-server, all on 127.0.0.1, host on one node and guest on the other: each message crosses Redis pub/sub once ' +
+    '(from the node of the guest to that of the lobby, and back), so the difference is what the cluster adds.',
   'mesh-formation tries a setup that fails again, times only attempts that succeeded, and reports the share that failed ' +
     'over all its sizes. Elsewhere a setup that fails is retried (3 attempts at most) and counted above (bench/retry.ts).',
 ];

@@ -4,7 +4,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { build } from 'esbuild';
 
-const external = ['node-datachannel', 'msgpackr', 'eventemitter3', 'ws', 'prom-client'];
+const external = ['node-datachannel', 'msgpackr', 'eventemitter3', 'ws', 'prom-client', 'ioredis'];
 const common = { bundle: true, platform: 'node', target: 'node20', external, sourcemap: true, logLevel: 'warning' };
 
 rmSync('dist', { recursive: true, force: true });

@@ -33,6 +33,8 @@ function valueName(spec: ServerOptionSpec): string {
   switch (spec.kind) {
     case 'address':
       return '<address>';
+    case 'optional-text':
+      return spec.key === 'turnSecret' ? '<secret>' : '<url>';
     case 'boolean':
       return 'on|off';
     case 'rate':
@@ -44,6 +46,8 @@ function valueName(spec: ServerOptionSpec): string {
 
 /** The environment variable that holds the secret signing session tokens. */
 const TOKEN_SECRET_VARIABLE = 'RTCMESH_TOKEN_SECRET';
+/** The environment variable that may hold the TURN secret instead of `--turn-secret`, which `ps` shows. */
+const TURN_SECRET_VARIABLE = 'RTCMESH_TURN_SECRET';
 
 /** `rtcmesh signal --help`: every option of the server, with its default and what it protects. */
 export const SIGNAL_USAGE = [
@@ -62,7 +66,8 @@ export const SIGNAL_USAGE = [
   `${`${OPTION_INDENT}-h, --help`.padEnd(HELP_COLUMN - 1)} show this text`,
   '',
   `Session tokens (with --reconnect-grace-ms) are signed with ${TOKEN_SECRET_VARIABLE} from the`,
-  'environment (16 characters or more; random per process when unset).',
+  'environment (16 characters or more; random per process when unset). The TURN secret may come',
+  `from ${TURN_SECRET_VARIABLE} instead of --turn-secret, which other users of the machine can see in ps.`,
 ].join('\n');
 
 /** The server options the command line gives, each checked; the rest keep their defaults. */
@@ -78,11 +83,14 @@ function serverOptions(args: string[]): SignalingServerOptions {
   // From the environment, not the command line, where every user of the machine could read it.
   const secret = process.env[TOKEN_SECRET_VARIABLE];
   if (secret !== undefined && secret !== '') options.tokenSecret = secret;
+  const turnSecret = process.env[TURN_SECRET_VARIABLE];
+  if (options.turnSecret === undefined && turnSecret !== undefined && turnSecret !== '') options.turnSecret = turnSecret;
   return options as SignalingServerOptions;
 }
 
 function optionValue(spec: ServerOptionSpec, flag: string, text: string): string | number | boolean {
   switch (spec.kind) {
+    case 'optional-text':
     case 'address':
       return text;
     case 'boolean':
@@ -142,6 +150,9 @@ function logServerEvents(server: SignalingServer, output: Output): void {
   server.on('socketClosed', (info) => {
     if (info.byServer) output.log(`socket ${info.socket} from ${info.remoteAddress} closed: ${info.code} ${info.reason}`);
   });
+  server.on('cluster', (reachable, nodeId) =>
+    output.log(reachable ? `cluster node ${nodeId} joined through Redis` : `cluster node ${nodeId}: Redis unreachable, refusing joins until it returns`),
+  );
   server.on('error', (error) => output.error(`rtcmesh signal: ${errorText(error)}`));
 }
 

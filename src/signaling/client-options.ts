@@ -84,6 +84,12 @@ export interface SignalingClientOptions {
    * again: what was in flight is gone. Default `''`: join as a new member.
    */
   token?: string;
+  /**
+   * Milliseconds a new connection has to come up; past it, or when it fails, `negotiationFailed`
+   * reports why, and the member with the higher id offers again on a new connection (a message
+   * relayed between signaling nodes may be lost). Default 10000; 0: no deadline (a connection that fails is still reported and offered again).
+   */
+  negotiationTimeoutMs?: number;
 }
 
 /** Why a message from the server was dropped; each is counted by `SignalingClient.getDroppedMessageCounts`. */
@@ -117,6 +123,9 @@ export const SIGNALING_DROP_REASONS: readonly SignalingDropReason[] = [
 /** Every option, resolved. */
 export type ClientSettings = Required<Omit<SignalingClientOptions, 'multiplayerPeer' | 'backend'>> & Pick<SignalingClientOptions, 'backend'>;
 
+/** The client's default {@link SignalingClientOptions.negotiationTimeoutMs}: past a TURN allocation and ICE checks on a slow network. */
+export const DEFAULT_NEGOTIATION_TIMEOUT_MS = 10_000;
+
 /** The client's default {@link SignalingClientOptions.reconnectGraceMs}. */
 export const DEFAULT_RECONNECT_GRACE_MS = 10_000;
 
@@ -132,6 +141,7 @@ const CLIENT_OPTION_SPECS: OptionSpecs<CheckedSettings> = {
   unreliableLifetime: { default: 1, rule: NON_NEGATIVE_OR_INFINITY, advice: 'milliseconds' },
   reconnectGraceMs: { default: DEFAULT_RECONNECT_GRACE_MS, rule: NON_NEGATIVE_NUMBER, advice: 'milliseconds, 0 to turn resumption off' },
   token: { default: '', rule: STRING, advice: "a session token from getSessionToken(), or ''" },
+  negotiationTimeoutMs: { default: DEFAULT_NEGOTIATION_TIMEOUT_MS, rule: NON_NEGATIVE_NUMBER, advice: 'milliseconds, 0 for no deadline' },
   maxFrameBytes: { default: 65_536, rule: integerRule(1) },
   maxQueuedMessages: { default: 1024, rule: integerRule(1) },
   maxQueuedBytes: { default: 1024 * 1024, rule: integerRule(1) },

@@ -3,7 +3,7 @@
 // Browser-safe: the WebSocket is injected, and nothing here imports a Node module.
 import { EventEmitter } from 'eventemitter3';
 import { ConnectionStatus, WebRTCMultiplayerPeer } from '../mesh/index.js';
-import { ConnectionState, PeerConnection, RtcError } from '../transport/index.js';
+import { ConnectionState, PeerConnection, RtcError, SignalingState } from '../transport/index.js';
 import {
   type ClientSettings,
   SIGNALING_DROP_REASONS,
@@ -13,8 +13,9 @@ import {
   resolveClientOptions,
 } from './client-options.js';
 import { applyNegotiation, wireNegotiation } from './peer-negotiation.js';
-import { CLOSE_PROTOCOL_ERROR, HOST_PEER_ID, MAX_PEER_ID, MessageType, type SignalingMessage, parseFrame } from './protocol.js';
+import { CLOSE_PROTOCOL_ERROR, HOST_PEER_ID, MAX_PEER_ID, MessageType, type SignalingMessage, TURN_REFRESH_DATA, parseFrame } from './protocol.js';
 import { SignalingSocket } from './signaling-socket.js';
+import { TurnGrant } from './turn-grant.js';
 
 /** The events of a {@link SignalingClient}, the Godot demo client's signals; emitted only inside `poll()`. */
 export interface SignalingClientEvents {
@@ -35,6 +36,11 @@ export interface SignalingClientEvents {
   rejoining: (code: number, reason: string) => void;
   /** rtcmesh: the client is back in its lobby with the same id; its peers resume their sessions. */
   rejoined: (id: number) => void;
+  /**
+   * rtcmesh: the connection to `peerId` did not come up within `negotiationTimeoutMs` or failed,
+   * and why; the side that offers offers again on a new connection.
+   */
+  negotiationFailed: (peerId: number, reason: string) => void;
 }
 
 const CLOSE_NORMAL = 1000;
@@ -102,6 +108,10 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
   private readonly answered = new Set<number>();
   /** Connections this side offered to resume a held peer, and when. */
   private readonly resumeAttempts = new Map<number, { connection: PeerConnection; at: number }>();
+  /** New connections not up yet: when each was made, and the local candidates it gathered. */
+  private readonly negotiations = new Map<number, { connection: PeerConnection; at: number; candidates: number }>();
+  /** TURN credentials from the server, when it hands them. */
+  private readonly turn = new TurnGrant();
 
   /**
    * Checks the options and attaches the client to its multiplayer peer; nothing opens until {@link connect}.
@@ -159,8 +169,13 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
       if (this.socket !== socket) return;
     }
     const ending = socket.ending;
-    if (ending !== null) this.socketEnded(ending.code, ending.reason);
-    else this.retryResumptions();
+    if (ending !== null) {
+      this.socketEnded(ending.code, ending.reason);
+      return;
+    }
+    this.retryResumptions();
+    this.watchNegotiations();
+    if (this.joined && this.turn.active && this.turn.due(Date.now())) socket.send({ type: MessageType.Id, id: 0, data: TURN_REFRESH_DATA });
   }
 
   /**
@@ -247,8 +262,10 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
         let connection = this.connections.get(message.id);
         if (connection === undefined) return this.drop('unknownPeer');
         if (message.type === MessageType.Offer) {
-          // A second offer on a connection already negotiated: the peer resumes on a new one.
+          // A second offer on a connection already negotiated: the peer resumes on a new one, or
+          // (not up yet) offers again after a lost message or a failure.
           if (this.answered.has(message.id) && this.mayResume(message.id)) connection = this.replaceConnection(message.id);
+          else if (this.answered.has(message.id) && !this.isUp(message.id)) connection = this.renegotiate(message.id);
           if (connection === undefined) return this.drop('refused');
           this.answered.add(message.id);
         }
@@ -265,7 +282,10 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
   }
 
   /** ID: sets up the multiplayer peer in the topology the lobby's mode calls for. */
-  private start({ id, data, token }: SignalingMessage): void {
+  private start({ id, data, token, turn }: SignalingMessage): void {
+    if (turn !== undefined && !this.turn.take(turn, Date.now())) this.drop('unexpected');
+    // The answer to a request for fresh TURN credentials.
+    if (this.uniqueId !== 0 && this.joined && turn !== undefined) return;
     if (this.uniqueId !== 0 && this.joined) return this.drop('unexpected');
     if (this.uniqueId !== 0) {
       // The answer to a rejoin: the seat comes back with the same id, or the session is over.
@@ -321,8 +341,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     if (this.uniqueId === 0 || (this.sealed && this.token === '')) return this.drop('unexpected');
     if (!this.mayConnectTo(peerId)) return this.drop('peerNotAllowed');
     if (this.connections.size >= this.settings.maxPeers) return this.drop('tooManyPeers');
-    const connection = new PeerConnection(this.settings.backend);
-    connection.initialize(this.settings.peerConfig);
+    const connection = this.newConnection();
     try {
       this.multiplayerPeer.addPeer(connection, peerId, this.settings.unreliableLifetime);
     } catch (error) {
@@ -331,7 +350,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
       throw error;
     }
     this.connections.set(peerId, connection);
-    wireNegotiation(connection, peerId, this.sendMessage);
+    this.negotiate(connection, peerId);
     // The exchange (docs/wire-format.md, section 5): a member offers to every member whose id is lower, so the host never offers.
     if (this.uniqueId > peerId) connection.createOffer();
   }
@@ -357,6 +376,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     this.connections.delete(peerId);
     this.answered.delete(peerId);
     this.resumeAttempts.delete(peerId);
+    this.negotiations.delete(peerId);
     // The multiplayer peer may have dropped the peer already (its link failed).
     if (this.multiplayerPeer.hasPeer(peerId) && this.multiplayerPeer.getPeer(peerId).connection === connection) {
       this.multiplayerPeer.removePeer(peerId);
@@ -376,8 +396,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
 
   /** A new connection for `peerId`'s session, in place of the current one; undefined when refused. */
   private replaceConnection(peerId: number): PeerConnection | undefined {
-    const connection = new PeerConnection(this.settings.backend);
-    connection.initialize(this.settings.peerConfig);
+    const connection = this.newConnection();
     try {
       this.multiplayerPeer.replacePeerConnection(peerId, connection);
     } catch (error) {
@@ -386,8 +405,72 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
       throw error;
     }
     this.connections.set(peerId, connection);
-    wireNegotiation(connection, peerId, this.sendMessage);
+    this.negotiate(connection, peerId);
     return connection;
+  }
+
+  /** A PeerConnection with the game's configuration, and the TURN server's when the server hands credentials. */
+  private newConnection(): PeerConnection {
+    const connection = new PeerConnection(this.settings.backend);
+    connection.initialize(this.turn.apply(this.settings.peerConfig));
+    return connection;
+  }
+
+  /** Sends what `connection` produces to `peerId`, and watches it until it is up. */
+  private negotiate(connection: PeerConnection, peerId: number): void {
+    wireNegotiation(connection, peerId, this.sendMessage);
+    const negotiation = { connection, at: Date.now(), candidates: 0 };
+    connection.on('iceCandidateCreated', () => negotiation.candidates++);
+    this.negotiations.set(peerId, negotiation);
+  }
+
+  /** Whether the multiplayer peer has `peerId` connected (or held for resumption). */
+  private isUp(peerId: number): boolean {
+    return this.multiplayerPeer.hasPeer(peerId) && this.multiplayerPeer.getPeer(peerId).connected;
+  }
+
+  /** A connection to `peerId`, not up yet, in place of the current one; undefined when refused. */
+  private renegotiate(peerId: number): PeerConnection | undefined {
+    this.forget(peerId);
+    this.introduce(peerId);
+    return this.connections.get(peerId);
+  }
+
+  /**
+   * Reports each new connection that failed or is not up within `negotiationTimeoutMs`, and, on
+   * the side that offers, offers again on a new one: the server relays each message at most once
+   * (across nodes, over Redis pub/sub), and a lost offer or answer would stall the link for good.
+   */
+  private watchNegotiations(): void {
+    if (this.negotiations.size === 0) return;
+    const now = Date.now();
+    const timeout = this.settings.negotiationTimeoutMs;
+    for (const [peerId, negotiation] of this.negotiations) {
+      const state = negotiation.connection.getConnectionState();
+      if (state === ConnectionState.Connected || this.connections.get(peerId) !== negotiation.connection) {
+        this.negotiations.delete(peerId);
+        continue;
+      }
+      if (state !== ConnectionState.Failed && (timeout === 0 || now - negotiation.at < timeout)) continue;
+      this.negotiations.delete(peerId);
+      this.emit('negotiationFailed', peerId, this.negotiationFault(peerId, negotiation.connection, negotiation.candidates, state === ConnectionState.Failed));
+      if (this.uniqueId > peerId && !this.isUp(peerId)) this.renegotiate(peerId);
+    }
+  }
+
+  private negotiationFault(peerId: number, connection: PeerConnection, candidates: number, failed: boolean): string {
+    const { negotiationTimeoutMs } = this.settings;
+    // An offerer gives its candidates away only once answered: none yet says nothing of ICE.
+    if (connection.getSignalingState() === SignalingState.HaveLocalOffer) return `no answer within ${negotiationTimeoutMs} ms`;
+    if (peerId > this.uniqueId && !this.answered.has(peerId)) return `no offer within ${negotiationTimeoutMs} ms`;
+    const relayOnly = this.settings.peerConfig.iceTransportPolicy === 'relay';
+    if (candidates === 0 && relayOnly) {
+      return this.turn.active || (this.settings.peerConfig.iceServers ?? []).length > 0
+        ? 'no relay candidate: the TURN server gave no allocation (wrong or expired credentials, or unreachable)'
+        : 'no relay candidate: iceTransportPolicy is "relay" and no TURN server is configured';
+    }
+    if (candidates === 0) return 'no ICE candidate was gathered';
+    return failed ? 'ICE failed: no candidate pair worked' : `not connected within ${negotiationTimeoutMs} ms`;
   }
 
   /**
@@ -484,6 +567,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     this.connections.clear();
     this.answered.clear();
     this.resumeAttempts.clear();
+    this.negotiations.clear();
   }
 
   // Bound once: every connection's negotiation sends through it, to whichever socket is current.

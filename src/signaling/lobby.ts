@@ -1,8 +1,8 @@
 // One lobby of the signaling server: its name, its members and their peer ids, who is
 // introduced to whom, and its seal.
 import { randomInt } from 'node:crypto';
-import type { Connection } from './connection.js';
-import { HOST_PEER_ID, MAX_PEER_ID, MessageType } from './protocol.js';
+import type { Member } from './member.js';
+import { HOST_PEER_ID, MAX_PEER_ID, MessageType, type SignalingMessage } from './protocol.js';
 
 const LOBBY_NAME_LENGTH = 16;
 const LOBBY_NAME_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -27,9 +27,12 @@ export function newLobbyName(isTaken: (name: string) => boolean): string {
   }
 }
 
+/** What the ID message of an admitted member carries besides its id. */
+export type Grant = Pick<SignalingMessage, 'token' | 'turn'>;
+
 /** One lobby: its members by peer id, in the order they joined, and its mode. */
 export class Lobby {
-  readonly members = new Map<number, Connection>();
+  readonly members = new Map<number, Member>();
   /** The generation of the latest session token issued for each seat, live or held. */
   readonly generations = new Map<number, number>();
   sealed = false;
@@ -69,11 +72,11 @@ export class Lobby {
 
   /**
    * Makes `connection` the member `peerId` and tells it and the members it is introduced to.
-   * `token`, when resumption is on, goes with the ID.
+   * `grant` (a session token when resumption is on, TURN credentials when TURN is) goes with the ID.
    */
-  admit(connection: Connection, peerId: number, token?: string): void {
+  admit(connection: Member, peerId: number, grant: Grant): void {
     // The reply order of docs/wire-format.md, section 5: ID, then the introductions in pairs, then the JOIN confirmation.
-    connection.send({ type: MessageType.Id, id: peerId, data: this.mesh ? 'true' : '', ...(token === undefined ? {} : { token }) });
+    connection.send({ type: MessageType.Id, id: peerId, data: this.mesh ? 'true' : '', ...grant });
     for (const [memberId, member] of this.members) {
       if (!this.introduces(memberId, peerId)) continue;
       member.send({ type: MessageType.PeerConnect, id: peerId, data: '' });
@@ -85,11 +88,12 @@ export class Lobby {
   /**
    * Gives a returning token holder its seat `peerId` back, on `connection`, with a fresh `token`.
    * With `resume`, it and its peers are told to resume the sessions they hold (PEER_CONNECT with
-   * `resume`); without, its state is gone: its peers see it leave and join again.
+   * `resume`); without, its state is gone: its peers see it leave and join again. TURN
+   * credentials in `grant`, when TURN is on, go with the ID.
    */
-  readmit(connection: Connection, peerId: number, token: string, resume: boolean): void {
+  readmit(connection: Member, peerId: number, token: string, resume: boolean, grant: Grant): void {
     this.unhold(peerId);
-    connection.send({ type: MessageType.Id, id: peerId, data: this.mesh ? 'true' : '', token });
+    connection.send({ type: MessageType.Id, id: peerId, data: this.mesh ? 'true' : '', ...grant, token });
     for (const [memberId, member] of this.members) {
       if (memberId === peerId || !this.introduces(memberId, peerId)) continue;
       if (!resume) member.send({ type: MessageType.PeerDisconnect, id: peerId, data: '' });
@@ -125,7 +129,7 @@ export class Lobby {
     this.held.delete(peerId);
   }
 
-  private seat(connection: Connection, peerId: number): void {
+  private seat(connection: Member, peerId: number): void {
     this.members.set(peerId, connection);
     connection.lobby = this;
     connection.peerId = peerId;
@@ -133,7 +137,7 @@ export class Lobby {
   }
 
   /** Takes `connection` out of the lobby without telling anyone. */
-  remove(connection: Connection): void {
+  remove(connection: Member): void {
     connection.lobby = null;
     // A seat already taken over by a resumed session stays with it.
     if (this.members.get(connection.peerId) === connection) this.members.delete(connection.peerId);
@@ -165,7 +169,7 @@ export class Lobby {
   }
 
   /** Empties the lobby and stops its seal timer; returns the members it had, detached. */
-  dissolve(): Connection[] {
+  dissolve(): Member[] {
     clearTimeout(this.sealTimer);
     for (const timer of this.held.values()) clearTimeout(timer);
     this.held.clear();

@@ -43,7 +43,29 @@ export interface SignalingMessage {
    * resume their sessions with it. On PEER_CONNECT, the peer resumes a session this side holds.
    */
   resume?: boolean;
+  /**
+   * rtcmesh: on ID, time-limited credentials of the operator's TURN server (the TURN REST API's),
+   * given to admitted members only when the server has TURN on. Godot's demo client ignores the field.
+   */
+  turn?: TurnCredentials;
 }
+
+/** Credentials for a TURN server, valid until `username`'s leading Unix time (seconds). */
+export interface TurnCredentials {
+  /** The TURN server's URLs, e.g. `turn:turn.example.com:3478?transport=udp`. */
+  urls: string[];
+  /** `expiry:peerId`, expiry in seconds since the Unix epoch. */
+  username: string;
+  /** Base64 of HMAC-SHA1 over `username`, keyed with the secret the TURN server shares. */
+  credential: string;
+}
+
+/** The `data` of an ID message a member sends to ask for fresh TURN credentials. */
+export const TURN_REFRESH_DATA = 'turn';
+
+// Bounds of what a TURN field may hold; real ones are far smaller.
+const MAX_TURN_URLS = 8;
+const MAX_TURN_TEXT_LENGTH = 512;
 
 /** The result of {@link parseFrame}: a message, or the close code and reason the fault calls for. */
 export type ParseResult =
@@ -96,17 +118,33 @@ export function parseFrame(text: string, maxFrameBytes: number): ParseResult {
   if (type >= MESSAGE_TYPE_COUNT) return protocolError(`unknown message type ${type}`);
   const data = Object.hasOwn(value, 'data') ? (value as { data: unknown }).data : '';
   const message: SignalingMessage = { type: type as MessageType, id, data: typeof data === 'string' ? data : '' };
-  const { token, resume } = value as { token?: unknown; resume?: unknown };
+  const { token, resume, turn } = value as { token?: unknown; resume?: unknown; turn?: unknown };
   if (typeof token === 'string') message.token = token;
   if (resume === true) message.resume = true;
+  if (turn !== undefined && isTurnCredentials(turn)) message.turn = { urls: [...turn.urls], username: turn.username, credential: turn.credential };
   return { ok: true, message };
+}
+
+/** Whether a field from the network is well-formed TURN credentials, within bounds. */
+function isTurnCredentials(value: unknown): value is TurnCredentials {
+  if (typeof value !== 'object' || value === null) return false;
+  const { urls, username, credential } = value as Record<string, unknown>;
+  const isText = (text: unknown): text is string => typeof text === 'string' && text !== '' && text.length <= MAX_TURN_TEXT_LENGTH;
+  return Array.isArray(urls) && urls.length > 0 && urls.length <= MAX_TURN_URLS && urls.every(isText) && isText(username) && isText(credential);
 }
 
 /** Serializes a message into the JSON text frame that {@link parseFrame} reads. */
 export function encodeMessage(message: SignalingMessage): string {
-  const { type, id, data, token, resume } = message;
-  if (token === undefined && resume !== true) return JSON.stringify({ type, id, data });
-  return JSON.stringify({ type, id, data, ...(token === undefined ? {} : { token }), ...(resume === true ? { resume } : {}) });
+  const { type, id, data, token, resume, turn } = message;
+  if (token === undefined && resume !== true && turn === undefined) return JSON.stringify({ type, id, data });
+  return JSON.stringify({
+    type,
+    id,
+    data,
+    ...(token === undefined ? {} : { token }),
+    ...(resume === true ? { resume } : {}),
+    ...(turn === undefined ? {} : { turn }),
+  });
 }
 
 /** One ICE candidate as carried in a CANDIDATE message's `data`. */

@@ -21,6 +21,10 @@ export type CloseCause =
   /** Its member came back on another socket with its session token. */
   | 'session_resumed'
   | 'shutdown'
+  /** A join refused while the cluster's Redis is unreachable (1013). */
+  | 'cluster_unavailable'
+  /** Its lobby's node, or the node of a remote member, stopped (several nodes on Redis). */
+  | 'node_lost'
   | 'internal_error';
 
 /** Every {@link CloseCause}, for zeroed counters. */
@@ -37,6 +41,8 @@ export const CLOSE_CAUSES: readonly CloseCause[] = [
   'host_left',
   'session_resumed',
   'shutdown',
+  'cluster_unavailable',
+  'node_lost',
   'internal_error',
 ];
 
@@ -49,6 +55,8 @@ export class ServerCounters {
   /** Payload bytes of every text frame received and sent. */
   bytesReceived = 0;
   bytesSent = 0;
+  /** Messages from other nodes (over Redis) that were malformed or named a socket unknown here. */
+  clusterDropped = 0;
   readonly closes = new Map<CloseCause, number>(CLOSE_CAUSES.map((cause) => [cause, 0]));
 
   countClose(cause: CloseCause): void {

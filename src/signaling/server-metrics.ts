@@ -11,6 +11,8 @@ export interface ServerGauges {
   sockets: number;
   lobbies: number;
   members: number;
+  /** With `redis`: whether the node reaches Redis. */
+  clusterReachable: boolean;
 }
 
 const PREFIX = 'rtcmesh_signaling_';
@@ -40,6 +42,13 @@ export class ServerMetrics {
     });
     gauge(registry, 'members', 'Sockets that are members of a lobby', function () {
       this.set(now().members);
+    });
+    gauge(registry, 'cluster_reachable', 'With --redis: 1 while the node reaches Redis and admits joins, else 0', function () {
+      this.set(now().clusterReachable ? 1 : 0);
+    });
+    counter(registry, 'cluster_dropped_total', 'Messages from other nodes dropped: malformed, or naming a socket unknown here', [], function () {
+      this.reset();
+      this.inc(counters.clusterDropped);
     });
     counter(registry, 'messages_received_total', 'Messages received that parsed, by type', ['type'], function () {
       this.reset();

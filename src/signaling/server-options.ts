@@ -1,5 +1,7 @@
 // The options of the signaling server: one table holding each option's default, range and what
 // it protects, from which the defaults, the checks and `rtcmesh signal --help` all come.
+import { RtcError } from '../transport/errors.js';
+import { parseIceServers } from '../transport/ice-servers.js';
 import {
   BOOLEAN,
   type OptionRule,
@@ -73,6 +75,21 @@ export interface SignalingServerOptions {
    * it): `rtcmesh signal` reads it from the environment, `RTCMESH_TOKEN_SECRET`.
    */
   tokenSecret?: string;
+  /**
+   * A Redis URL (`redis://host:6379`): run this server as one node of a cluster whose nodes share
+   * their lobbies through that Redis, so that the members of a lobby may sit on different nodes.
+   * Default null: one node, everything in memory.
+   */
+  redis?: string | null;
+  /**
+   * The secret the TURN server shares (coturn's `static-auth-secret`): with `turnUrl`, every
+   * admitted member gets time-limited TURN credentials with its ID. Default null: no TURN.
+   */
+  turnSecret?: string | null;
+  /** The TURN server's URLs, comma-separated (`turn:turn.example.com:3478?transport=udp`). Default null. */
+  turnUrl?: string | null;
+  /** Seconds TURN credentials are valid; clients fetch fresh ones before they expire. Default 3600. */
+  turnTtl?: number;
 }
 
 /** The options of a server with every default filled in and every value checked. */
@@ -82,7 +99,7 @@ export type ServerSettings = Required<Omit<SignalingServerOptions, 'tokenSecret'
 const MIN_SECRET_LENGTH = 16;
 
 /** What kind of value an option takes, for its check and for the command line. */
-export type ServerOptionKind = 'address' | 'integer' | 'rate' | 'boolean' | 'optional-port';
+export type ServerOptionKind = 'address' | 'integer' | 'rate' | 'boolean' | 'optional-port' | 'optional-text';
 
 /** One option of the server: its default, its range, and what it is for. */
 export interface ServerOptionSpec {
@@ -126,9 +143,20 @@ export const SERVER_OPTION_SPECS: readonly ServerOptionSpec[] = [
   { key: 'metricsPort', kind: 'optional-port', default: null, min: 0, max: MAX_PORT, help: 'serve /metrics on this port instead of the public one (0: any free port)' },
   { key: 'reconnectGraceMs', kind: 'integer', default: 0, min: 0, max: MAX_TIMER_MS, help: 'ms a lost member keeps its seat, to rejoin with its session token (0: off)' },
   { key: 'tokenLifetimeMs', kind: 'integer', default: 86_400_000, min: 1, max: MAX_COUNT, help: 'ms a session token stays valid after it is issued' },
+  { key: 'redis', kind: 'optional-text', default: null, help: 'redis://host:port shared by every node of a cluster (none: one node, in memory)' },
+  { key: 'turnSecret', kind: 'optional-text', default: null, help: "the TURN server's static-auth-secret, to hand members TURN credentials" },
+  { key: 'turnUrl', kind: 'optional-text', default: null, help: 'TURN URLs handed with the credentials, comma-separated' },
+  { key: 'turnTtl', kind: 'integer', default: 3600, min: 60, max: 31_536_000, help: 'seconds TURN credentials stay valid' },
 ];
 
 const OWNER = 'SignalingServerOptions';
+
+/** What the error of a text option shows as an example. */
+const TEXT_EXAMPLES: Partial<Record<keyof SignalingServerOptions, string>> = {
+  redis: '"redis://127.0.0.1:6379"',
+  turnSecret: "coturn's static-auth-secret",
+  turnUrl: '"turn:turn.example.com:3478?transport=udp"',
+};
 
 /** The rule a spec's kind and range make. */
 function ruleOf(spec: ServerOptionSpec): OptionRule {
@@ -143,6 +171,8 @@ function ruleOf(spec: ServerOptionSpec): OptionRule {
       return integerRule(spec.min ?? 0, spec.max);
     case 'optional-port':
       return orNullRule(integerRule(spec.min ?? 0, spec.max));
+    case 'optional-text':
+      return orNullRule(nonEmptyStringRule(TEXT_EXAMPLES[spec.key] ?? '"…"'));
   }
 }
 
@@ -163,5 +193,31 @@ const TOKEN_SECRET = {
 export function resolveServerOptions(options: SignalingServerOptions): ServerSettings {
   const resolved: ServerSettings = resolveOptions(OWNER, SERVER_SPECS, options);
   if (options.tokenSecret !== undefined) resolved.tokenSecret = checkOption(OWNER, 'tokenSecret', TOKEN_SECRET, options.tokenSecret) as string;
+  checkRedis(resolved.redis);
+  checkTurn(resolved.turnSecret, resolved.turnUrl);
   return resolved;
+}
+
+function checkRedis(url: string | null): void {
+  if (url !== null && !/^rediss?:\/\/./.test(url)) {
+    throw new RtcError('ERR_INVALID_PARAMETER', 'SignalingServerOptions.redis must be a URL such as "redis://127.0.0.1:6379", or null');
+  }
+}
+
+function checkTurn(secret: string | null, urls: string | null): void {
+  if ((secret === null) !== (urls === null)) {
+    throw new RtcError('ERR_INVALID_PARAMETER', 'SignalingServerOptions.turnSecret and turnUrl go together: set both, or neither');
+  }
+  if (urls === null) return;
+  const list = turnUrls(urls);
+  if (list.some((url) => !/^turns?:/.test(url))) {
+    throw new RtcError('ERR_INVALID_PARAMETER', 'SignalingServerOptions.turnUrl must list turn: or turns: URLs, comma-separated');
+  }
+  // The clients' own check, so that a URL they would refuse is refused here, at start.
+  parseIceServers([{ urls: list, username: 'u', credential: 'c' }]);
+}
+
+/** The URLs of a `turnUrl` option. */
+export function turnUrls(option: string): string[] {
+  return option.split(',').map((url) => url.trim()).filter((url) => url !== '');
 }

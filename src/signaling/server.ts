@@ -1,15 +1,18 @@
 // The lobby signaling server of Godot's webrtc_signaling demo: routes typed messages between the
 // members of a lobby. Frames are checked in connection.ts; a relayed message in its common shape
 // is forwarded by frame-scan.ts without being decoded, anything else is read by protocol.ts. Lobbies
-// live in lobby.ts, the options in server-options.ts, HTTP in server-http.ts, metrics in server-metrics.ts.
+// live in lobby.ts, the options in server-options.ts, HTTP in server-http.ts, metrics in server-metrics.ts;
+// with several nodes on Redis, cluster/ carries lobbies across nodes.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { EventEmitter } from 'eventemitter3';
 import { WebSocket, WebSocketServer } from 'ws';
 import { RtcError } from '../transport/errors.js';
+import { ClusterLink } from './cluster/cluster-link.js';
 import { Connection } from './connection.js';
 import { scanFrame, type ScannedFrame } from './frame-scan.js';
-import { Lobby, lobbyNameFault, newLobbyName } from './lobby.js';
+import { type Grant, Lobby, lobbyNameFault, newLobbyName } from './lobby.js';
+import type { Member } from './member.js';
 import {
   CLOSE_PROTOCOL_ERROR,
   CLOSE_SEAL_COMPLETE,
@@ -18,6 +21,7 @@ import {
   parseFrame,
   SEAL_COMPLETE_REASON,
   type SignalingMessage,
+  TURN_REFRESH_DATA,
 } from './protocol.js';
 import { type CloseCause, ServerCounters } from './server-counters.js';
 import { answerHttp, healthAnswer, type HttpAnswer, type HttpRoutes } from './server-http.js';
@@ -25,10 +29,12 @@ import { ServerMetrics } from './server-metrics.js';
 import { SessionTokens } from './session-token.js';
 import {
   resolveServerOptions,
+  turnUrls,
   WS_PAYLOAD_HEADROOM_FACTOR,
   type ServerSettings,
   type SignalingServerOptions,
 } from './server-options.js';
+import { turnCredentials, type TurnSettings } from './turn-credentials.js';
 
 export type { SignalingServerOptions } from './server-options.js';
 
@@ -74,6 +80,11 @@ export interface SignalingServerEvents {
   lobbySealed: (lobby: string) => void;
   /** `lobby` was deleted and its members closed, for `reason`. */
   lobbyClosed: (lobby: string, reason: string) => void;
+  /**
+   * With `redis`: the node reached Redis and joined the cluster as `nodeId` (`true`), or lost
+   * Redis and refuses joins until it returns (`false`).
+   */
+  cluster: (reachable: boolean, nodeId: string) => void;
   /** A fault of the server itself (a bug, or the HTTP server failing after `listen()`). */
   error: (error: unknown) => void;
 }
@@ -110,6 +121,9 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
   private pingTimer: NodeJS.Timeout | undefined;
   private nextSocketSerial = 1;
   private readonly tokens: SessionTokens;
+  // Null without the option: one node in memory, and TURN off.
+  private readonly cluster: ClusterLink | null;
+  private readonly turn: TurnSettings | null;
 
   /**
    * Creates a server; nothing is bound until {@link listen}.
@@ -119,6 +133,9 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     super();
     this.options = resolveServerOptions(options);
     this.tokens = new SessionTokens(this.options.tokenSecret);
+    const { turnSecret, turnUrl, turnTtl, redis } = this.options;
+    this.turn = turnSecret !== null && turnUrl !== null ? { secret: turnSecret, urls: turnUrls(turnUrl), ttlSeconds: turnTtl } : null;
+    this.cluster = redis === null ? null : this.newClusterLink();
     this.webSocketServer = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -129,6 +146,7 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
           sockets: this.connections.size,
           lobbies: this.lobbies.size,
           members: [...this.lobbies.values()].reduce((sum, lobby) => sum + lobby.members.size, 0),
+          clusterReachable: this.clusterAvailable,
         }))
       : null;
   }
@@ -144,6 +162,11 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
    */
   get metricsUrl(): string | null {
     return this.state === 'listening' ? this.boundMetricsUrl : null;
+  }
+
+  /** With `redis`: whether the node reaches Redis and so admits joins; false without `redis`. */
+  get clusterAvailable(): boolean {
+    return this.cluster?.available ?? false;
   }
 
   /**
@@ -192,6 +215,7 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
       throw error;
     }
     for (const server of [httpServer, metricsServer]) server?.on('error', (error) => this.emit('error', error));
+    if (options.redis !== null) await this.cluster?.start(options.redis);
     metrics?.start();
     this.state = 'listening';
     this.pingTimer = setInterval(() => this.guard(() => this.pingAll()), this.options.pingIntervalMs);
@@ -222,6 +246,7 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     clearTimeout(graceTimer);
     for (const connection of this.connections) connection.socket.terminate();
     await allClosed;
+    await this.cluster?.close();
     this.metrics?.stop();
     const servers = [this.httpServer, this.metricsServer];
     this.httpServer = null;
@@ -285,6 +310,13 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
       this.closeSocket(connection, CLOSE_PROTOCOL_ERROR, fault.reason, fault.cause);
       return;
     }
+    // A socket seated in a lobby of another node: its frames are that node's to read.
+    if (this.cluster !== null && this.cluster.forwards(connection, data)) return;
+    this.dispatch(connection, data);
+  }
+
+  /** Reads one checked frame of a member and acts on it. */
+  private dispatch(connection: Member, data: Buffer): void {
     const { scanned } = this;
     if (scanFrame(data, scanned) && isRelayed(scanned.type)) {
       this.counters.received[scanned.type]!++;
@@ -307,7 +339,7 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
   }
 
   /** Acts on one message; returns the protocol fault that closes the sender, or null. */
-  private route(connection: Connection, message: SignalingMessage): string | null {
+  private route(connection: Member, message: SignalingMessage): string | null {
     switch (message.type) {
       case MessageType.Join:
         return this.join(connection, message);
@@ -320,41 +352,72 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
         // data is re-encoded, as a literal, for the same forwarding as the fast path's.
         return this.relay(connection, message.type, message.id, Buffer.from(JSON.stringify(message.data)));
       case MessageType.Id:
+        if (message.data === TURN_REFRESH_DATA && this.turn !== null && connection.lobby !== null) {
+          this.refreshTurn(connection, connection.lobby);
+          return null;
+        }
+        return `message type ${message.type} is sent by the server only`;
       case MessageType.PeerConnect:
       case MessageType.PeerDisconnect:
         return `message type ${message.type} is sent by the server only`;
     }
   }
 
-  private join(connection: Connection, message: SignalingMessage): string | null {
+  private join(connection: Member, message: SignalingMessage): string | null {
+    if (connection.lobby !== null) return `already in lobby ${connection.lobby.name}`;
+    // With several nodes, where the lobby is (or whether its name is free) is for Redis to say.
+    if (this.cluster !== null && connection instanceof Connection) return this.cluster.join(connection, message);
+    return this.joinHere(connection, message);
+  }
+
+  /** A JOIN answered from this node's lobbies; returns the fault, or null. */
+  private joinHere(connection: Member, message: SignalingMessage): string | null {
     if (connection.lobby !== null) return `already in lobby ${connection.lobby.name}`;
     if (message.token !== undefined) return this.rejoin(connection, message.token, message.resume === true);
-    const creating = message.data === '';
-    let lobby: Lobby;
-    if (creating) {
+    if (message.data === '') {
       const { maxLobbies } = this.options;
       if (this.lobbies.size >= maxLobbies) return `too many lobbies (limit ${maxLobbies})`;
       // The creator's JOIN sets the mode: id 0 is mesh, any other id server mode, as in the Godot demo.
-      lobby = new Lobby(newLobbyName((name) => this.lobbies.has(name)), message.id === 0);
-    } else {
-      const name = message.data;
-      const nameFault = lobbyNameFault(name);
-      if (nameFault !== null) return nameFault;
-      const found = this.lobbies.get(name);
-      if (found === undefined) return `no lobby named ${name}`;
-      const joinFault = found.joinFault(this.options.maxLobbySize);
-      if (joinFault !== null) return joinFault;
-      lobby = found;
+      this.openLobby(connection, newLobbyName((name) => this.lobbies.has(name)), message.id === 0);
+      return null;
     }
+    const name = message.data;
+    const nameFault = lobbyNameFault(name);
+    if (nameFault !== null) return nameFault;
+    const lobby = this.lobbies.get(name);
+    if (lobby === undefined) return `no lobby named ${name}`;
+    const joinFault = lobby.joinFault(this.options.maxLobbySize);
+    if (joinFault !== null) return joinFault;
     connection.stopJoinTimer();
-    const peerId = creating ? HOST_PEER_ID : lobby.newPeerId();
-    if (creating) {
-      this.lobbies.set(lobby.name, lobby);
-      this.emit('lobbyCreated', lobby.name, lobby.mesh);
-    }
-    lobby.admit(connection, peerId, this.issueToken(lobby, peerId, 1));
+    const peerId = lobby.newPeerId();
+    lobby.admit(connection, peerId, this.grant(lobby, peerId, 1));
     this.emit('peerJoined', lobby.name, peerId, connection.serial);
     return null;
+  }
+
+  /** Opens the lobby `name` with `connection` as its host. */
+  private openLobby(connection: Member, name: string, mesh: boolean): void {
+    const lobby = new Lobby(name, mesh);
+    connection.stopJoinTimer();
+    this.lobbies.set(name, lobby);
+    this.emit('lobbyCreated', name, mesh);
+    lobby.admit(connection, HOST_PEER_ID, this.grant(lobby, HOST_PEER_ID, 1));
+    this.emit('peerJoined', name, HOST_PEER_ID, connection.serial);
+  }
+
+  /** What an admitted member's ID carries: its session token (resumption on) and TURN credentials (TURN on). */
+  private grant(lobby: Lobby, peerId: number, generation: number): Grant {
+    const token = this.issueToken(lobby, peerId, generation);
+    return {
+      ...(token === undefined ? {} : { token }),
+      ...(this.turn === null ? {} : { turn: turnCredentials(this.turn, peerId, Date.now()) }),
+    };
+  }
+
+  /** Answers a member's request for fresh TURN credentials with an ID carrying them. */
+  private refreshTurn(connection: Member, lobby: Lobby): void {
+    const turn = turnCredentials(this.turn!, connection.peerId, Date.now());
+    connection.send({ type: MessageType.Id, id: connection.peerId, data: lobby.mesh ? 'true' : '', turn });
   }
 
   /**
@@ -362,7 +425,7 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
    * genuine, unexpired, the latest issued for the seat, and the seat still exists. A socket still
    * open on the seat is the same member's, lost: it is closed. Returns the fault, or null.
    */
-  private rejoin(connection: Connection, token: string, resume: boolean): string | null {
+  private rejoin(connection: Member, token: string, resume: boolean): string | null {
     if (this.options.reconnectGraceMs === 0) return 'session tokens are not accepted: resumption is off';
     const check = this.tokens.verify(token, Date.now());
     if (!check.ok) return check.reason;
@@ -378,7 +441,8 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
       this.closeSocket(previous, CLOSE_PROTOCOL_ERROR, 'replaced by a resumed session', 'session_resumed');
     }
     connection.stopJoinTimer();
-    lobby.readmit(connection, peerId, this.issueToken(lobby, peerId, generation + 1)!, resume);
+    const { token: fresh, ...grant } = this.grant(lobby, peerId, generation + 1);
+    lobby.readmit(connection, peerId, fresh!, resume, grant);
     this.emit('peerJoined', lobby.name, peerId, connection.serial);
     return null;
   }
@@ -391,7 +455,7 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     return this.tokens.issue({ lobby: lobby.name, peerId, generation, expiresAt });
   }
 
-  private seal(connection: Connection): string | null {
+  private seal(connection: Member): string | null {
     const lobby = connection.lobby;
     if (lobby === null) return 'SEAL before joining a lobby';
     if (connection.peerId !== HOST_PEER_ID) return 'only the lobby host may seal';
@@ -404,7 +468,7 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
   }
 
   /** Forwards an OFFER, ANSWER or CANDIDATE; `data` is its JSON string literal, quotes included. */
-  private relay(connection: Connection, type: MessageType, destinationId: number, data: Uint8Array): string | null {
+  private relay(connection: Member, type: MessageType, destinationId: number, data: Uint8Array): string | null {
     const lobby = connection.lobby;
     if (lobby === null) return `message type ${type} before joining a lobby`;
     if (destinationId === connection.peerId) return 'destination is the sender itself';
@@ -417,7 +481,8 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     }
     // The demo's "the host never offers" binds clients; the server relays as the demo does.
     // The payload stays opaque here: the receiving client validates it (parseCandidate).
-    connection.relayTo(destination, type, data);
+    if (connection instanceof Connection && destination instanceof Connection) connection.relayTo(destination, type, data);
+    else this.cluster!.relay(connection, destination, type, data);
     this.counters.relayed[type]!++;
     return null;
   }
@@ -426,9 +491,12 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
    * Takes a member out of its lobby. When its link was `lost` and it holds a session token, its
    * seat is kept for `reconnectGraceMs`, and its departure announced only if it does not return.
    */
-  private leaveLobby(connection: Connection, lost: boolean): void {
+  private leaveLobby(connection: Member, lost: boolean): void {
     const lobby = connection.lobby;
-    if (lobby === null) return;
+    if (lobby === null) {
+      if (this.cluster !== null && connection instanceof Connection) this.cluster.leave(connection, lost);
+      return;
+    }
     lobby.remove(connection);
     const { peerId, serial } = connection;
     if (lost && lobby.generations.has(peerId)) {
@@ -461,11 +529,12 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
 
   private closeLobby(lobby: Lobby, code: number, reason: string, cause: CloseCause): void {
     this.lobbies.delete(lobby.name);
+    this.cluster?.lobbyClosed(lobby.name);
     for (const member of lobby.dissolve()) this.closeSocket(member, code, reason, cause);
     this.emit('lobbyClosed', lobby.name, reason);
   }
 
-  private closeSocket(connection: Connection, code: number, reason: string, cause: CloseCause): void {
+  private closeSocket(connection: Member, code: number, reason: string, cause: CloseCause): void {
     if (!this.endedByServer(connection, code, reason, cause)) return;
     connection.sendClose(code, reason);
   }
@@ -482,11 +551,28 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
   }
 
   /** Records that the server ends this socket and takes it out of its lobby; false if already ended. */
-  private endedByServer(connection: Connection, code: number, reason: string, cause: CloseCause): boolean {
+  private endedByServer(connection: Member, code: number, reason: string, cause: CloseCause): boolean {
     if (!connection.markEndedByServer(code, reason, cause)) return false;
     // A socket that stopped answering pings may be a lost link; any other end is for a fault.
     this.leaveLobby(connection, cause === 'ping_timeout');
     return true;
+  }
+
+  /** The cluster's view of this server: its lobbies and the steps of a join, a frame, a departure. */
+  private newClusterLink(): ClusterLink {
+    return new ClusterLink({
+      settings: this.options,
+      counters: this.counters,
+      hasLobby: (name) => this.lobbies.has(name),
+      lobbyNames: () => [...this.lobbies.keys()],
+      openLobby: (connection, name, mesh) => this.openLobby(connection, name, mesh),
+      joinHere: (member, message) => this.joinHere(member, message),
+      dispatch: (member, data) => this.guard(() => this.dispatch(member, data), member),
+      leave: (member, lost) => this.leaveLobby(member, lost),
+      closeSocket: (member, code, reason, cause) => this.closeSocket(member, code, reason, cause),
+      guard: (handler) => this.guard(handler),
+      reachable: (up) => this.emit('cluster', up, this.cluster!.nodeId),
+    });
   }
 
   /**
@@ -494,7 +580,7 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
    * the server (never of the input, which is validated), reported as `error`, and it closes the
    * socket it concerns with 1011.
    */
-  private guard(handler: () => void, connection?: Connection): void {
+  private guard(handler: () => void, connection?: Member): void {
     try {
       handler();
     } catch (error) {

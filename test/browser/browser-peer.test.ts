@@ -1,19 +1,14 @@
 // The browser bundle (dist/browser.js, built by `npm test` before vitest) in real Chromium,
 // against a Node.js peer: the two meet through the signaling server, connect, and trade packets
 // on every transfer mode and RPCs, both ways.
-import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { expect, it } from 'vitest';
 import * as rtcmesh from '../../src/index.js';
 import type * as rtcmeshBrowser from '../../src/browser.js';
 import { launchChromium, openPage } from '../../bench/browser/chromium.js';
 import { describeInBrowser } from './netns.js';
+import { servePage } from './page-server.js';
 
-const BUNDLE = fileURLToPath(new URL('../../dist/browser.js', import.meta.url));
-const PAGE = '<!doctype html><script type="module">import * as rtcmesh from "/browser.js"; window.rtcmesh = rtcmesh;</script>';
 const EXCHANGE_TIMEOUT_MS = 20_000;
 const TEST_TIMEOUT_MS = 40_000;
 const RELIABLE_COUNT = 3;
@@ -127,15 +122,7 @@ describeInBrowser('the browser bundle in Chromium and a Node.js peer', import.me
   it(
     'meet through the signaling server, connect, and exchange reliable and unreliable packets and RPCs both ways',
     async () => {
-      const bundle = await readFile(BUNDLE).catch(() => {
-        throw new Error(`${BUNDLE} is missing: run \`npm run build\` first (npm test does)`);
-      });
-      const pages = createServer((request, response) => {
-        const script = request.url === '/browser.js';
-        response.writeHead(script || request.url === '/' ? 200 : 404, { 'content-type': script ? 'text/javascript' : 'text/html' });
-        response.end(script ? bundle : PAGE);
-      });
-      await new Promise<void>((resolve) => pages.listen(0, '127.0.0.1', resolve));
+      const pages = await servePage();
       const signalingServer = new rtcmesh.SignalingServer({ port: 0 });
       const { url } = await signalingServer.listen();
       const node = startSide(rtcmesh, url, '', 'Node.js', RELIABLE_COUNT);
@@ -144,7 +131,7 @@ describeInBrowser('the browser bundle in Chromium and a Node.js peer', import.me
         await expect.poll(() => node.received.lobby, { timeout: EXCHANGE_TIMEOUT_MS }).not.toBe('');
         browser = await launchChromium();
         const { page, errors } = await openPage(browser);
-        await page.goto(`http://127.0.0.1:${(pages.address() as AddressInfo).port}/`);
+        await page.goto(pages.url);
         await page.waitForFunction(() => window.rtcmesh !== undefined);
         // The page gets the side's source, and runs it on the bundle it loaded.
         const args = [url, node.received.lobby, 'the browser', RELIABLE_COUNT].map((value) => JSON.stringify(value)).join(', ');
@@ -167,9 +154,7 @@ describeInBrowser('the browser bundle in Chromium and a Node.js peer', import.me
         node.stop();
         await browser?.close();
         await signalingServer.close();
-        const closed = new Promise((resolve) => pages.close(resolve));
-        pages.closeAllConnections();
-        await closed;
+        await pages.close();
         rtcmesh.cleanup();
       }
     },

@@ -1,5 +1,6 @@
 // The rtcmesh command as a user runs it, its help, its errors and `rtcmesh signal`, in real
 // child processes (test/support/cli-process.ts); the demo is in demo.test.ts.
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { SERVER_OPTION_SPECS } from '../../src/signaling/server-options.js';
 import { QUICK_WAIT_MS, eventually, killProcessesAfterEach, run, start, within } from '../support/cli-process.js';
@@ -81,6 +82,22 @@ describe('rtcmesh signal', () => {
       const flag = spec.key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
       expect(stdout).toMatch(new RegExp(`^  --${flag} .*\\(default [^)]+\\)$`, 'm'));
     }
+  });
+
+  it('hands admitted members TURN credentials signed with the secret from the environment', async () => {
+    const server = start(['signal', '--port', '0', '--turn-url', 'turn:127.0.0.1:3478?transport=udp', '--turn-ttl', '120'], { RTCMESH_TURN_SECRET: 'secret-from-the-environment' });
+    const url = await eventually(() => /listening on (ws:\/\/\S+)/.exec(server.stdout())?.[1], 'URL');
+    const host = await RawClient.connect(url);
+    host.send({ type: JOIN, id: 0, data: '' });
+    const id = (await host.next()) as { id: number; turn: { urls: string[]; username: string; credential: string } };
+    const expiry = Number(id.turn.username.split(':')[0]);
+    expect(id.turn.username).toBe(`${expiry}:1`);
+    expect(expiry * 1000 - Date.now()).toBeGreaterThan(60_000);
+    expect(id.turn.credential).toBe(createHmac('sha1', 'secret-from-the-environment').update(id.turn.username).digest('base64'));
+    expect(id.turn.urls).toEqual(['turn:127.0.0.1:3478?transport=udp']);
+    await host.close();
+    server.child.kill('SIGTERM');
+    expect((await within(server, QUICK_WAIT_MS)).code).toBe(0);
   });
 
   it('applies limits given on the command line and serves /metrics on its own port', async () => {

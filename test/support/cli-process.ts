@@ -42,9 +42,9 @@ export function killProcessesAfterEach(): void {
   });
 }
 
-/** Starts the CLI with `args`. */
-export function start(args: string[]): Running {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts the CLI with `args`, and `env` over this process's environment. */
+export function start(args: string[], env: NodeJS.ProcessEnv = {}): Running {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   running.add(child);
   let stdout = '';
   let stderr = '';

@@ -1,13 +1,18 @@
 import { type Server, type Socket, createServer, connect } from 'node:net';
 import { LOOPBACK_HOST } from '../../src/cli/loopback.js';
 
-/** A TCP relay on loopback to one target port, whose connections a test can cut and restore. */
+/**
+ * A TCP relay on loopback to one target port, whose connections a test can cut and restore, and
+ * whose new connections it can send elsewhere (a load balancer taking a dead node out).
+ */
 export interface TcpProxy {
   /** The port it listens on (127.0.0.1). */
   port: number;
   /** Resets every relayed connection and refuses new ones until {@link restore}: a lost network, as a client sees it. */
   cut(): void;
   restore(): void;
+  /** Sends new connections to 127.0.0.1:`port` from now on; those open stay where they are. */
+  retarget(port: number): void;
   close(): Promise<void>;
 }
 
@@ -15,12 +20,13 @@ export interface TcpProxy {
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const open = new Set<Socket>();
   let cut = false;
+  let target = targetPort;
   const server: Server = createServer((client) => {
     if (cut) {
       client.resetAndDestroy();
       return;
     }
-    const upstream = connect(targetPort, LOOPBACK_HOST);
+    const upstream = connect(target, LOOPBACK_HOST);
     for (const [from, to] of [
       [client, upstream],
       [upstream, client],
@@ -46,6 +52,9 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     },
     restore() {
       cut = false;
+    },
+    retarget(port) {
+      target = port;
     },
     close() {
       for (const socket of open) socket.destroy();
