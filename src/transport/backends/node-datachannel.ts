@@ -23,6 +23,11 @@ type NativeChannel = nodeDataChannel.DataChannel;
  */
 export const OFFERER_CANDIDATE_HOLD_MS = 150;
 
+/** Whether a candidate line is of the machine's own address (`typ host`), not one a server handed out. */
+function isHostCandidate(candidate: string): boolean {
+  return / typ host(?: |$)/.test(candidate);
+}
+
 const RELAY_TYPES = { udp: 'TurnUdp', tcp: 'TurnTcp' } as const;
 
 /**
@@ -123,8 +128,8 @@ class NodeDataChannelConnection implements BackendConnection {
    * ICE before it stores a remote description, so an answerer that could reach the offerer first
    * would bring the connection up before the offerer knows the answer's DTLS fingerprint, and the
    * handshake fails (libdatachannel PR 1612; measured here, a third of four-process meshes).
-   * After the answer they still wait until the offerer's own checks have connected it (or
-   * {@link OFFERER_CANDIDATE_HOLD_MS} has passed): an answerer holding them connects by checks of
+   * After the answer its host candidates still wait until its own checks have connected it (or
+   * {@link OFFERER_CANDIDATE_HOLD_MS} has passed; server-reflexive and relay ones go at once): an answerer holding them connects by checks of
    * its own, and its DTLS hello (it is the DTLS client) can then reach the offerer while the
    * offerer's DTLS transport is starting, where libdatachannel 0.24 leaves it unread until the
    * hello is sent again, 1 s later. Without them the answerer connects only by answering the
@@ -163,7 +168,7 @@ class NodeDataChannelConnection implements BackendConnection {
       if (this.answerApplied && (state === 'connected' || state === 'completed')) this.releaseCandidates();
     });
     this.native.onLocalCandidate((candidate, mid) => {
-      if (this.candidatesReleased) handlers.localCandidate(mid, candidate);
+      if (this.candidatesReleased || (this.answerApplied && !isHostCandidate(candidate))) handlers.localCandidate(mid, candidate);
       else this.heldCandidates.push([mid, candidate]);
     });
     // Registered always: after close() the process exits only if onStateChange was registered.
@@ -200,6 +205,7 @@ class NodeDataChannelConnection implements BackendConnection {
     this.native.setRemoteDescription(sdp, type);
     if (type === 'answer') {
       this.answerApplied = true;
+      this.releaseServerCandidates();
       const state = this.native.iceState();
       if (state === 'connected' || state === 'completed') this.releaseCandidates();
       else this.releaseTimer = setTimeout(() => this.releaseCandidates(), OFFERER_CANDIDATE_HOLD_MS);
@@ -207,6 +213,19 @@ class NodeDataChannelConnection implements BackendConnection {
     // Asking for an answer in any other state aborts the process (a C++ logic_error).
     if (type === 'offer' && this.native.signalingState() === 'have-remote-offer') {
       this.native.setLocalDescription('answer');
+    }
+  }
+
+  /**
+   * Gives away the held candidates a STUN or TURN server handed out: the answerer needs the
+   * offerer's relay address at once to let it through its own relay (a TURN permission), and no
+   * such path comes up before the host-to-host one the offerer's checks try first.
+   */
+  private releaseServerCandidates(): void {
+    const held = this.heldCandidates.splice(0);
+    for (const entry of held) {
+      if (isHostCandidate(entry[1])) this.heldCandidates.push(entry);
+      else this.handlers.localCandidate(entry[0], entry[1]);
     }
   }
 
