@@ -3,7 +3,9 @@
  * memory, as a signaling server would relay them: the benchmark's rtcmesh side, and the tests'
  * fixture (test/ imports it from here; bench/ never imports test/).
  */
-import { type Backend, type ChannelConfig, type MeshOptions, PeerConnection, type PeerConnectionConfig, WebRTCMultiplayerPeer } from '../src/index.js';
+// From the layers rather than the Node entry: the browser scenario's page links its peers with this too.
+import { type Backend, PeerConnection, type PeerConnectionConfig } from '../src/transport/index.js';
+import { type ChannelConfig, type MeshOptions, WebRTCMultiplayerPeer } from '../src/mesh/index.js';
 import { LOOPBACK_HOST } from '../src/cli/loopback.js';
 import { loopUntil, pollUntil } from './loop.js';
 import { withRetries } from './retry.js';
@@ -55,7 +57,7 @@ export interface GroupOptions {
   offererBackend?: Backend;
   /** `addPeer`'s unreliable lifetime, ms. Default: addPeer's. */
   unreliableLifetime?: number;
-  /** What `pollUntil` waits between polls. Default: one event-loop turn. */
+  /** What `pollUntil` waits between polls. Default: one event-loop turn (setImmediate's); a page passes its own. */
   pause?: () => Promise<void>;
   /** Leave the links to the caller (default: every pair the topology has, linked at once). */
   manualLinks?: boolean;
@@ -126,6 +128,7 @@ export function makeGroup(count: number, options: GroupOptions = {}): Group {
         },
         `a ${topology} of ${count} to form`,
         timeoutMs,
+        options.pause,
       ),
     close() {
       for (const member of members) member.peer.close();

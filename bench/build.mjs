@@ -24,7 +24,21 @@ await build({
   platform: 'node',
   target: 'node20',
   format: 'esm',
-  external: ['node-datachannel', 'msgpackr', 'eventemitter3', 'ws', 'prom-client'],
+  external: ['node-datachannel', 'msgpackr', 'eventemitter3', 'ws', 'prom-client', 'playwright-core'],
+  sourcemap: true,
+  logLevel: 'warning',
+});
+// The browser scenario's page, with rtcmesh's browser entry bundled in as dist/browser.js bundles
+// it (scripts/build.mjs), so that the page runs the source these figures belong to.
+await build({
+  absWorkingDir: root,
+  entryPoints: ['bench/browser/page.ts'],
+  outfile: 'dist-bench/page.js',
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  mainFields: ['browser', 'module', 'main'],
   sourcemap: true,
   logLevel: 'warning',
 });

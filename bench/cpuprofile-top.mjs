@@ -1,6 +1,7 @@
-// Sums the self time of each function in a V8 .cpuprofile (from `node --cpu-prof`) and prints the
-// top ones, with the source position: positions in the bench bundle are mapped back to the .ts
-// sources through dist-bench/main.js.map when source-map-js can be loaded.
+// Sums the self time of each function in a V8 .cpuprofile (from `node --cpu-prof`, or from the
+// browser scenario with RTCMESH_BENCH_BROWSER_PROFILE) and prints the top ones, with the source
+// position: positions in the bench bundle and the browser page are mapped back to the .ts sources
+// through dist-bench/main.js.map and page.js.map when source-map-js can be loaded.
 //
 //   node bench/cpuprofile-top.mjs <file.cpuprofile> [count=10]
 import { existsSync, readFileSync } from 'node:fs';
@@ -21,19 +22,26 @@ for (let n = 0; n < profile.samples.length; n++) {
   selfUs.set(profile.samples[n], (selfUs.get(profile.samples[n]) ?? 0) + delta);
 }
 
-const bundle = new URL('../dist-bench/main.js', import.meta.url).href;
-const mapFile = fileURLToPath(new URL('../dist-bench/main.js.map', import.meta.url));
-let consumer;
+// The bench bundle as node runs it, and the browser scenario's page as Chromium loads it (any port).
+const bundles = [
+  { matches: (url) => url === new URL('../dist-bench/main.js', import.meta.url).href, map: '../dist-bench/main.js.map' },
+  { matches: (url) => /^http:\/\/127\.0\.0\.1:\d+\/page\.js$/.test(url), map: '../dist-bench/page.js.map' },
+];
+let SourceMapConsumer;
 try {
-  const { SourceMapConsumer } = await import('source-map-js');
-  if (existsSync(mapFile)) consumer = new SourceMapConsumer(JSON.parse(readFileSync(mapFile, 'utf8')));
+  ({ SourceMapConsumer } = await import('source-map-js'));
 } catch {
-  // Without source-map-js, positions stay in the bundle.
+  // Without source-map-js, positions stay in the bundles.
+}
+for (const bundle of bundles) {
+  const mapFile = fileURLToPath(new URL(bundle.map, import.meta.url));
+  if (SourceMapConsumer && existsSync(mapFile)) bundle.consumer = new SourceMapConsumer(JSON.parse(readFileSync(mapFile, 'utf8')));
 }
 
 function where({ url, lineNumber, columnNumber }) {
   if (!url) return '(native)';
-  if (url === bundle && consumer) {
+  const consumer = bundles.find((bundle) => bundle.matches(url))?.consumer;
+  if (consumer) {
     const original = consumer.originalPositionFor({ line: lineNumber + 1, column: Math.max(0, columnNumber) });
     if (original.source) return `${original.source.replace(/^(\.\.\/)+/, '')}:${original.line}`;
   }

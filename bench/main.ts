@@ -34,8 +34,15 @@ import { replication } from './scenarios/replication.js';
 import { signaling } from './scenarios/signaling.js';
 import { slowLink } from './scenarios/slow-link.js';
 import { reliableThroughput, unreliableRate } from './scenarios/throughput.js';
+import { userLoop } from './scenarios/user-loop.js';
+import { browser } from './scenarios/browser.js';
+import { BROWSER_FLAG, runBrowserChild } from './browser/child.js';
+import { serverCapacity } from './scenarios/server-capacity.js';
+import { CLIENTS_FLAG, SERVER_FLAG } from './capacity/protocol.js';
+import { runCapacityProcess } from './capacity/process.js';
+import { USER_LOOP_FLAG, runUserLoopChild } from './user-loop/child.js';
 
-const SCENARIOS: readonly Scenario[] = [reliableThroughput, unreliableRate, roundTrip, gameLoad, rpc, meshFormation, memory, slowLink, signaling, replication];
+const SCENARIOS: readonly Scenario[] = [reliableThroughput, unreliableRate, roundTrip, userLoop, browser, gameLoad, rpc, meshFormation, memory, slowLink, signaling, replication, serverCapacity];
 const FULL_REPS = 5;
 const QUICK_REPS = 1;
 /** How much shorter --smoke makes every --quick window. */
@@ -54,6 +61,15 @@ const NOTES = [
   'round-trip: a 64 B ping-pong on the reliable channel. Raw echoes in onMessage; rtcmesh reads after poll() and puts the ' +
     'answer, then flush()es at the end of the turn, as a game loop does at the end of its frame. Both ends run one loop, ' +
     'turned by setImmediate.',
+  'browser: the user-loop cases in headless Chromium (Debian\'s, driven by playwright-core, in a loopback-only network ' +
+    'namespace as the browser tests run it), one page, two peers over loopback, the page loaded afresh for each repetition. ' +
+    "rtcmesh is its browser entry on the page's RTCPeerConnection, each peer a loop of its own (poll(), read every packet, put, " +
+    'flush(), getPeerBufferedBytes() read before every packet); raw is two RTCPeerConnections of the page with negotiated ' +
+    'channels of the same reliability, flow control on bufferedAmount with the same windows (reliable 1 MiB / 256 KiB, ' +
+    'unreliable 256 / 64 KiB), receiving in onmessage. A loop turn is a MessageChannel message each loop posts itself, the ' +
+    "page's setImmediate: setTimeout(0) is clamped to 4 ms once nested. In the ping-pong raw echoes in onmessage with two idle " +
+    'loops turning beside it, as in user-loop. Setups: 100 one after another after a warm-up one, each two connections with ' +
+    "rtcmesh's four channels, until both sides see them open (rtcmesh: peerConnected on both). Not run under --quick.",
   'game-load: 4 peers in a full mesh, 60 frames a second; each frame each peer sends each other peer 10 reliable and 40 ' +
     'unreliable messages of 20–100 B (rtcmesh: putPacket, then flush() at the end of the frame). CPU is process.cpuUsage() ' +
     '(every peer and the engine threads) over wall time, in % of one core.',
@@ -225,8 +241,16 @@ if (engineLog) {
 try {
   const probeAt = process.argv.indexOf(MEMORY_PROBE_FLAG);
   const relayAt = process.argv.indexOf(RELAY_PROCESS_FLAG);
+  const userLoopAt = process.argv.indexOf(USER_LOOP_FLAG);
+  const browserAt = process.argv.indexOf(BROWSER_FLAG);
+  const serverAt = process.argv.indexOf(SERVER_FLAG);
+  const clientsAt = process.argv.indexOf(CLIENTS_FLAG);
   if (probeAt >= 0) await runMemoryProbe(process.argv[probeAt + 1] ?? '');
   else if (relayAt >= 0) await runRelayProcess(process.argv[relayAt + 1] ?? '');
+  else if (userLoopAt >= 0) await runUserLoopChild(process.argv[userLoopAt + 1] ?? '');
+  else if (browserAt >= 0) await runBrowserChild(process.argv[browserAt + 1] ?? '');
+  else if (serverAt >= 0) await runCapacityProcess('server', process.argv[serverAt + 1] ?? '');
+  else if (clientsAt >= 0) await runCapacityProcess('clients', process.argv[clientsAt + 1] ?? '');
   else if (process.argv.includes(GENERATOR_PROCESS_FLAG)) runGenerator();
   else await main();
 } finally {

@@ -22,3 +22,11 @@ export class SendWindow {
     return Math.max(0, room);
   }
 }
+
+const KIB = 1024;
+const MIB = 1024 * KIB;
+
+/** The window a user-loop sender keeps: 1 MiB / 256 KiB reliable, 256 / 64 KiB unreliable (rtcmesh's refusal point). */
+export function userWindow(reliable: boolean): SendWindow {
+  return reliable ? new SendWindow(MIB, 256 * KIB) : new SendWindow(256 * KIB, 64 * KIB);
+}

@@ -9,6 +9,7 @@ import { type BenchContext, type Scenario, alternate, pick } from '../harness.js
 import { measureWindow, turnFor } from '../loop.js';
 import { RELIABLE, UNRELIABLE, connectRawLink, messageBytes } from '../raw-link.js';
 import { type Row, ratioAtLeast } from '../results.js';
+import { type Flow, FlowCounter } from '../flow-counter.js';
 import { SendWindow } from '../send-window.js';
 
 const KIB = 1024;
@@ -27,17 +28,6 @@ const SIZES = [
   { bytes: KIB, label: '1 KiB' },
   { bytes: 16 * KIB, label: '16 KiB' },
 ];
-
-/** What one run measured. */
-interface Flow {
-  /** Packets and megabytes (10^6) that arrived per second of the measured window. */
-  msgPerS: number;
-  mbPerS: number;
-  /** Packets handed to the sender per second of the window. */
-  sentPerS: number;
-  /** Arrived / sent over the whole run, after a drain. */
-  deliveryPct: number;
-}
 
 interface FlowSettings {
   size: number;
@@ -111,38 +101,6 @@ async function rtcmeshFlow(settings: FlowSettings): Promise<Flow> {
 
 function newWindow(reliable: boolean): SendWindow {
   return reliable ? new SendWindow(RELIABLE_HIGH_WATER, RELIABLE_LOW_WATER) : new SendWindow(UNRELIABLE_HIGH_WATER, UNRELIABLE_LOW_WATER);
-}
-
-/** Counters of a flow: all of it for the delivery ratio, the measured window for the rates. */
-class FlowCounter {
-  measuring = false;
-  private sentTotal = 0;
-  private arrivedTotal = 0;
-  private sentInWindow = 0;
-  private arrivedInWindow = 0;
-  private bytesInWindow = 0;
-
-  sent(): void {
-    this.sentTotal++;
-    if (this.measuring) this.sentInWindow++;
-  }
-
-  arrived(bytes: number): void {
-    this.arrivedTotal++;
-    if (this.measuring) {
-      this.arrivedInWindow++;
-      this.bytesInWindow += bytes;
-    }
-  }
-
-  flow(seconds: number): Flow {
-    return {
-      msgPerS: this.arrivedInWindow / seconds,
-      mbPerS: this.bytesInWindow / seconds / 1e6,
-      sentPerS: this.sentInWindow / seconds,
-      deliveryPct: this.sentTotal === 0 ? Number.NaN : (100 * this.arrivedTotal) / this.sentTotal,
-    };
-  }
 }
 
 function durations(context: BenchContext): Pick<FlowSettings, 'warmupMs' | 'durationMs'> {

@@ -1,11 +1,14 @@
 import { BoundedQueue } from '../transport/bounded-queue.js';
 import type { DataChannel, PeerConnection } from '../transport/index.js';
 import { type ChannelSpec, channelOptions } from './channel-layout.js';
-import { sequenceAfter } from './framing.js';
+import { headerSize, sequenceAfter } from './framing.js';
 import { TransferMode } from './multiplayer-constants.js';
 import { OutgoingRecords } from './outgoing-records.js';
 import type { ChannelStats } from './peer-stats.js';
 import { ReliableLog } from './reliable-log.js';
+
+/** How far the engine's figure of a lane may be counted up before it is read again. */
+export const ENGINE_READ_BYTES = 16 * 1024;
 
 /**
  * The state of one channel with one peer: what waits to be sent and what waits to be read, the
@@ -14,7 +17,7 @@ import { ReliableLog } from './reliable-log.js';
 export class ChannelLane {
   readonly spec: ChannelSpec;
   /** Packets put and not yet handed to the engine. */
-  readonly pending = new OutgoingRecords();
+  readonly pending: OutgoingRecords;
   /** Packets received and not yet read. */
   readonly incoming: BoundedQueue<Uint8Array>;
   /** Reliable, with resumption on: what the peer has not acknowledged, for a new connection. */
@@ -26,6 +29,7 @@ export class ChannelLane {
   private nextSequence = 0;
   private lastSequence: number | undefined;
   private buffered = 0;
+  private handedThisFlush = false;
   private looked = false;
   private received = 0;
 
@@ -34,6 +38,7 @@ export class ChannelLane {
     this.channel = connection.createDataChannel(spec.label, channelOptions(spec.sctpId, spec.mode));
     this.log = resumable && spec.mode === TransferMode.Reliable ? new ReliableLog() : undefined;
     this.incoming = new BoundedQueue<Uint8Array>(receiveLimitBytes);
+    this.pending = new OutgoingRecords(headerSize(spec.mode));
     this.counters = {
       transferChannel: spec.transferChannel,
       mode: spec.mode,
@@ -51,7 +56,10 @@ export class ChannelLane {
     return this.channel;
   }
 
-  /** The engine's buffered bytes as of the last flush: between flushes nothing is added to them. */
+  /**
+   * What the engine holds of the lane, at most: read from it now and then, and counted up by
+   * what the lane hands it in between (the engine only drains, never adds).
+   */
   get engineBuffered(): number {
     return this.buffered;
   }
@@ -95,12 +103,30 @@ export class ChannelLane {
    */
   beginFlush(): boolean {
     this.looked = this.pending.count > 0 || this.buffered > 0 || this.isReliableWaiting();
+    this.handedThisFlush = false;
     return this.looked;
   }
 
-  /** Ends the flush of a lane looked at: its engine figure is read from the channel it sent on. */
+  /** Counts bytes handed to the engine on this lane. */
+  handed(bytes: number): void {
+    this.buffered += bytes;
+    this.handedThisFlush = true;
+  }
+
+  /**
+   * Ends the flush of a lane looked at. The engine's figure is read from the channel the lane sent
+   * on only when the bound has grown past {@link ENGINE_READ_BYTES}, or once the lane goes quiet
+   * (so that it falls back to 0): a native call per lane per flush was a server's largest cost
+   * after the sends themselves.
+   */
   endFlush(channel: DataChannel): void {
+    if (this.handedThisFlush ? this.buffered > ENGINE_READ_BYTES : this.buffered > 0) this.buffered = channel.getBufferedAmount();
+  }
+
+  /** Reads what the engine holds of the lane now. */
+  readEngine(channel: DataChannel): number {
     this.buffered = channel.getBufferedAmount();
+    return this.buffered;
   }
 
   /** The sequence number of the next unreliable message. */

@@ -51,9 +51,16 @@ export function writeRecord(target: Uint8Array, offset: number, packet: Uint8Arr
 /** Writes a message's header for `mode` at the start of `message` (nothing on a Reliable channel). */
 export function writeHeader(message: Uint8Array, mode: TransferMode, sentAt: number, sequence: number): void {
   if (mode === TransferMode.Reliable) return;
-  const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
-  view.setUint32(0, sentAt >>> 0);
-  if (mode === TransferMode.UnreliableOrdered) view.setUint32(4, sequence >>> 0);
+  // Byte by byte: a DataView per message would be the flush's one allocation.
+  writeUint32(message, 0, sentAt);
+  if (mode === TransferMode.UnreliableOrdered) writeUint32(message, 4, sequence);
+}
+
+function writeUint32(target: Uint8Array, offset: number, value: number): void {
+  target[offset] = value >>> 24;
+  target[offset + 1] = value >>> 16;
+  target[offset + 2] = value >>> 8;
+  target[offset + 3] = value;
 }
 
 /** The header of a received message. */

@@ -7,15 +7,22 @@ const INITIAL_BYTES = 16 * 1024;
  * The packets put for one peer and channel and not yet sent, already framed as records, one after
  * another in one buffer: a put copies its packet in (the caller may reuse its own at once), and a
  * flush hands out runs of whole records as they lie, so batching allocates nothing per packet.
+ * Each run comes with `headerRoom` bytes before it for the message header, written in place: the
+ * buffer keeps that much free at its start, and a later run reuses the tail of one already sent.
  */
 export class OutgoingRecords {
   private buffer = new Uint8Array(INITIAL_BYTES);
-  private used = 0;
+  private used: number;
   /** Where each record ends in `buffer`. */
   private ends: number[] = [];
   /** The first record not yet sent, and where it starts: sent records are reclaimed lazily. */
   private first = 0;
-  private start = 0;
+  private start: number;
+
+  constructor(private readonly headerRoom = 0) {
+    this.used = headerRoom;
+    this.start = headerRoom;
+  }
 
   /** Packets waiting. */
   get count(): number {
@@ -46,16 +53,18 @@ export class OutgoingRecords {
   /**
    * Hands `send` consecutive runs of whole records, each at most `budget` bytes (a record larger
    * than that goes alone), until every record is out or `room` bytes have gone; keeps the rest.
-   * A run is a view on this buffer, valid only during the call: the engine copies what it sends.
+   * A run is a view on this buffer, `headerRoom` free bytes and then the records, valid only
+   * during the call: the engine copies what it sends.
    */
-  drain(budget: number, room: number, send: (records: Uint8Array, count: number) => void): void {
+  drain(budget: number, room: number, send: (message: Uint8Array, count: number) => void): void {
     const ends = this.ends;
+    const header = this.headerRoom;
     let runStart = this.start;
     let first = this.first;
     let n = first;
     for (; n < ends.length; n++) {
       if (n > first && ends[n]! - runStart > budget) {
-        send(this.buffer.subarray(runStart, ends[n - 1]!), n - first);
+        send(this.buffer.subarray(runStart - header, ends[n - 1]!), n - first);
         room -= ends[n - 1]! - runStart;
         runStart = ends[n - 1]!;
         first = n;
@@ -63,7 +72,7 @@ export class OutgoingRecords {
       }
     }
     if (n === ends.length && first < n) {
-      send(this.buffer.subarray(runStart, this.used), n - first);
+      send(this.buffer.subarray(runStart - header, this.used), n - first);
       first = n;
       runStart = this.used;
     }
@@ -77,20 +86,23 @@ export class OutgoingRecords {
 
   /** Drops every waiting packet. */
   clear(): void {
-    this.used = 0;
+    this.used = this.headerRoom;
     this.ends.length = 0;
     this.first = 0;
-    this.start = 0;
+    this.start = this.headerRoom;
   }
 
-  /** Moves the waiting records to the front, reclaiming what was sent. */
+  /** Moves the waiting records to the front, behind the header room, reclaiming what was sent. */
   private compact(): void {
-    if (this.start === 0) return;
-    this.buffer.copyWithin(0, this.start, this.used);
-    const shift = this.start;
-    this.ends = this.ends.slice(this.first).map((end) => end - shift);
+    const shift = this.start - this.headerRoom;
+    if (shift === 0) return;
+    this.buffer.copyWithin(this.headerRoom, this.start, this.used);
+    const ends = this.ends;
+    let kept = 0;
+    for (let n = this.first; n < ends.length; n++) ends[kept++] = ends[n]! - shift;
+    ends.length = kept;
     this.used -= shift;
     this.first = 0;
-    this.start = 0;
+    this.start = this.headerRoom;
   }
 }

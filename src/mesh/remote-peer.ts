@@ -11,7 +11,7 @@ import {
   readRecords,
   writeHeader,
 } from './framing.js';
-import { BYE_MESSAGE, decodeAck, decodeSystemMessage, encodeAck, encodePing, encodePong, isAck, isBye } from './system-messages.js';
+import { BYE_MESSAGE, decodeSystemMessage, encodePing, encodePong, isBye } from './system-messages.js';
 import { ClockEstimator } from './clock.js';
 import { LaneScheduler } from './lane-scheduler.js';
 import type { MeshLimits } from './mesh-options.js';
@@ -26,6 +26,12 @@ import { TransferMode } from './multiplayer-constants.js';
  * not counted in bufferedAmount) still does, on a slow link: hence the state connection.
  */
 export const RELIABLE_ENGINE_QUEUE_BYTES = 64 * 1024;
+/**
+ * The most the reliable channels may have waiting in libdatachannel's queue when the link drains
+ * all of it between two flushes: a game that flushes once a frame would otherwise cap a reliable
+ * transfer at 64 KiB a frame (4 MB/s at 60 Hz) whatever the link.
+ */
+export const MAX_RELIABLE_ENGINE_QUEUE_BYTES = 1024 * 1024;
 
 /** How long a state connection may take to come up after the main one; past it, the peer does without. */
 export const STATE_LINK_SETUP_MS = 5000;
@@ -44,6 +50,8 @@ function isReliableWaiting(lane: ChannelLane): boolean {
  */
 export class RemotePeer {
   readonly lanes: ChannelLane[];
+  /** The reliable lanes, in layout order: what a ping's acknowledgement counts. */
+  private readonly reliableLanes: ChannelLane[];
   private readonly scheduler: LaneScheduler<ChannelLane>;
   readonly clock = new ClockEstimator();
   private currentConnection: PeerConnection;
@@ -77,6 +85,14 @@ export class RemotePeer {
   private mainReadyAt: number | undefined;
   /** The clock of the flush under way. */
   private flushedAt = 0;
+  /**
+   * What the reliable lanes may have waiting in the engine: doubled while the engine empties it
+   * between flushes, cut back to twice what it drained between two flushes once it does not, so
+   * that a keepalive never waits behind more than about two frames of reliable data.
+   */
+  private reliableAllowance = RELIABLE_ENGINE_QUEUE_BYTES;
+  /** The reliable lanes' bytes in the engine as the last flush ended. */
+  private reliableQueuedAfterFlush = 0;
   /** Packets readable across every lane. */
   private readable = 0;
   /**
@@ -111,6 +127,7 @@ export class RemotePeer {
     this.system = connection.createDataChannel('system', SYSTEM_CHANNEL_OPTIONS);
     const resumable = limits.reconnectGraceMs > 0;
     this.lanes = layout.map((spec) => new ChannelLane(spec, connection, resumable, limits.receiveLimitBytes));
+    this.reliableLanes = this.lanes.filter((lane) => lane.spec.mode === TransferMode.Reliable);
     this.scheduler = new LaneScheduler(this.lanes);
     if (limits.stateConnection) {
       this.link = new StateLink(connection, offerer, layout.filter((spec) => spec.mode !== TransferMode.Reliable));
@@ -299,7 +316,12 @@ export class RemotePeer {
       for (const lane of groups[index]!) if (lane.spec.mode !== TransferMode.Reliable && lane.pending.count > 0) this.sendLane(lane, Number.POSITIVE_INFINITY, now);
       if (room > 0) room = this.scheduler.share(index, room, isReliableWaiting, this.sendForScheduler);
     }
-    for (const lane of this.lanes) if (lane.touched) lane.endFlush(this.outChannel(lane));
+    let reliableQueued = 0;
+    for (const lane of this.lanes) {
+      if (lane.touched) lane.endFlush(this.outChannel(lane));
+      if (lane.spec.mode === TransferMode.Reliable) reliableQueued += lane.engineBuffered;
+    }
+    this.reliableQueuedAfterFlush = reliableQueued;
   }
 
   /**
@@ -344,15 +366,10 @@ export class RemotePeer {
     // A new connection's system channel opens after it connects: the first ping waits for it.
     if (this.systemOut().getReadyState() !== ChannelState.Open) return;
     this.lastPingAt = now;
-    this.sendSystem(encodePing(now, this.reliableBytesReceived));
-    this.sendAck();
-  }
-
-  /** Tells the peer how many messages arrived on each reliable channel, so that it can free them. */
-  sendAck(): void {
+    // The ping tells the peer how many messages arrived on each reliable channel, so that it can free them.
     const counts: number[] = [];
     for (const lane of this.lanes) if (lane.spec.mode === TransferMode.Reliable) counts.push(lane.receivedMessages);
-    this.sendSystem(encodeAck(counts));
+    this.sendSystem(encodePing(now, this.reliableBytesReceived, counts));
   }
 
   /**
@@ -427,6 +444,16 @@ export class RemotePeer {
     return false;
   }
 
+  /**
+   * Bytes waiting for the peer: queued here, and in the engine as of the last flush (nothing is
+   * handed to the engine between flushes, so this is at most what it holds). No engine call.
+   */
+  get bufferedBytes(): number {
+    let bytes = 0;
+    for (const lane of this.lanes) bytes += lane.pending.bytes + lane.engineBuffered;
+    return bytes;
+  }
+
   /** A snapshot of the counters. */
   stats(now: number): PeerStats {
     let bufferedBytes = 0;
@@ -478,16 +505,36 @@ export class RemotePeer {
   /**
    * The reliable bytes the lanes may hand the engine now. libdatachannel sends every channel of
    * a connection from one queue, in order, so a long reliable backlog there would hold keepalives
-   * and unreliable state behind it: at most {@link RELIABLE_ENGINE_QUEUE_BYTES} wait there, counted
-   * over every channel of the main connection, and the rest waits in the lanes, in their order.
+   * and unreliable state behind it: at most the allowance waits there, counted over every channel
+   * of the main connection, and the rest waits in the lanes, in their order. The engine is asked
+   * only when the lanes' bounds leave less room than they have waiting.
    */
   private reliableRoom(): number {
-    let queued = 0;
-    // Nothing reaches the engine between flushes: a lane that left none there has none now.
+    let bound = 0;
+    let waiting = 0;
     for (const lane of this.lanes) {
-      if (lane.engineBuffered > 0 && this.outChannel(lane) === lane.dataChannel) queued += lane.dataChannel.getBufferedAmount();
+      if (lane.engineBuffered > 0 && this.outChannel(lane) === lane.dataChannel) bound += lane.engineBuffered;
+      if (lane.spec.mode === TransferMode.Reliable) waiting += lane.log?.peekUnsent() ? Number.POSITIVE_INFINITY : lane.pending.bytes;
     }
-    return RELIABLE_ENGINE_QUEUE_BYTES - queued;
+    if (this.reliableAllowance - bound >= waiting) return this.reliableAllowance - bound;
+    let queued = 0;
+    for (const lane of this.lanes) {
+      if (lane.engineBuffered > 0 && this.outChannel(lane) === lane.dataChannel) queued += lane.readEngine(lane.dataChannel);
+    }
+    this.adaptAllowance(queued);
+    return this.reliableAllowance - queued;
+  }
+
+  /** Moves the allowance by what the engine did with the reliable bytes since the last flush. */
+  private adaptAllowance(queued: number): void {
+    const before = this.reliableQueuedAfterFlush;
+    if (queued === 0) {
+      // All of it went between two flushes: the link could have taken more.
+      if (before >= this.reliableAllowance / 2) this.reliableAllowance = Math.min(MAX_RELIABLE_ENGINE_QUEUE_BYTES, 2 * this.reliableAllowance);
+      return;
+    }
+    const drained = Math.max(0, before - queued);
+    this.reliableAllowance = Math.max(RELIABLE_ENGINE_QUEUE_BYTES, Math.min(this.reliableAllowance, 2 * drained));
   }
 
   /** The scheduler's way to send, made once: flush() runs every frame. */
@@ -520,6 +567,7 @@ export class RemotePeer {
     if (lane.dataChannel.getReadyState() !== ChannelState.Open) return 0;
     for (let message = log.peekUnsent(); message && handed < room; message = log.peekUnsent()) {
       if (!lane.dataChannel.putPacket(message)) break;
+      lane.handed(message.byteLength);
       log.markSent();
       handed += message.byteLength;
       this.messagesSent++;
@@ -528,26 +576,24 @@ export class RemotePeer {
     return handed;
   }
 
-  /** Sends one batch; a reliable one as the records lie (no header), others behind a fresh header. */
-  private sendMessage(lane: ChannelLane, records: Uint8Array, count: number, now: number): void {
+  /**
+   * Sends one batch: the records as they lie, behind the header written into the room the lane's
+   * queue leaves for it (a reliable message has none).
+   */
+  private sendMessage(lane: ChannelLane, message: Uint8Array, count: number, now: number): void {
     const { mode } = lane.spec;
-    const header = headerSize(mode);
-    let message = records;
     if (lane.log) {
       // The log keeps a copy until the peer acknowledges it; the engine takes it in turn.
-      lane.log.append(records.slice());
+      lane.log.append(message.slice());
       this.sendLogged(lane, Number.POSITIVE_INFINITY);
       return;
     }
-    if (header > 0) {
-      message = new Uint8Array(header + records.byteLength);
-      writeHeader(message, mode, now % STAMP_MODULO, lane.takeSequence());
-      message.set(records, header);
-    }
+    if (mode !== TransferMode.Reliable) writeHeader(message, mode, now % STAMP_MODULO, lane.takeSequence());
     this.messagesSent++;
     let sent = false;
     const channel = this.outChannel(lane);
     if (channel.getReadyState() === ChannelState.Open) sent = channel.putPacket(message);
+    if (sent) lane.handed(message.byteLength);
     if (sent && mode === TransferMode.Reliable) this.reliableBytesSent += message.byteLength;
     if (!sent) {
       // The peer went between the put and the flush: the packets are counted as lost to it.
@@ -596,15 +642,11 @@ export class RemotePeer {
   }
 
   private receiveSystem(message: Uint8Array, now: number): void {
-    if (isAck(message)) {
-      this.receiveAck(message);
-      return;
-    }
     if (isBye(message)) {
       this.leaving = true;
       return;
     }
-    const decoded = decodeSystemMessage(message);
+    const decoded = decodeSystemMessage(message, this.reliableLanes.length);
     // A peer cannot have received more than was sent to it: such a report is a lie, not a count.
     if (decoded === null || decoded.received > this.reliableBytesSent) {
       this.dropped.malformed++;
@@ -614,6 +656,7 @@ export class RemotePeer {
     this.reliableBytesDelivered = Math.max(this.reliableBytesDelivered, decoded.received);
     if (decoded.kind === 'ping') {
       this.sendSystem(encodePong(decoded.stamp, now, this.reliableBytesReceived));
+      this.acknowledge(decoded.counts);
     } else if (!this.clock.addSample(decoded.stamp, decoded.remoteTime, now)) {
       this.dropped.malformed++;
     }
@@ -623,13 +666,8 @@ export class RemotePeer {
    * Frees what the peer acknowledges. The first acknowledgement on a new connection also says
    * where each reliable lane resumes: what it does not cover is resent, in order, from there.
    */
-  private receiveAck(message: Uint8Array): void {
-    const reliableLanes = this.lanes.filter((lane) => lane.spec.mode === TransferMode.Reliable);
-    const counts = decodeAck(message, reliableLanes.length);
-    if (counts === null) {
-      this.dropped.malformed++;
-      return;
-    }
+  private acknowledge(counts: readonly number[]): void {
+    const reliableLanes = this.reliableLanes;
     reliableLanes.forEach((lane, n) => {
       const verdict = lane.log?.acknowledge(counts[n]!) ?? 'taken';
       if (verdict === 'invalid') this.dropped.malformed++;

@@ -57,7 +57,7 @@ describe('decoders under in-process fuzz', () => {
     writeHeader(message, TransferMode.UnreliableOrdered, 123456, 7);
     let end = writeRecord(message, 8, Uint8Array.of(1, 2, 3));
     end = writeRecord(message, end, new Uint8Array(20));
-    const valid = [message.subarray(0, end), encodePing(1e12, 5), encodePong(1e12, 2e12, 9)];
+    const valid = [message.subarray(0, end), encodePing(1e12, 5, [3, 4]), encodePong(1e12, 2e12, 9)];
     const header: MessageHeader = { sentAt: 0, sequence: 0 };
     for (const bytes of inputs(3, valid)) {
       for (const mode of [TransferMode.Reliable, TransferMode.Unreliable, TransferMode.UnreliableOrdered]) {
@@ -65,7 +65,7 @@ describe('decoders under in-process fuzz', () => {
         if (readHeader(mode, bytes, header)) readRecords(bytes, mode === TransferMode.Reliable ? 0 : mode === TransferMode.Unreliable ? 4 : 8, records);
         if (records.some((record) => record.byteLength > bytes.byteLength)) throw new Error('a record larger than its message');
       }
-      decodeSystemMessage(bytes);
+      for (const reliableChannels of [0, 1, 2]) decodeSystemMessage(bytes, reliableChannels);
     }
   });
 

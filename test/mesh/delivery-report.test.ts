@@ -54,17 +54,17 @@ describe("the peer's report of reliable bytes received", () => {
     }, 'the reliable message');
     expect(peer.getPeerStats(2).undeliveredBytes).toBe(sent);
 
-    system.putPacket(encodePing(clockMs(), sent + 1));
+    system.putPacket(encodePing(clockMs(), sent + 1, [0]));
     system.putPacket(encodePong(clockMs(), clockMs(), 2 ** 40));
     await pollUntil(targets, () => peer.getPeerStats(2).dropped.malformed === 2, 'both lies to be counted');
     expect(peer.getPeerStats(2).undeliveredBytes).toBe(sent);
 
     const stamp = clockMs();
-    system.putPacket(encodePing(stamp, sent));
+    system.putPacket(encodePing(stamp, sent, [0]));
     let answer: ReturnType<typeof decodeSystemMessage> = null;
     await pollUntil(targets, () => {
       for (let message = system.getPacket(); message; message = system.getPacket()) {
-        const decoded = decodeSystemMessage(message);
+        const decoded = decodeSystemMessage(message, 1);
         if (decoded?.kind === 'pong' && decoded.stamp === stamp) answer = decoded;
       }
       return answer !== null;

@@ -78,7 +78,7 @@ describe('message framing', () => {
       if (readRecords(bytes, 0, records)) {
         expect(records.reduce((sum, r) => sum + recordSize(r.byteLength), 0)).toBe(bytes.byteLength);
       }
-      expect(decodeSystemMessage(bytes) === null || bytes.byteLength === 9 || bytes.byteLength === 17).toBe(true);
+      expect(decodeSystemMessage(bytes, 1) === null || bytes.byteLength === 21 || bytes.byteLength === 25).toBe(true);
     }
   });
 
@@ -93,22 +93,26 @@ describe('message framing', () => {
 
 describe('keepalive messages and the clock estimate', () => {
   it('round-trips pings and pongs and rejects anything else', () => {
-    expect(decodeSystemMessage(encodePing(123.5, 0))).toEqual({ kind: 'ping', stamp: 123.5, received: 0 });
-    expect(decodeSystemMessage(encodePong(1, 2, 2 ** 53 - 1))).toEqual({ kind: 'pong', stamp: 1, remoteTime: 2, received: 2 ** 53 - 1 });
-    expect(decodeSystemMessage(new Uint8Array(17))).toBeNull();
-    expect(decodeSystemMessage(encodePing(1, 2).subarray(0, 9))).toBeNull();
-    expect(decodeSystemMessage(encodePing(Number.NaN, 0))).toBeNull();
-    expect(decodeSystemMessage(encodePong(1, Number.POSITIVE_INFINITY, 0))).toBeNull();
+    expect(decodeSystemMessage(encodePing(123.5, 0, [7]), 1)).toEqual({ kind: 'ping', stamp: 123.5, received: 0, counts: [7] });
+    expect(decodeSystemMessage(encodePing(1, 2, [0, 7, 0xffff_ffff]), 3)).toEqual({ kind: 'ping', stamp: 1, received: 2, counts: [0, 7, 0xffff_ffff] });
+    expect(decodeSystemMessage(encodePong(1, 2, 2 ** 53 - 1), 1)).toEqual({ kind: 'pong', stamp: 1, remoteTime: 2, received: 2 ** 53 - 1 });
+    expect(decodeSystemMessage(new Uint8Array(21), 1)).toBeNull();
+    // A ping carries one count per reliable channel of the layout, no more, no fewer.
+    expect(decodeSystemMessage(encodePing(1, 2, [0, 7]), 1)).toBeNull();
+    expect(decodeSystemMessage(encodePing(1, 2, [0, 7]), 3)).toBeNull();
+    expect(decodeSystemMessage(encodePing(1, 2, [0]).subarray(0, 9), 1)).toBeNull();
+    expect(decodeSystemMessage(encodePing(Number.NaN, 0, [0]), 1)).toBeNull();
+    expect(decodeSystemMessage(encodePong(1, Number.POSITIVE_INFINITY, 0), 1)).toBeNull();
     // A byte count is a whole number a float64 holds exactly.
     for (const received of [-1, 0.5, Number.NaN, 2 ** 53]) {
-      expect(decodeSystemMessage(encodePing(1, received))).toBeNull();
-      expect(decodeSystemMessage(encodePong(1, 2, received))).toBeNull();
+      expect(decodeSystemMessage(encodePing(1, received, [0]), 1)).toBeNull();
+      expect(decodeSystemMessage(encodePong(1, 2, received), 1)).toBeNull();
     }
   });
 
   it('encodes the example of docs/wire-format.md', () => {
     const hex = (message: Uint8Array): string => Buffer.from(message).toString('hex').replace(/(..)(?!$)/g, '$1 ');
-    expect(hex(encodePing(1700000000000.5, 4096))).toBe('01 42 78 bc fe 56 80 08 00 40 b0 00 00 00 00 00 00');
+    expect(hex(encodePing(1700000000000.5, 4096, [7, 65536]))).toBe('01 42 78 bc fe 56 80 08 00 40 b0 00 00 00 00 00 00 00 00 00 07 00 01 00 00');
     expect(hex(encodePong(1700000000000.5, 1700000000040.25, 1000))).toBe(
       '02 42 78 bc fe 56 80 08 00 42 78 bc fe 56 82 84 00 40 8f 40 00 00 00 00 00',
     );

@@ -67,3 +67,31 @@ describe('OutgoingRecords after a partial drain', () => {
     expect(records.count).toBe(0);
   });
 });
+
+describe('OutgoingRecords with header room', () => {
+  it('hands every run with the room before its records, free to write, across partial drains and growth', () => {
+    const records = new OutgoingRecords(8);
+    const sent: number[] = [];
+    let next = 0;
+    for (let round = 0; round < 20; round++) {
+      for (let n = 0; n < 40; n++) records.push(new Uint8Array(300 + (n % 7) * 100).fill(next++ & 0xff));
+      records.drain(1150, round % 3 === 0 ? Number.POSITIVE_INFINITY : 5000, (message, count) => {
+        // The header is written before the records are read: it must not clobber a record.
+        message.fill(0xee, 0, 8);
+        const packets: Uint8Array[] = [];
+        expect(readRecords(message, 8, packets)).toBe(true);
+        expect(packets).toHaveLength(count);
+        sent.push(...packets.map((packet) => packet[0]!));
+      });
+    }
+    records.drain(1150, Number.POSITIVE_INFINITY, (message) => {
+      const packets: Uint8Array[] = [];
+      message.fill(0xee, 0, 8);
+      readRecords(message, 8, packets);
+      sent.push(...packets.map((packet) => packet[0]!));
+    });
+    expect(sent).toEqual([...Array(800).keys()].map((n) => n & 0xff));
+    expect(records.count).toBe(0);
+    expect(records.bytes).toBe(0);
+  });
+});

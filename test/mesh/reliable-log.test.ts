@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { ReliableLog } from '../../src/mesh/reliable-log.js';
-import { decodeAck, encodeAck } from '../../src/mesh/system-messages.js';
 
 function sendAll(log: ReliableLog): number[] {
   const sent: number[] = [];
@@ -48,15 +47,5 @@ describe('the log of unacknowledged reliable messages', () => {
       expect(log.acknowledge(n + 1)).toBe('taken');
     }
     expect(log.count).toBe(0);
-  });
-});
-
-describe('the acknowledgement on the system channel', () => {
-  it('round-trips one count per reliable channel and refuses another length', () => {
-    const message = encodeAck([0, 7, 0xffff_ffff]);
-    expect([...message]).toEqual([3, 0, 0, 0, 0, 0, 0, 0, 7, 0xff, 0xff, 0xff, 0xff]);
-    expect(decodeAck(message, 3)).toEqual([0, 7, 0xffff_ffff]);
-    expect(decodeAck(message, 2)).toBeNull();
-    expect(decodeAck(Uint8Array.of(1, 0, 0, 0, 0), 1)).toBeNull();
   });
 });

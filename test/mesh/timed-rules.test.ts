@@ -213,6 +213,49 @@ describe('backpressure', () => {
   });
 });
 
+describe('the reliable allowance', () => {
+  const PACKET = 1024;
+  const TOTAL = 4096;
+
+  /** Puts TOTAL reliable packets from 1 to 2 at once, then runs frames until they arrived. */
+  function transfer(group: TimedGroup, each?: () => void): number {
+    const one = group.byId(1).peer;
+    for (let n = 0; n < TOTAL; n++) expect(put(one, 2, TransferMode.Reliable, new Uint8Array(PACKET).fill(n & 0xff))).toBe(true);
+    let received = 0;
+    let frames = 0;
+    group.runUntil(() => {
+      frames++;
+      each?.();
+      for (const packet of drain(group.byId(2).peer)) expect(packet.data[0]).toBe(received++ & 0xff);
+      return received === TOTAL;
+    }, 'the transfer to arrive', 60_000);
+    return frames;
+  }
+
+  it('lets the engine hold more than 64 KiB a frame while the link sends all of it between flushes', () => {
+    // 4 MiB at 64 KiB a frame would take 64 frames or more.
+    expect(transfer(pair())).toBeLessThan(20);
+  });
+
+  it('falls back to about two frames of what the link sends when the link slows down, so keepalives still cross', () => {
+    // Fast enough at first for the allowance to grow to its most (1 MiB), then 128 KB a frame.
+    // A ping every frame: the smoothed round trip follows the queue closely.
+    const group = pair({ meshOptions: { keepaliveIntervalMs: FRAME_MS }, memory: { conditions: { bytesPerMs: 200_000 } } });
+    const one = group.byId(1).peer;
+    let frame = 0;
+    let longestRtt = 0;
+    transfer(group, () => {
+      if (++frame === 6) group.backend.setConditions({ bytesPerMs: 8000 });
+      const rtt = one.getPeerStats(2).rttMs;
+      if (frame > 6 && !Number.isNaN(rtt)) longestRtt = Math.max(longestRtt, rtt);
+    });
+    // Behind 1 MiB a ping would wait 131 ms; behind two frames' worth (256 KB), 33 ms, plus a
+    // frame on each side before it is answered and read.
+    expect(longestRtt).toBeLessThan(6 * FRAME_MS);
+    expect(group.byId(2).disconnected).toEqual([]);
+  });
+});
+
 describe('batching', () => {
   function sendFive(group: TimedGroup, flush: boolean): { sentBeforePoll: number; sent: number; received: number } {
     const one = group.byId(1).peer;

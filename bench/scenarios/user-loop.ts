@@ -1,0 +1,75 @@
+/**
+ * user-loop: rtcmesh as a user drives it. Each side runs its own loop (poll(), read every packet,
+ * put, flush()), the sender reads its backpressure before every packet; raw node-datachannel
+ * does the same traffic beside it. One case per process (user-loop/child.ts).
+ */
+import type { Flow } from '../flow-counter.js';
+import { type BenchContext, type Scenario, alternate, pick } from '../harness.js';
+import { type Row, atMost, ratioAtLeast, ratioAtMost } from '../results.js';
+import type { RoundTrips, Setups, UserLoopCase } from '../user-loop/case-types.js';
+import { runInChild } from '../user-loop/child.js';
+
+const KIB = 1024;
+
+function both<T>(context: BenchContext, what: string, test: UserLoopCase): Promise<{ raw: T[]; rtcmesh: T[] }> {
+  return alternate(
+    context,
+    what,
+    () => runInChild<T>('raw', test),
+    () => runInChild<T>('rtcmesh', test),
+  );
+}
+
+async function flowRows(context: BenchContext, name: string): Promise<Row[]> {
+  const timing = { warmupMs: context.ms(500, 100), durationMs: context.ms(3000, 300) };
+  const rows: Row[] = [];
+  const cases = [
+    { label: 'reliable 64 B, msg/s', size: 64, reliable: true, key: 'msgPerS', target: ratioAtLeast(5) },
+    { label: 'unreliable 64 B sent, msg/s', size: 64, reliable: false, key: 'sentPerS', target: ratioAtLeast(5) },
+    { label: 'reliable 1 KiB, MB/s', size: KIB, reliable: true, key: 'mbPerS', target: ratioAtLeast(1) },
+    { label: 'reliable 16 KiB, MB/s', size: 16 * KIB, reliable: true, key: 'mbPerS', target: ratioAtLeast(1) },
+  ] as const;
+  for (const { label, size, reliable, key, target } of cases) {
+    const results = await both<Flow>(context, label, { kind: 'flow', size, reliable, ...timing });
+    rows.push({ scenario: name, metric: label, raw: pick(results.raw, key), rtcmesh: pick(results.rtcmesh, key), target });
+    if (!reliable) {
+      rows.push({ scenario: name, metric: 'unreliable 64 B delivery ratio, %', raw: pick(results.raw, 'deliveryPct'), rtcmesh: pick(results.rtcmesh, 'deliveryPct') });
+    }
+  }
+  return rows;
+}
+
+async function roundTripRows(context: BenchContext, name: string): Promise<Row[]> {
+  const results = await both<RoundTrips>(context, 'ping-pong 64 B', { kind: 'ping-pong', warmupMs: context.ms(300, 100), durationMs: context.ms(3000, 300) });
+  return [
+    { scenario: name, metric: 'ping-pong 64 B p50, µs', raw: pick(results.raw, 'p50Us'), rtcmesh: pick(results.rtcmesh, 'p50Us') },
+    { scenario: name, metric: 'ping-pong 64 B p99, µs', raw: pick(results.raw, 'p99Us'), rtcmesh: pick(results.rtcmesh, 'p99Us'), target: ratioAtMost(1.5) },
+  ];
+}
+
+async function setupRows(context: BenchContext, name: string): Promise<Row[]> {
+  const setups = context.quick ? 5 : 100;
+  const results = await both<Setups>(context, `${setups} warm setups`, { kind: 'setup', setups });
+  const row = (metric: string, key: keyof Setups, target?: Row['target']): Row => ({
+    scenario: name,
+    metric,
+    raw: pick(results.raw, key),
+    rtcmesh: pick(results.rtcmesh, key),
+    ...(target ? { target } : {}),
+  });
+  return [
+    row(`warm setup p50 of ${setups}, ms`, 'p50Ms'),
+    row(`warm setup p90 of ${setups}, ms`, 'p90Ms', ratioAtMost(1.2)),
+    row(`warm setup slowest of ${setups}, ms`, 'maxMs', atMost(500, 'ms')),
+    row(`setups over 500 ms, of ${setups}`, 'stalls'),
+    row(`setups failed, of ${setups}`, 'failed'),
+  ];
+}
+
+/** rtcmesh driven as a user drives it, beside raw node-datachannel. */
+export const userLoop: Scenario = {
+  name: 'user-loop',
+  async run(context) {
+    return [...(await flowRows(context, this.name)), ...(await roundTripRows(context, this.name)), ...(await setupRows(context, this.name))];
+  },
+};
