@@ -61,6 +61,21 @@ const NOTES = [
   'round-trip: a 64 B ping-pong on the reliable channel. Raw echoes in onMessage; rtcmesh reads after poll() and puts the ' +
     'answer, then flush()es at the end of the turn, as a game loop does at the end of its frame. Both ends run one loop, ' +
     'turned by setImmediate.',
+  'user-loop: rtcmesh driven as a user drives it, each case alone in a fresh process (in a loopback-only network namespace ' +
+    'when run as root). Each peer runs a loop of its own on setImmediate: poll(), read every packet, put, flush(); the sender ' +
+    'reads getPeerBufferedBytes() before every packet, pausing at 1 MiB and resuming under 256 KiB (unreliable 256 / 64 KiB). ' +
+    'Raw sends from a loop of its own with the same windows on bufferedAmount() and receives in onMessage; in the ping-pong it ' +
+    'echoes in onMessage with two idle loops turning beside it. Setups: 100 one after another after a warm-up one, two ' +
+    "connections with rtcmesh's four channels each, until both sides see them open (rtcmesh: peerConnected on both); raw " +
+    "holds the offerer's candidates until the answer, rtcmesh's backend also until the offerer's checks connect it (150 ms at " +
+    'most). Through signaling: a SignalingServer on loopback, a host with its lobby open, then a guest from connect() until ' +
+    'both have peerConnected, 100 times, rtcmesh alone.',
+  'server-capacity: one server process (server topology) and the clients in two other processes, all at 60 Hz; each client ' +
+    'sends a 32 B reliable input a tick, the server a 1 KB unreliable state to each client a tick (rtcmesh: setTargetPeer, ' +
+    'putPacket, flush() at the end of the tick; raw: sendMessageBinary). Server CPU is its process.cpuUsage() (engine threads ' +
+    'included) over the 5 s window; the state age is, at every client tick, how old the newest state the client holds is, by ' +
+    "the one clock of the machine. A late tick began more than a tick after it was due. Delivered counts each side's window, " +
+    'which open within a tick of each other.',
   'browser: the user-loop cases in headless Chromium (Debian\'s, driven by playwright-core, in a loopback-only network ' +
     'namespace as the browser tests run it), one page, two peers over loopback, the page loaded afresh for each repetition. ' +
     "rtcmesh is its browser entry on the page's RTCPeerConnection, each peer a loop of its own (poll(), read every packet, put, " +

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { type BenchContext, alternate } from '../harness.js';
 import { inLoopbackNamespace } from '../loopback-namespace.js';
-import type { UserLoopCase } from '../user-loop/case-types.js';
+import type { PairCase } from '../user-loop/case-types.js';
 import { PageRunner } from './page-runner.js';
 
 /** The flag main.ts hands to {@link runBrowserChild}. */
@@ -19,7 +19,7 @@ const CHILD_TIMEOUT_MS = 30 * 60_000;
 /** A measurement: its label (as --match sees it) and the case each side runs for it. */
 export interface BrowserCase {
   label: string;
-  test: UserLoopCase;
+  test: PairCase;
 }
 
 /** What the child is asked: the run's settings and the cases. */

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Browser, CDPSession } from 'playwright-core';
 import { LOOPBACK_HOST } from '../../src/cli/loopback.js';
 import { type OpenedPage, launchChromium, openPage } from '../../test/browser/chromium.js';
-import type { UserLoopCase } from '../user-loop/case-types.js';
+import type { PairCase } from '../user-loop/case-types.js';
 
 const PAGE = '<!doctype html><script type="module" src="/page.js"></script>';
 /**
@@ -75,7 +75,7 @@ export class PageRunner {
   }
 
   /** Runs one case on one side on a freshly loaded page, and answers what the page measured. */
-  async run<T>(side: 'raw' | 'rtcmesh', test: UserLoopCase, label: string): Promise<T> {
+  async run<T>(side: 'raw' | 'rtcmesh', test: PairCase, label: string): Promise<T> {
     const { page, errors } = this.opened;
     errors.length = 0;
     await page.goto(`http://${LOOPBACK_HOST}:${(this.server.address() as AddressInfo).port}/`);

@@ -6,7 +6,7 @@
 import '../../src/browser.js';
 import { tryGroup } from '../broker.js';
 import type { Flow } from '../flow-counter.js';
-import { type RoundTrips, SETUP_TIMEOUT_MS, type Setups, type UserLoopCase, timeSetups } from '../user-loop/case-types.js';
+import { type PairCase, type RoundTrips, SETUP_TIMEOUT_MS, type Setups, timeSetups } from '../user-loop/case-types.js';
 import { type ConnectRaw, type RawChannelEnd, rawFlow, rawPingPong } from '../user-loop/raw-side.js';
 import { type Looping, rtcmeshFlow, rtcmeshPingPong, rtcmeshSetup } from '../user-loop/rtcmesh-side.js';
 import { PageLoop, nextTask } from './page-loop.js';
@@ -48,7 +48,7 @@ async function rawSetup(): Promise<() => Promise<void>> {
 }
 
 /** Runs one case on one side, in this page. */
-export function runCase(side: 'raw' | 'rtcmesh', test: UserLoopCase): Promise<Flow | RoundTrips | Setups> {
+export function runCase(side: 'raw' | 'rtcmesh', test: PairCase): Promise<Flow | RoundTrips | Setups> {
   switch (test.kind) {
     case 'flow':
       return side === 'raw' ? rawFlow(test, PAGE_LOOPING, connectPage) : rtcmeshFlow(test, PAGE_LOOPING);

@@ -25,6 +25,8 @@ const INPUT_BYTES = 32;
 const STATE_BYTES = 1000;
 const FULL_SIZES = [32, 128, 256, 384];
 const QUICK_SIZES = [8];
+/** --smoke: that it runs and reports. */
+const SMOKE_CLIENTS = 2;
 const SETUP_TIMEOUT_MS = 60_000;
 
 interface Capacity {
@@ -160,7 +162,7 @@ export const serverCapacity: Scenario = {
   name: 'server-capacity',
   async run(context) {
     const rows: Row[] = [];
-    for (const count of context.quick ? QUICK_SIZES : FULL_SIZES) rows.push(...(await sizeRows(context, this.name, count)));
+    for (const count of context.quick ? QUICK_SIZES : FULL_SIZES) rows.push(...(await sizeRows(context, this.name, context.smoke ? SMOKE_CLIENTS : count)));
     return rows;
   },
 };

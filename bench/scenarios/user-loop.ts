@@ -29,7 +29,7 @@ async function flowRows(context: BenchContext, name: string): Promise<Row[]> {
     { label: 'reliable 1 KiB, MB/s', size: KIB, reliable: true, key: 'mbPerS', target: ratioAtLeast(1) },
     { label: 'reliable 16 KiB, MB/s', size: 16 * KIB, reliable: true, key: 'mbPerS', target: ratioAtLeast(1) },
   ] as const;
-  for (const { label, size, reliable, key, target } of cases) {
+  for (const { label, size, reliable, key, target } of context.sizes(cases)) {
     const results = await both<Flow>(context, label, { kind: 'flow', size, reliable, ...timing });
     rows.push({ scenario: name, metric: label, raw: pick(results.raw, key), rtcmesh: pick(results.rtcmesh, key), target });
     if (!reliable) {
@@ -47,8 +47,13 @@ async function roundTripRows(context: BenchContext, name: string): Promise<Row[]
   ];
 }
 
+/** 100 setups; 5 with --quick, 2 with --smoke. */
+function setupCount(context: BenchContext): number {
+  return context.smoke ? 2 : context.quick ? 5 : 100;
+}
+
 async function setupRows(context: BenchContext, name: string): Promise<Row[]> {
-  const setups = context.quick ? 5 : 100;
+  const setups = setupCount(context);
   const results = await both<Setups>(context, `${setups} warm setups`, { kind: 'setup', setups });
   const row = (metric: string, key: keyof Setups, target?: Row['target']): Row => ({
     scenario: name,
@@ -66,10 +71,41 @@ async function setupRows(context: BenchContext, name: string): Promise<Row[]> {
   ];
 }
 
+/** Setups through a SignalingServer: no raw counterpart, rtcmesh's repetitions alone. */
+async function signalingSetupRows(context: BenchContext, name: string): Promise<Row[]> {
+  const setups = setupCount(context);
+  const results: Setups[] = [];
+  if (context.sides.rtcmesh && (context.match === undefined || 'signaling setups'.includes(context.match))) {
+    for (let rep = 1; rep <= context.reps; rep++) {
+      results.push(await runInChild<Setups>('rtcmesh', { kind: 'signaling-setup', setups }));
+      context.log(`  signaling setups: rtcmesh ${rep}/${context.reps} p50=${results.at(-1)!.p50Ms.toFixed(1)} max=${results.at(-1)!.maxMs.toFixed(0)}`);
+    }
+  }
+  const row = (metric: string, key: keyof Setups, target?: Row['target']): Row => ({
+    scenario: name,
+    metric,
+    raw: [],
+    rtcmesh: pick(results, key),
+    ...(target ? { target } : {}),
+  });
+  return [
+    row(`setup through signaling p50 of ${setups}, ms`, 'p50Ms'),
+    row(`setup through signaling p90 of ${setups}, ms`, 'p90Ms'),
+    row(`setup through signaling slowest of ${setups}, ms`, 'maxMs', atMost(500, 'ms')),
+    row(`setups through signaling over 500 ms, of ${setups}`, 'stalls'),
+    row(`setups through signaling failed, of ${setups}`, 'failed'),
+  ];
+}
+
 /** rtcmesh driven as a user drives it, beside raw node-datachannel. */
 export const userLoop: Scenario = {
   name: 'user-loop',
   async run(context) {
-    return [...(await flowRows(context, this.name)), ...(await roundTripRows(context, this.name)), ...(await setupRows(context, this.name))];
+    return [
+      ...(await flowRows(context, this.name)),
+      ...(await roundTripRows(context, this.name)),
+      ...(await setupRows(context, this.name)),
+      ...(await signalingSetupRows(context, this.name)),
+    ];
   },
 };

@@ -31,7 +31,15 @@ export interface SetupCase {
   setups: number;
 }
 
-export type UserLoopCase = FlowCase | PingPongCase | SetupCase;
+/** Setups of a pair through a SignalingServer (rtcmesh only: the raw side has no signaling). */
+export interface SignalingSetupCase {
+  kind: 'signaling-setup';
+  setups: number;
+}
+
+/** The cases a pair of peers runs alone, in a process or in a page. */
+export type PairCase = FlowCase | PingPongCase | SetupCase;
+export type UserLoopCase = PairCase | SignalingSetupCase;
 
 export interface RoundTrips {
   p50Us: number;
@@ -69,6 +77,11 @@ export async function timeSetups(settings: SetupCase, setUp: () => Promise<() =>
       failed++;
     }
   }
+  return summarizeSetups(times, failed);
+}
+
+/** Setup times (ms) as percentiles, the slowest and the stalls. */
+export function summarizeSetups(times: readonly number[], failed: number): Setups {
   return {
     p50Ms: percentile(times, 50),
     p90Ms: percentile(times, 90),

@@ -11,6 +11,7 @@ import { RELIABLE, type RawChannelSpec, UNRELIABLE, connectRawLink, tryRawLinks 
 import { type RoundTrips, SETUP_TIMEOUT_MS, type Setups, type UserLoopCase, timeSetups } from './case-types.js';
 import { type ConnectRaw, type RawChannelEnd, rawFlow, rawPingPong } from './raw-side.js';
 import { type Looping, rtcmeshFlow, rtcmeshPingPong, rtcmeshSetup } from './rtcmesh-side.js';
+import { signalingSetups } from './signaling-setup.js';
 import { TurnLoop } from './turn-loop.js';
 
 const NODE_LOOPING: Looping = {
@@ -55,5 +56,8 @@ export function runCase(side: 'raw' | 'rtcmesh', test: UserLoopCase): Promise<Fl
       return side === 'raw' ? rawPingPong(test, NODE_LOOPING, connectNative) : rtcmeshPingPong(test, NODE_LOOPING);
     case 'setup':
       return timeSetups(test, side === 'raw' ? rawSetup : () => rtcmeshSetup(NODE_LOOPING));
+    case 'signaling-setup':
+      if (side === 'raw') throw new Error('the raw side has no signaling: run the signaling setups on rtcmesh only');
+      return signalingSetups(test);
   }
 }

@@ -17,6 +17,8 @@ export class ReadOrder<P extends Readable> {
   private readonly ring: P[] = [];
   private cursor = 0;
   private total = 0;
+  /** Peers of the ring left with nothing by reads this round: compacted away when it ends. */
+  private emptied = 0;
   private stale = true;
   private lastReadId = 0;
 
@@ -46,6 +48,7 @@ export class ReadOrder<P extends Readable> {
       const peer = ring[this.cursor];
       if (peer === undefined) return undefined;
       if (peer.available > 0 && peer.connected) return peer;
+      this.emptied++;
       this.cursor++;
     }
     return undefined;
@@ -56,6 +59,7 @@ export class ReadOrder<P extends Readable> {
     this.lastReadId = peer.id;
     this.total--;
     this.cursor++;
+    if (peer.available === 0) this.emptied++;
   }
 
   private rebuild(peers: Iterable<P>): void {
@@ -73,15 +77,19 @@ export class ReadOrder<P extends Readable> {
       if (peer.id === this.lastReadId) passedLast = true;
     }
     this.cursor = start < 0 ? 0 : start;
+    this.emptied = 0;
     this.stale = false;
   }
 
   /** At the end of a round: drops the peers that have nothing left, and starts the next round. */
   private compact(): void {
+    this.cursor = 0;
+    // A peer read dry is counted as it empties; one dropped meanwhile invalidates the whole order.
+    if (this.emptied === 0) return;
+    this.emptied = 0;
     const ring = this.ring;
     let kept = 0;
     for (const peer of ring) if (peer.available > 0 && peer.connected) ring[kept++] = peer;
     ring.length = kept;
-    this.cursor = 0;
   }
 }

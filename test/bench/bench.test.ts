@@ -8,14 +8,14 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
  * Every scenario `bench/main.ts` runs, in three groups of about the same length that run side by
- * side (user-loop's processes take a third of the time alone); the tables must show each.
+ * side (the signaling scenario's processes take a third of the time alone); the tables must show each.
  */
 const SCENARIO_GROUPS = [
-  ['user-loop'],
-  ['signaling', 'server-capacity'],
+  ['signaling'],
+  ['user-loop', 'server-capacity'],
   ['reliable-throughput', 'unreliable-rate', 'round-trip', 'browser', 'game-load', 'rpc', 'mesh-formation', 'memory', 'slow-link', 'replication'],
 ];
-/** Scenarios that --smoke skips, saying so (the browser's Chromium takes seconds to start). */
+/** Scenarios that report nothing under --smoke, saying so (the browser's Chromium takes seconds to start). */
 const SKIPPED = new Set(['browser']);
 
 // A smoke test of the benchmark only: it checks that each scenario runs and reports, on its
