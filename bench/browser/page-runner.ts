@@ -1,9 +1,10 @@
 /**
- * Runs the browser scenario's cases in headless Chromium (Debian's, with the switches the browser
- * tests use): the page bundle served on 127.0.0.1, loaded afresh for each run, so that no run
- * inherits another's heap or connections. One page serves every run: a new one costs its own
- * renderer process, seconds on a loaded machine. With a profile directory, each run is profiled by
- * Chromium's own sampling profiler (CDP Profiler) and written there as a .cpuprofile.
+ * Runs the browser scenario's cases in headless Chromium, started by the browser tests' own
+ * launcher (chromium.ts) so that it runs with the switches they found. The page
+ * bundle is served on 127.0.0.1 and loaded afresh for each run, so that no run inherits another's
+ * heap or connections. One page serves every run: a new one costs its own renderer process,
+ * seconds on a loaded machine. With a profile directory, each run is profiled by Chromium's own
+ * sampling profiler (CDP Profiler) and written there as a .cpuprofile.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { type Server, createServer } from 'node:http';
@@ -11,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, CDPSession } from 'playwright-core';
 import { LOOPBACK_HOST } from '../../src/cli/loopback.js';
-import { type OpenedPage, launchChromium, openPage } from '../../test/browser/chromium.js';
+import { type OpenedPage, launchChromium, openPage } from './chromium.js';
 import type { PairCase } from '../user-loop/case-types.js';
 
 const PAGE = '<!doctype html><script type="module" src="/page.js"></script>';

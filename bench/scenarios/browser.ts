@@ -7,7 +7,7 @@
 import type { Flow } from '../flow-counter.js';
 import { type Scenario, pick } from '../harness.js';
 import { type Row, type Target, atMost, ratioAtLeast, ratioAtMost } from '../results.js';
-import { CHROMIUM_MISSING } from '../../test/browser/chromium.js';
+import { CHROMIUM_MISSING } from '../browser/chromium.js';
 import type { RoundTrips, Setups } from '../user-loop/case-types.js';
 import { type BrowserCase, runInBrowserChild } from '../browser/child.js';
 

@@ -18,6 +18,8 @@ export interface FlowCase {
   reliable: boolean;
   warmupMs: number;
   durationMs: number;
+  /** Each side's loop turns this often (a game's frame rate) instead of every event-loop turn. */
+  frameHz?: number;
 }
 
 export interface PingPongCase {

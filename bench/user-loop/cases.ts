@@ -12,6 +12,7 @@ import { type RoundTrips, SETUP_TIMEOUT_MS, type Setups, type UserLoopCase, time
 import { type ConnectRaw, type RawChannelEnd, rawFlow, rawPingPong } from './raw-side.js';
 import { type Looping, rtcmeshFlow, rtcmeshPingPong, rtcmeshSetup } from './rtcmesh-side.js';
 import { signalingSetups } from './signaling-setup.js';
+import { TickLoop } from '../capacity/tick-loop.js';
 import { TurnLoop } from './turn-loop.js';
 
 const NODE_LOOPING: Looping = {
@@ -19,6 +20,17 @@ const NODE_LOOPING: Looping = {
   nextTurn,
   formPair: () => formGroup(2),
 };
+
+/** Every side's loop a game's frame loop at `hz`. */
+function frameLooping(hz: number): Looping {
+  return {
+    ...NODE_LOOPING,
+    startLoop(turn) {
+      const loop = new TickLoop(hz, turn);
+      return { stop: async () => loop.stop() };
+    },
+  };
+}
 
 /** The channels rtcmesh negotiates (system 0, reliable 1, ordered 2, unreliable 3): raw sets up the same. */
 const RTCMESH_LAYOUT: RawChannelSpec[] = [
@@ -50,8 +62,10 @@ async function rawSetup(): Promise<() => Promise<void>> {
 /** Runs one case on one side. */
 export function runCase(side: 'raw' | 'rtcmesh', test: UserLoopCase): Promise<Flow | RoundTrips | Setups> {
   switch (test.kind) {
-    case 'flow':
-      return side === 'raw' ? rawFlow(test, NODE_LOOPING, connectNative) : rtcmeshFlow(test, NODE_LOOPING);
+    case 'flow': {
+      const looping = test.frameHz === undefined ? NODE_LOOPING : frameLooping(test.frameHz);
+      return side === 'raw' ? rawFlow(test, looping, connectNative) : rtcmeshFlow(test, looping);
+    }
     case 'ping-pong':
       return side === 'raw' ? rawPingPong(test, NODE_LOOPING, connectNative) : rtcmeshPingPong(test, NODE_LOOPING);
     case 'setup':

@@ -72,6 +72,7 @@ export class NetworkConditioner {
     const inner = options.backend ?? nodeDataChannelBackend;
     this.backend = {
       name: `${inner.name} (conditioned)`,
+      ...(inner.reliableQueueBytes === undefined ? {} : { reliableQueueBytes: inner.reliableQueueBytes }),
       createConnection: (config, handlers) => {
         if (this.closed) throw new RtcError('ERR_UNCONFIGURED', 'this NetworkConditioner is closed: create a new one.');
         const seedOfConnection = (this.seed + this.connections++ * CONNECTION_SEED_STEP) >>> 0;

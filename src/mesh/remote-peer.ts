@@ -20,16 +20,13 @@ import { StateLink } from './state-link.js';
 import { TransferMode } from './multiplayer-constants.js';
 
 /**
- * The most a peer's reliable channels together may have waiting in libdatachannel's queue (their
- * bufferedAmount); what is beyond waits in rtcmesh's lanes, where it does not hold back other
- * channels and where priorities decide what goes next. SCTP's send buffer below that queue (1 MiB,
- * not counted in bufferedAmount) still does, on a slow link: hence the state connection.
- */
-export const RELIABLE_ENGINE_QUEUE_BYTES = 64 * 1024;
-/**
- * The most the reliable channels may have waiting in libdatachannel's queue when the link drains
- * all of it between two flushes: a game that flushes once a frame would otherwise cap a reliable
- * transfer at 64 KiB a frame (4 MB/s at 60 Hz) whatever the link.
+ * The most the reliable channels may have waiting in the engine's queue when the link drains all
+ * of it between two flushes: a game that flushes once a frame would otherwise cap a reliable
+ * transfer at 64 KiB a frame (4 MB/s at 60 Hz) whatever the link. The least is the backend's
+ * `reliableQueueBytes` (libdatachannel: 64 KiB, where a longer reliable backlog holds other
+ * channels behind it; what is beyond waits in rtcmesh's lanes, where priorities decide what goes
+ * next). SCTP's send buffer below that queue (1 MiB, not counted in bufferedAmount) still does,
+ * on a slow link: hence the state connection.
  */
 export const MAX_RELIABLE_ENGINE_QUEUE_BYTES = 1024 * 1024;
 
@@ -90,9 +87,13 @@ export class RemotePeer {
    * between flushes, cut back to twice what it drained between two flushes once it does not, so
    * that a keepalive never waits behind more than about two frames of reliable data.
    */
-  private reliableAllowance = RELIABLE_ENGINE_QUEUE_BYTES;
+  private reliableAllowance: number;
+  /** The least allowance: what the connection's backend lets wait in its engine. */
+  private leastAllowance: number;
   /** The reliable lanes' bytes in the engine as the last flush ended. */
   private reliableQueuedAfterFlush = 0;
+  /** Whether the last flush handed the engine all the room the allowance left. */
+  private reliableFilled = false;
   /** Packets readable across every lane. */
   private readable = 0;
   /**
@@ -124,6 +125,8 @@ export class RemotePeer {
   ) {
     this.currentConnection = connection;
     this.lastHeardAt = now;
+    this.leastAllowance = connection.reliableQueueBytes;
+    this.reliableAllowance = this.leastAllowance;
     this.system = connection.createDataChannel('system', SYSTEM_CHANNEL_OPTIONS);
     const resumable = limits.reconnectGraceMs > 0;
     this.lanes = layout.map((spec) => new ChannelLane(spec, connection, resumable, limits.receiveLimitBytes));
@@ -310,6 +313,7 @@ export class RemotePeer {
     if (!busy) return;
     // On a new connection, reliable lanes wait for the peer to say where each resumes.
     let room = reliableWaiting && !this.awaitingResume ? this.reliableRoom() : 0;
+    const roomAtStart = room;
     this.flushedAt = now;
     const { groups } = this.scheduler;
     for (let index = 0; index < groups.length; index++) {
@@ -322,6 +326,8 @@ export class RemotePeer {
       if (lane.spec.mode === TransferMode.Reliable) reliableQueued += lane.engineBuffered;
     }
     this.reliableQueuedAfterFlush = reliableQueued;
+    // Filled: the lanes had more than the room (the scheduler stops once a lane's batch overruns it).
+    this.reliableFilled = roomAtStart > 0 && room <= 0;
   }
 
   /**
@@ -401,6 +407,8 @@ export class RemotePeer {
     this.currentConnection = connection;
     this.system = connection.createDataChannel('system', SYSTEM_CHANNEL_OPTIONS);
     for (const lane of this.lanes) lane.attach(connection);
+    this.leastAllowance = connection.reliableQueueBytes;
+    this.reliableAllowance = this.leastAllowance;
     this.disconnectedSince = undefined;
     this.reliableBytesSent = 0;
     this.reliableBytesReceived = 0;
@@ -529,12 +537,14 @@ export class RemotePeer {
   private adaptAllowance(queued: number): void {
     const before = this.reliableQueuedAfterFlush;
     if (queued === 0) {
-      // All of it went between two flushes: the link could have taken more.
-      if (before >= this.reliableAllowance / 2) this.reliableAllowance = Math.min(MAX_RELIABLE_ENGINE_QUEUE_BYTES, 2 * this.reliableAllowance);
+      // All the room was used and all of it went between two flushes: the link could have taken
+      // more. (SCTP takes what its own buffer has room for at once, so the engine's queue may read
+      // empty right after a flush too.)
+      if (this.reliableFilled) this.reliableAllowance = Math.min(Math.max(MAX_RELIABLE_ENGINE_QUEUE_BYTES, this.leastAllowance), 2 * this.reliableAllowance);
       return;
     }
     const drained = Math.max(0, before - queued);
-    this.reliableAllowance = Math.max(RELIABLE_ENGINE_QUEUE_BYTES, Math.min(this.reliableAllowance, 2 * drained));
+    this.reliableAllowance = Math.max(this.leastAllowance, Math.min(this.reliableAllowance, 2 * drained));
   }
 
   /** The scheduler's way to send, made once: flush() runs every frame. */

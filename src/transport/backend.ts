@@ -84,8 +84,19 @@ export interface BackendChannel {
 }
 
 /** A WebRTC engine: node-datachannel in Node.js, the W3C API in a browser. */
+/** What rtcmesh lets wait in an engine of one send queue per connection: see `Backend.reliableQueueBytes`. */
+export const DEFAULT_RELIABLE_QUEUE_BYTES = 64 * 1024;
+
 export interface Backend {
   readonly name: string;
+  /**
+   * The reliable bytes rtcmesh lets wait in the engine per connection, at the least. An engine
+   * that sends every channel of a connection from one queue, in order (libdatachannel), holds
+   * keepalives and unreliable state behind what waits there: 64 KiB. One whose SCTP interleaves
+   * its streams (a browser's) can be given more, and a shallow queue costs it dearly (Chromium
+   * spends several times longer in send() refilling 64 KiB than keeping 1 MiB). Default 64 KiB.
+   */
+  readonly reliableQueueBytes?: number;
   createConnection(config: BackendConfig, handlers: BackendConnectionHandlers): BackendConnection;
   /** Releases the engine's threads once every connection is closed, where the engine has any. */
   cleanup?(): void;

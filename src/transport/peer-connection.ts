@@ -1,5 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
-import type { Backend, BackendChannel, BackendChannelInit, BackendConfig, BackendConnection } from './backend.js';
+import { type Backend, type BackendChannel, type BackendChannelInit, type BackendConfig, type BackendConnection, DEFAULT_RELIABLE_QUEUE_BYTES } from './backend.js';
 import { DataChannel, type DataChannelOwner } from './data-channel.js';
 import { RtcError } from './errors.js';
 import { type IceServerConfig, parseIceServers } from './ice-servers.js';
@@ -126,6 +126,11 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> implement
     }
     this.backend = chosen;
     this.config = normalizeConfig({});
+  }
+
+  /** @internal The reliable bytes the multiplayer peer may let wait in this connection's engine (Backend.reliableQueueBytes). */
+  get reliableQueueBytes(): number {
+    return this.backend.reliableQueueBytes ?? DEFAULT_RELIABLE_QUEUE_BYTES;
   }
 
   /**

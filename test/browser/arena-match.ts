@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { expect } from 'vitest';
 import type { ArenaView } from '../../samples/arena/client/arena-view.js';
 import { WORLD_WIDTH } from '../../samples/arena/shared/rules.js';
-import { launchChromium, openPage } from './chromium.js';
+import { launchChromium, openPage } from '../../bench/browser/chromium.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BUILD = 'samples/arena/build.mjs';

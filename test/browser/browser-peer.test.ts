@@ -9,7 +9,7 @@ import type { Browser } from 'playwright-core';
 import { expect, it } from 'vitest';
 import * as rtcmesh from '../../src/index.js';
 import type * as rtcmeshBrowser from '../../src/browser.js';
-import { launchChromium, openPage } from './chromium.js';
+import { launchChromium, openPage } from '../../bench/browser/chromium.js';
 import { describeInBrowser } from './netns.js';
 
 const BUNDLE = fileURLToPath(new URL('../../dist/browser.js', import.meta.url));

@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { CHROMIUM_MISSING } from './chromium.js';
+import { CHROMIUM_MISSING } from '../../bench/browser/chromium.js';
 
 /** Set in the child's environment: this run is the one inside the namespace. */
 const INSIDE_ENV = 'RTCMESH_BROWSER_NETNS';

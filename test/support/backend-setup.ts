@@ -22,6 +22,8 @@ export function createPolyfillBackend(): Backend {
     }),
     // libdatachannel's DTLS race, which the node-datachannel backend avoids the same way.
     holdOfferCandidates: true,
+    // libdatachannel sends every channel from one queue: keepalives must not wait behind 1 MiB.
+    reliableQueueBytes: 64 * 1024,
   });
   // The polyfill runs on libdatachannel's threads: tests release them as with the default backend.
   return { ...w3c, cleanup: () => nodeDataChannel.cleanup() };

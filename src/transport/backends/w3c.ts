@@ -59,7 +59,17 @@ export interface W3CBackendOptions {
    * libdatachannel pull request 1612). Costs one signaling leg of setup time. Default false.
    */
   holdOfferCandidates?: boolean;
+  /**
+   * The reliable bytes rtcmesh lets wait in the engine per connection (`Backend.reliableQueueBytes`).
+   * Default 1 MiB: a browser's SCTP interleaves its streams, so keepalives do not wait behind them,
+   * and Chromium's send() costs several times more refilling a shallow queue. Over
+   * node-datachannel's polyfill, whose engine sends from one queue, give 65536.
+   */
+  reliableQueueBytes?: number;
 }
+
+/** What a W3C engine may hold of the reliable channels unless told otherwise. */
+export const W3C_RELIABLE_QUEUE_BYTES = 1024 * 1024;
 
 /** What W3C engines announce when they tell nothing else (RFC 8841, section 6). */
 const DEFAULT_MAX_MESSAGE_SIZE = 65536;
@@ -437,6 +447,7 @@ export function createW3CBackend(
   const ctor = RTCPeerConnectionCtor;
   return {
     name: 'w3c',
+    reliableQueueBytes: options.reliableQueueBytes ?? W3C_RELIABLE_QUEUE_BYTES,
     createConnection: (config, handlers) => new W3CConnection(ctor, config, handlers, options),
   };
 }

@@ -1,16 +1,17 @@
-// Chromium for the browser tests: Debian's build, driven by playwright-core, with the switches
-// docs/design.md (the engines' traps, Chromium) measured: loopback candidates, plain addresses instead of mDNS
-// names, and no name lookups but 127.0.0.1's.
+// Chromium for the browser tests (test/browser/) and the benchmark's browser scenario: Debian's
+// build, driven by playwright-core, with the switches docs/design.md (the engines' traps, Chromium)
+// measured: loopback candidates, plain addresses instead of mDNS names, and no name lookups but
+// 127.0.0.1's. It lives in bench/, the lowest place both can import.
 import { existsSync } from 'node:fs';
 import { type Browser, type Page, chromium } from 'playwright-core';
 
 /** Debian's Chromium (package `chromium`); `npx playwright install` does not work here. */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
-/** Why the browser tests cannot run, or null when they can. */
+/** Why nothing can run in Chromium here, or null when it can. */
 export const CHROMIUM_MISSING: string | null = existsSync(CHROMIUM_PATH)
   ? null
-  : `${CHROMIUM_PATH} is missing, so the browser tests are skipped: install it with \`apt-get update && apt-get install -y chromium\``;
+  : `${CHROMIUM_PATH} is missing: install it with \`apt-get update && apt-get install -y chromium\``;
 
 // Playwright 1.65's own --disable-features list (its chromiumSwitches.ts). Chromium keeps only
 // the last --disable-features switch, so the one switch passed here carries these too, and
@@ -37,7 +38,7 @@ const PLAYWRIGHT_DISABLED_FEATURES = [
 // Plain IP addresses in ICE candidates rather than mDNS names, which nothing here resolves.
 const DISABLED_FEATURES = ['WebRtcHideLocalIpsWithMdns', ...PLAYWRIGHT_DISABLED_FEATURES];
 
-/** Starts headless Chromium with the switches the browser tests need. */
+/** Starts headless Chromium with the switches the browser tests and the browser scenario need. */
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
