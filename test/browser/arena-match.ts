@@ -127,7 +127,9 @@ export async function playArenaMatch(build: string, conditionArgs: readonly stri
       await expect
         .poll(async () => {
           const view = await viewOf(page);
-          return view.phase === 'playing' && view.seenPlayerIds.length === PLAYERS && view.rttMs !== null;
+          // The players drawn are set at the page's next frame, which may come after the spawns.
+          const drawn = view.players.some((player) => player.id === view.id);
+          return view.phase === 'playing' && view.seenPlayerIds.length === PLAYERS && view.rttMs !== null && drawn;
         }, { timeout: START_TIMEOUT_MS })
         .toBe(true);
     }
