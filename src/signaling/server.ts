@@ -1,11 +1,13 @@
 // The lobby signaling server of Godot's webrtc_signaling demo: routes typed messages between the
-// members of a lobby. Frames are checked in connection.ts; a relayed message in its common shape
-// is forwarded by frame-scan.ts without being decoded, anything else is read by protocol.ts. Lobbies
-// live in lobby.ts, the options in server-options.ts, HTTP in server-http.ts, metrics in server-metrics.ts.
+// members of a lobby. WebSocket is spoken in websocket-handshake.ts (the upgrade),
+// websocket-frames.ts (reading) and server-websocket.ts (the socket, writing). Frames are checked in
+// connection.ts; a relayed message in its common shape is forwarded by frame-scan.ts without being
+// decoded, anything else is read by protocol.ts. Lobbies live in lobby.ts, the options in
+// server-options.ts, HTTP in server-http.ts, metrics in server-metrics.ts.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { EventEmitter } from 'eventemitter3';
-import { WebSocket, WebSocketServer } from 'ws';
 import { RtcError } from '../transport/errors.js';
 import { Connection } from './connection.js';
 import { scanFrame, type ScannedFrame } from './frame-scan.js';
@@ -22,6 +24,7 @@ import {
 import { type CloseCause, ServerCounters } from './server-counters.js';
 import { answerHttp, healthAnswer, type HttpAnswer, type HttpRoutes } from './server-http.js';
 import { ServerMetrics } from './server-metrics.js';
+import { FrameSlab, ServerWebSocket, SocketState } from './server-websocket.js';
 import { SessionTokens } from './session-token.js';
 import {
   resolveServerOptions,
@@ -29,6 +32,7 @@ import {
   type ServerSettings,
   type SignalingServerOptions,
 } from './server-options.js';
+import { answerUpgrade, refusalResponse } from './websocket-handshake.js';
 
 export type { SignalingServerOptions } from './server-options.js';
 
@@ -93,7 +97,8 @@ const SHUTDOWN_GRACE_MS = 1000;
  */
 export class SignalingServer extends EventEmitter<SignalingServerEvents> {
   private readonly options: ServerSettings;
-  private readonly webSocketServer: WebSocketServer;
+  // Every socket's outgoing frames are written here (server-websocket.ts).
+  private readonly slab = new FrameSlab();
   private readonly connections = new Set<Connection>();
   private readonly lobbies = new Map<string, Lobby>();
   private readonly counters = new ServerCounters();
@@ -119,11 +124,6 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     super();
     this.options = resolveServerOptions(options);
     this.tokens = new SessionTokens(this.options.tokenSecret);
-    this.webSocketServer = new WebSocketServer({
-      noServer: true,
-      clientTracking: false,
-      maxPayload: this.options.maxFrameBytes * WS_PAYLOAD_HEADROOM_FACTOR,
-    });
     this.metrics = this.options.metrics
       ? new ServerMetrics(this.counters, () => ({
           sockets: this.connections.size,
@@ -233,25 +233,38 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     return createServer((request, response) => answerHttp(request, response, routes, (error) => this.emit('error', error)));
   }
 
-  private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (this.state !== 'listening') {
-      socket.destroy();
+  private upgrade(request: IncomingMessage, duplex: Duplex, head: Buffer): void {
+    // Node's HTTP server hands over the connection's net.Socket.
+    const stream = duplex as Socket;
+    if (this.state !== 'listening' || !stream.readable || !stream.writable) {
+      stream.destroy();
       return;
     }
-    this.webSocketServer.handleUpgrade(request, socket, head, (webSocket) =>
-      this.guard(() => this.accept(webSocket, socket, request.socket.remoteAddress ?? '')),
-    );
+    const answer = answerUpgrade(request);
+    if (!answer.ok) {
+      stream.once('finish', () => stream.destroy());
+      stream.end(refusalResponse(answer));
+      return;
+    }
+    stream.write(answer.response);
+    this.guard(() => this.accept(stream, head, request.socket.remoteAddress ?? ''));
   }
 
-  private accept(socket: WebSocket, stream: Duplex, remoteAddress: string): void {
+  private accept(stream: Socket, head: Buffer, remoteAddress: string): void {
     const serial = this.nextSocketSerial++;
-    const connection = new Connection(serial, socket, stream, remoteAddress, this.options, this.counters);
+    const { maxFrameBytes, maxSendQueueBytes } = this.options;
+    const socket = new ServerWebSocket(stream, this.slab, maxFrameBytes * WS_PAYLOAD_HEADROOM_FACTOR, maxSendQueueBytes);
+    const connection = new Connection(serial, socket, remoteAddress, this.options, this.counters);
     this.connections.add(connection);
-    // ws hands over a Buffer (binaryType 'nodebuffer', its default), even for a fragmented message.
-    socket.on('message', (data, isBinary) =>
-      this.guard(() => this.receive(connection, data as Buffer, isBinary), connection),
+    socket.start(
+      {
+        message: (data, start, end, binary) => this.receiveGuarded(connection, data, start, end, binary),
+        pong: () => connection.pong(),
+        fault: (_code, reason) => connection.recordFault(reason),
+        closed: (code, reason) => this.guard(() => this.release(connection, code, reason)),
+      },
+      head,
     );
-    socket.on('close', (code, reason) => this.guard(() => this.release(connection, code, reason.toString())));
     this.emit('socketOpened', connection.serial, remoteAddress);
     const { maxSockets, joinTimeoutMs } = this.options;
     if (this.connections.size > maxSockets) {
@@ -277,22 +290,31 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     this.emit('socketClosed', { socket: serial, remoteAddress, ...ending });
   }
 
-  private receive(connection: Connection, data: Buffer, isBinary: boolean): void {
-    // ws may still deliver frames that arrived before our close frame went out.
+  /** {@link receive} under {@link guard}'s rule, without a closure per message. */
+  private receiveGuarded(connection: Connection, data: Buffer, start: number, end: number, isBinary: boolean): void {
+    try {
+      this.receive(connection, data, start, end, isBinary);
+    } catch (error) {
+      this.fail(error, connection);
+    }
+  }
+
+  private receive(connection: Connection, data: Buffer, start: number, end: number, isBinary: boolean): void {
+    // Frames that arrived in the same chunk as a fault that ended the socket are not read.
     if (connection.endingByServer) return;
-    const fault = connection.checkFrame(data, isBinary);
+    const fault = connection.checkFrame(end - start, isBinary);
     if (fault !== null) {
       this.closeSocket(connection, CLOSE_PROTOCOL_ERROR, fault.reason, fault.cause);
       return;
     }
     const { scanned } = this;
-    if (scanFrame(data, scanned) && isRelayed(scanned.type)) {
+    if (scanFrame(data, scanned, start, end) && isRelayed(scanned.type)) {
       this.counters.received[scanned.type]!++;
-      const relayFault = this.relay(connection, scanned.type, scanned.id, data.subarray(scanned.dataStart, scanned.dataEnd));
+      const relayFault = this.relay(connection, scanned.type, scanned.id, data, scanned.dataStart, scanned.dataEnd);
       if (relayFault !== null) this.closeSocket(connection, CLOSE_PROTOCOL_ERROR, relayFault, 'protocol_error');
       return;
     }
-    const frame = parseFrame(data.toString('utf8'), this.options.maxFrameBytes);
+    const frame = parseFrame(data.toString('utf8', start, end), this.options.maxFrameBytes);
     if (!frame.ok) {
       this.closeSocket(connection, frame.code, frame.reason, 'bad_frame');
       return;
@@ -315,10 +337,12 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
         return this.seal(connection);
       case MessageType.Offer:
       case MessageType.Answer:
-      case MessageType.Candidate:
+      case MessageType.Candidate: {
         // A frame parseFrame had to read (spaces, extra fields, a data that is not a string): its
         // data is re-encoded, as a literal, for the same forwarding as the fast path's.
-        return this.relay(connection, message.type, message.id, Buffer.from(JSON.stringify(message.data)));
+        const literal = Buffer.from(JSON.stringify(message.data));
+        return this.relay(connection, message.type, message.id, literal, 0, literal.length);
+      }
       case MessageType.Id:
       case MessageType.PeerConnect:
       case MessageType.PeerDisconnect:
@@ -403,8 +427,8 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     return null;
   }
 
-  /** Forwards an OFFER, ANSWER or CANDIDATE; `data` is its JSON string literal, quotes included. */
-  private relay(connection: Connection, type: MessageType, destinationId: number, data: Uint8Array): string | null {
+  /** Forwards an OFFER, ANSWER or CANDIDATE; `data[start, end)` is its JSON string literal, quotes included. */
+  private relay(connection: Connection, type: MessageType, destinationId: number, data: Buffer, start: number, end: number): string | null {
     const lobby = connection.lobby;
     if (lobby === null) return `message type ${type} before joining a lobby`;
     if (destinationId === connection.peerId) return 'destination is the sender itself';
@@ -417,7 +441,7 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     }
     // The demo's "the host never offers" binds clients; the server relays as the demo does.
     // The payload stays opaque here: the receiving client validates it (parseCandidate).
-    connection.relayTo(destination, type, data);
+    connection.relayTo(destination, type, data, start, end);
     this.counters.relayed[type]!++;
     return null;
   }
@@ -472,8 +496,8 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
 
   private pingAll(): void {
     for (const connection of this.connections) {
-      // A closing socket is ws's to finish: it cuts off a peer that never answers the close frame.
-      if (connection.socket.readyState !== WebSocket.OPEN) continue;
+      // A closing socket finishes by itself: it cuts off a peer that never answers the close frame.
+      if (connection.socket.readyState !== SocketState.Open) continue;
       if (connection.ping()) continue;
       if (this.endedByServer(connection, CLOSE_ABNORMAL, 'no pong to the last ping', 'ping_timeout')) {
         connection.socket.terminate();
@@ -490,7 +514,7 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
   }
 
   /**
-   * Runs a handler so that nothing can throw out of it into ws or a timer: a fault is a bug of
+   * Runs a handler so that nothing can throw out of it into a socket's events or a timer: a fault is a bug of
    * the server (never of the input, which is validated), reported as `error`, and it closes the
    * socket it concerns with 1011.
    */
@@ -498,11 +522,15 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     try {
       handler();
     } catch (error) {
-      if (connection !== undefined) {
-        this.closeSocket(connection, CLOSE_INTERNAL_ERROR, 'internal server error', 'internal_error');
-      }
-      this.emit('error', error);
+      this.fail(error, connection);
     }
+  }
+
+  private fail(error: unknown, connection?: Connection): void {
+    if (connection !== undefined) {
+      this.closeSocket(connection, CLOSE_INTERNAL_ERROR, 'internal server error', 'internal_error');
+    }
+    this.emit('error', error);
   }
 }
 
