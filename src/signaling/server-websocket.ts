@@ -91,8 +91,8 @@ export class ServerWebSocket {
   }
 
   /**
-   * Starts reading the client, telling `events` what it does; `head` is what the client sent
-   * after its upgrade request, read first.
+   * Starts reading the client, telling `events` what it does; `head`, what the client sent after
+   * its upgrade request, is read before this returns.
    */
   start(events: ServerSocketEvents, head: Buffer): void {
     this.events = events;
@@ -114,7 +114,8 @@ export class ServerWebSocket {
       this.state = SocketState.Closed;
       events.closed(this.closeReceived ? this.closeCode : CLOSE_ABNORMAL, this.closeReceived ? this.closeReason : '');
     });
-    if (head.length > 0) stream.unshift(head);
+    // Read now, synchronously; a copy, as the reader unmasks in place and the HTTP parser gave a view.
+    if (head.length > 0) this.reader.read(Buffer.from(head));
   }
 
   /**

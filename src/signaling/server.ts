@@ -256,6 +256,17 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     const socket = new ServerWebSocket(stream, this.slab, maxFrameBytes * WS_PAYLOAD_HEADROOM_FACTOR, maxSendQueueBytes);
     const connection = new Connection(serial, socket, remoteAddress, this.options, this.counters);
     this.connections.add(connection);
+    this.emit('socketOpened', connection.serial, remoteAddress);
+    const { maxSockets, joinTimeoutMs } = this.options;
+    if (this.connections.size > maxSockets) {
+      this.closeSocket(connection, CLOSE_PROTOCOL_ERROR, `too many sockets (limit ${maxSockets})`, 'too_many_sockets');
+    } else {
+      const joinFault = `no JOIN within ${joinTimeoutMs} ms`;
+      connection.startJoinTimer(joinTimeoutMs, () =>
+        this.guard(() => this.closeSocket(connection, CLOSE_PROTOCOL_ERROR, joinFault, 'join_timeout')),
+      );
+    }
+    // Last: the frames that came with the upgrade request are read at once, a JOIN among them.
     socket.start(
       {
         message: (data, start, end, binary) => this.receiveGuarded(connection, data, start, end, binary),
@@ -264,16 +275,6 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
         closed: (code, reason) => this.guard(() => this.release(connection, code, reason)),
       },
       head,
-    );
-    this.emit('socketOpened', connection.serial, remoteAddress);
-    const { maxSockets, joinTimeoutMs } = this.options;
-    if (this.connections.size > maxSockets) {
-      this.closeSocket(connection, CLOSE_PROTOCOL_ERROR, `too many sockets (limit ${maxSockets})`, 'too_many_sockets');
-      return;
-    }
-    const joinFault = `no JOIN within ${joinTimeoutMs} ms`;
-    connection.startJoinTimer(joinTimeoutMs, () =>
-      this.guard(() => this.closeSocket(connection, CLOSE_PROTOCOL_ERROR, joinFault, 'join_timeout')),
     );
   }
 

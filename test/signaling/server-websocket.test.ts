@@ -236,8 +236,9 @@ describe('SignalingServer WebSocket layer: the upgrade', () => {
     expect(opened).toBe(0);
   });
 
-  it('reads frames that arrive in the same packet as the upgrade request', async () => {
-    const { port, closes } = await startServer();
+  it('reads frames that arrive in the same packet as the upgrade request: a JOIN there stops the JOIN deadline', async () => {
+    const joinTimeoutMs = 200;
+    const { port, closes } = await startServer({ joinTimeoutMs });
     const join = clientFrame(JSON.stringify({ type: MessageType.Join, id: 0, data: '' }));
     const client = await openTcp(port, {
       request: Buffer.concat([
@@ -250,6 +251,8 @@ describe('SignalingServer WebSocket layer: the upgrade', () => {
     });
     expect(client.responseHead.split('\r\n')[0]).toBe('HTTP/1.1 101 Switching Protocols');
     expect((JSON.parse((await client.nextFrame()).payload.toString()) as Wire).type).toBe(MessageType.Id);
+    // Not a timing: the deadline, had it been left running, fires well within this wait.
+    await new Promise((resolve) => setTimeout(resolve, joinTimeoutMs * 3));
     expect(closes).toEqual([]);
   });
 });
