@@ -192,12 +192,12 @@ export class FrameReader {
           this.deliver(bytes, start, end, opcode === OPCODE_BINARY, ascii);
         } else {
           this.fragmentOpcode = opcode;
-          this.fragments.push(bytes.subarray(start, end));
+          this.fragments.push(copyOf(bytes, start, end));
           this.fragmentBytes = end - start;
         }
         return;
       case OPCODE_CONTINUATION:
-        this.continuation(bytes.subarray(start, end), fin);
+        this.continuation(copyOf(bytes, start, end), fin);
         return;
       case OPCODE_CLOSE:
         this.closeFrame(bytes, start, end);
@@ -273,6 +273,14 @@ export class FrameReader {
     this.events.fault(code, reason);
     return -1;
   }
+}
+
+/**
+ * A fragment's bytes, copied: a view would keep the whole chunk it came in alive, and a message of
+ * many small fragments, each in a chunk of its own, would hold far more memory than its size.
+ */
+function copyOf(bytes: Buffer, start: number, end: number): Buffer {
+  return Buffer.from(bytes.subarray(start, end));
 }
 
 function isKnownOpcode(opcode: number): boolean {
