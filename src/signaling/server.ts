@@ -242,6 +242,8 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     }
     const answer = answerUpgrade(request);
     if (!answer.ok) {
+      // The HTTP server stopped listening for the socket's errors when it handed it over.
+      stream.on('error', () => stream.destroy());
       stream.once('finish', () => stream.destroy());
       stream.end(refusalResponse(answer));
       return;
@@ -301,7 +303,7 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
   }
 
   private receive(connection: Connection, data: Buffer, start: number, end: number, isBinary: boolean): void {
-    // Frames that arrived in the same chunk as a fault that ended the socket are not read.
+    // Nothing is read once the server has decided to end the socket.
     if (connection.endingByServer) return;
     const fault = connection.checkFrame(end - start, isBinary);
     if (fault !== null) {
