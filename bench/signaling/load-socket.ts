@@ -47,8 +47,9 @@ export class LoadSocket {
   textFrames = 0;
   /** While true, text frames are decoded for {@link nextText}; otherwise only counted. */
   decoding = true;
-  /** The close code the server sent, or 0. */
+  /** The close code the server sent, or 0, and its reason. */
   closeCode = 0;
+  closeReason = '';
   private readonly inbox: string[] = [];
   private wake: (() => void) | null = null;
   private carry: Buffer | null = null;
@@ -110,7 +111,7 @@ export class LoadSocket {
   /** The next text frame, decoded (while {@link decoding}). */
   async nextText(): Promise<string> {
     while (this.inbox.length === 0) {
-      if (this.socket.destroyed) throw new Error(`socket closed (code ${this.closeCode}) while waiting for a message`);
+      if (this.socket.destroyed) throw new Error(`socket closed (code ${this.closeCode} ${this.closeReason}) while waiting for a message`);
       await new Promise<void>((resolve) => {
         this.wake = resolve;
         this.socket.once('close', resolve);
@@ -175,6 +176,7 @@ export class LoadSocket {
         break;
       case OPCODE_CLOSE:
         this.closeCode = payload !== null && payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
+        this.closeReason = payload !== null ? payload.subarray(2).toString('utf8') : '';
         this.socket.end();
         break;
     }

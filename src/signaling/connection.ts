@@ -1,18 +1,16 @@
 // One WebSocket of the signaling server: its frames checked under a token-bucket rate limit, its
-// sends coalesced per event-loop turn, its JOIN deadline, its ping state and how it ended.
-import type { Duplex } from 'node:stream';
-import { WebSocket } from 'ws';
+// JOIN deadline, its ping state and how it ended.
 import type { Lobby } from './lobby.js';
 import { encodeMessage, MESSAGE_TYPE_COUNT, type SignalingMessage } from './protocol.js';
 import type { CloseCause, ServerCounters } from './server-counters.js';
 import type { ServerSettings } from './server-options.js';
+import { type ServerWebSocket, SocketState } from './server-websocket.js';
 
 // RFC 6455 §5.5: a control frame's payload is at most 125 bytes, 2 of them the code; ws throws
 // on a longer reason.
 const MAX_CLOSE_REASON_BYTES = 123;
 const MS_PER_SECOND = 1000;
-// ws sends a Buffer as a binary frame unless told otherwise; the relay's frames are JSON text.
-const TEXT_FRAME = { binary: false };
+const CLOSE_BRACE = 0x7d;
 
 /** The close code and reason a socket ended with, whether the server ended it, and why. */
 export interface ConnectionEnding {
@@ -36,27 +34,21 @@ export class Connection {
   readonly markClosed: () => void;
   /** Set once the server has decided to end the socket: later frames are ignored. */
   private serverClose: { code: number; reason: string; cause: CloseCause } | null = null;
-  /** ws's message when it ended the socket over a WebSocket-level fault. */
+  /** Why the socket ended over a WebSocket-level fault of the client. */
   private transportFault: string | null = null;
   private answeredPing = true;
   private joinTimer: NodeJS.Timeout | undefined;
   private messageTokens: number;
   private tokensCountedAt = performance.now();
-  private corked = false;
   // Members whose reading is paused until this socket's queue drains, and whether this one is.
   private readonly heldSenders = new Set<Connection>();
   private held = false;
   // `{"type":T,"id":<this peer>,"data":` for each relayed type, made once the peer id is known.
   private relayHeads: Buffer[] | null = null;
 
-  /**
-   * @param stream the TCP stream under the WebSocket, corked while a turn of the event loop
-   * sends to it, so that every frame of the turn leaves in one write.
-   */
   constructor(
     readonly serial: number,
-    readonly socket: WebSocket,
-    private readonly stream: Duplex,
+    readonly socket: ServerWebSocket,
     readonly remoteAddress: string,
     private readonly limits: Pick<ServerSettings, 'messagesPerSecond' | 'messageBurst' | 'maxFrameBytes' | 'maxSendQueueBytes'>,
     private readonly counters: ServerCounters,
@@ -65,14 +57,19 @@ export class Connection {
     this.closed = new Promise((resolve) => (markClosed = resolve));
     this.markClosed = markClosed;
     this.messageTokens = limits.messageBurst;
-    socket.on('pong', () => {
-      this.answeredPing = true;
-    });
-    // ws closes the socket itself after a WebSocket-level fault (1009 too big, 1007 bad UTF-8);
-    // keep its message as the close reason for the log.
-    socket.on('error', (error) => {
-      this.transportFault ??= error.message;
-    });
+  }
+
+  /** The client answered a ping. */
+  pong(): void {
+    this.answeredPing = true;
+  }
+
+  /**
+   * The socket closes itself after a WebSocket-level fault (1009 too big, 1007 bad UTF-8, 1002);
+   * its reason is kept for the log.
+   */
+  recordFault(reason: string): void {
+    this.transportFault ??= reason;
   }
 
   /** True once the server has decided to end the socket. */
@@ -84,43 +81,39 @@ export class Connection {
    * Checks one frame before it is read: within the rate limit, text, within maxFrameBytes. Counts
    * its bytes. Returns the fault that closes the sender, or null.
    */
-  checkFrame(data: Buffer, isBinary: boolean): FrameFault | null {
-    this.counters.bytesReceived += data.length;
+  checkFrame(length: number, isBinary: boolean): FrameFault | null {
+    this.counters.bytesReceived += length;
     if (!this.takeMessageToken()) return { reason: 'rate limit exceeded', cause: 'rate_limit' };
     if (isBinary) return { reason: 'binary frame; frames must be JSON text', cause: 'bad_frame' };
     const { maxFrameBytes } = this.limits;
-    if (data.length > maxFrameBytes) {
-      return { reason: `frame of ${data.length} bytes exceeds the limit of ${maxFrameBytes}`, cause: 'bad_frame' };
+    if (length > maxFrameBytes) {
+      return { reason: `frame of ${length} bytes exceeds the limit of ${maxFrameBytes}`, cause: 'bad_frame' };
     }
     return null;
   }
 
   /** Sends a message if the socket is still open. */
   send(message: SignalingMessage): void {
-    if (this.socket.readyState !== WebSocket.OPEN) return;
+    if (this.socket.readyState !== SocketState.Open) return;
     const text = encodeMessage(message);
     this.counters.bytesSent += Buffer.byteLength(text);
-    this.cork();
-    this.socket.send(text);
+    this.socket.sendText(text);
   }
 
   /**
    * Forwards a relayed message from this connection's peer to `destination`: the sender's id
-   * goes in front of `data`, the JSON string literal of the received frame, copied as it is.
+   * goes in front of `data[start, end)`, the JSON string literal of the received frame, copied
+   * as it is straight into the destination's outgoing frames.
    */
-  relayTo(destination: Connection, type: number, data: Uint8Array): void {
-    if (destination.socket.readyState !== WebSocket.OPEN) return;
+  relayTo(destination: Connection, type: number, data: Buffer, start: number, end: number): void {
+    const socket = destination.socket;
+    if (socket.readyState !== SocketState.Open) return;
     const head = this.relayHead(type);
-    const frame = Buffer.allocUnsafe(head.length + data.length + 1);
-    head.copy(frame, 0);
-    frame.set(data, head.length);
-    frame[frame.length - 1] = 0x7d; // }
-    destination.counters.bytesSent += frame.length;
-    destination.cork();
-    destination.socket.send(frame, TEXT_FRAME);
+    destination.counters.bytesSent += head.length + (end - start) + 1;
+    socket.sendSpliced(head, data, start, end, CLOSE_BRACE);
     // A destination that reads slower than it is sent to slows its senders down instead of
     // queueing without end: they are read again once its queue has drained.
-    if (destination.stream.writableLength > this.limits.maxSendQueueBytes) destination.hold(this);
+    if (socket.queuedBytes > this.limits.maxSendQueueBytes) destination.hold(this);
   }
 
   /** Resumes every member held for this socket's queue; when it drains, or when it has closed. */
@@ -136,7 +129,7 @@ export class Connection {
     if (sender.held) return;
     sender.held = true;
     sender.socket.pause();
-    if (this.heldSenders.size === 0) this.stream.once('drain', this.releaseSenders);
+    if (this.heldSenders.size === 0) this.socket.whenDrained(this.releaseSenders);
     this.heldSenders.add(sender);
   }
 
@@ -162,7 +155,7 @@ export class Connection {
 
   /** Records that the server ends this socket; false if it is already ended or not open. */
   markEndedByServer(code: number, reason: string, cause: CloseCause): boolean {
-    if (this.serverClose !== null || this.socket.readyState !== WebSocket.OPEN) return false;
+    if (this.serverClose !== null || this.socket.readyState !== SocketState.Open) return false;
     this.serverClose = { code, reason, cause };
     this.stopJoinTimer();
     return true;
@@ -179,22 +172,6 @@ export class Connection {
     if (this.transportFault !== null) return { code, reason: this.transportFault, byServer: true, cause: 'bad_frame' };
     return { code, reason, byServer: false, cause: 'client' };
   }
-
-  /**
-   * Holds this turn's frames in the stream and writes them together at the end of the turn: a
-   * guest's burst of candidates reaches its host in one write instead of one per message.
-   */
-  private cork(): void {
-    if (this.corked) return;
-    this.corked = true;
-    this.stream.cork();
-    process.nextTick(this.uncork);
-  }
-
-  private readonly uncork = (): void => {
-    this.corked = false;
-    this.stream.uncork();
-  };
 
   private relayHead(type: number): Buffer {
     if (this.relayHeads === null) {

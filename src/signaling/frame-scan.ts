@@ -26,6 +26,7 @@ const LETTER_U = 0x75;
 // A count of up to 15 digits is exact in a double; longer ones go the slow way.
 const MAX_COUNT_DIGITS = 15;
 const HEX_DIGITS_OF_U_ESCAPE = 4;
+const MIN_KEYED_REST = 7;
 
 const KEY_TYPE = 1;
 const KEY_ID = 2;
@@ -37,16 +38,17 @@ const SIMPLE_ESCAPES = new Uint8Array(128);
 for (const char of '"\\/bfnrt') SIMPLE_ESCAPES[char.charCodeAt(0)] = 1;
 
 /**
- * Reads `bytes` as `{"type":T,"id":N,"data":"…"}` with non-negative integer type and id and a
- * well-formed string, into `out`. False means only "not this shape": the frame may still be valid
- * JSON, for parseFrame to judge.
+ * Reads `bytes[start, end)` as `{"type":T,"id":N,"data":"…"}` with non-negative integer type and
+ * id and a well-formed string, into `out` (offsets into `bytes`). False means only "not this
+ * shape": the frame may still be valid JSON, for parseFrame to judge.
  */
-export function scanFrame(bytes: Uint8Array, out: ScannedFrame): boolean {
-  const end = bytes.length;
-  if (end < 2 || bytes[0] !== OPEN_BRACE) return false;
+export function scanFrame(bytes: Uint8Array, out: ScannedFrame, start = 0, end = bytes.length): boolean {
+  if (end - start < 2 || bytes[start] !== OPEN_BRACE) return false;
   let seen = 0;
-  let at = 1;
+  let at = start + 1;
   for (;;) {
+    // The shortest rest of a frame with a key in it, `"id":0}`: readKey may look this far.
+    if (end - at < MIN_KEYED_REST) return false;
     const key = readKey(bytes, at);
     if (key === 0 || (seen & key) !== 0) return false;
     seen |= key;
@@ -54,7 +56,7 @@ export function scanFrame(bytes: Uint8Array, out: ScannedFrame): boolean {
     if (bytes[at] !== COLON) return false;
     at++;
     if (key === KEY_DATA) {
-      const stringEnd = skipString(bytes, at);
+      const stringEnd = skipString(bytes, at, end);
       if (stringEnd < 0) return false;
       out.dataStart = at;
       out.dataEnd = stringEnd;
@@ -72,6 +74,7 @@ export function scanFrame(bytes: Uint8Array, out: ScannedFrame): boolean {
       if (key === KEY_TYPE) out.type = value;
       else out.id = value;
     }
+    if (at >= end) return false;
     const next = bytes[at];
     if (next === CLOSE_BRACE) return at + 1 === end && seen === ALL_KEYS;
     if (next !== COMMA) return false;
@@ -97,18 +100,18 @@ function keyEnd(key: number, at: number): number {
   return at + (key === KEY_ID ? 4 : 6);
 }
 
-/** The offset just past the JSON string literal that starts at `at`, or -1 if there is none. */
-function skipString(bytes: Uint8Array, at: number): number {
-  const end = bytes.length;
-  if (bytes[at] !== QUOTE) return -1;
+/** The offset just past the JSON string literal that starts at `at` and ends before `end`, or -1 if there is none. */
+function skipString(bytes: Uint8Array, at: number, end: number): number {
+  if (at >= end || bytes[at] !== QUOTE) return -1;
   for (let i = at + 1; i < end; i++) {
     const byte = bytes[i]!;
     if (byte === QUOTE) return i + 1;
     if (byte < FIRST_PRINTABLE) return -1;
     if (byte !== BACKSLASH) continue;
-    const escaped = bytes[++i];
-    if (escaped === undefined) return -1;
+    if (++i >= end) return -1;
+    const escaped = bytes[i]!;
     if (escaped === LETTER_U) {
+      if (i + HEX_DIGITS_OF_U_ESCAPE >= end) return -1;
       for (let h = 0; h < HEX_DIGITS_OF_U_ESCAPE; h++) if (!isHexDigit(bytes[++i])) return -1;
     } else if (escaped >= SIMPLE_ESCAPES.length || SIMPLE_ESCAPES[escaped] !== 1) return -1;
   }

@@ -13,8 +13,8 @@ export interface Member {
   peerId: number;
   /** True once the server has decided to end the socket. */
   readonly endingByServer: boolean;
-  /** Checks one frame before it is read; returns the fault that closes the sender, or null. */
-  checkFrame(data: Buffer, isBinary: boolean): FrameFault | null;
+  /** Checks one frame of `length` bytes before it is read; returns the fault that closes the sender, or null. */
+  checkFrame(length: number, isBinary: boolean): FrameFault | null;
   /** Sends a message if the socket is still open. */
   send(message: SignalingMessage): void;
   stopJoinTimer(): void;

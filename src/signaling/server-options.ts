@@ -116,7 +116,8 @@ export interface ServerOptionSpec {
 
 /**
  * Frames up to twice the limit still reach the parser and are refused with 4000 and a reason;
- * ws refuses larger ones itself (1009) before buffering them, which bounds memory per socket.
+ * the WebSocket layer (websocket-frames.ts) refuses larger ones itself (1009) from their header,
+ * before buffering them, which bounds memory per socket.
  */
 export const WS_PAYLOAD_HEADROOM_FACTOR = 2;
 const MAX_PORT = 65_535;

@@ -1,12 +1,14 @@
 // The lobby signaling server of Godot's webrtc_signaling demo: routes typed messages between the
-// members of a lobby. Frames are checked in connection.ts; a relayed message in its common shape
-// is forwarded by frame-scan.ts without being decoded, anything else is read by protocol.ts. Lobbies
-// live in lobby.ts, the options in server-options.ts, HTTP in server-http.ts, metrics in server-metrics.ts;
-// with several nodes on Redis, cluster/ carries lobbies across nodes.
+// members of a lobby. WebSocket is spoken in websocket-handshake.ts (the upgrade),
+// websocket-frames.ts (reading) and server-websocket.ts (the socket, writing). Frames are checked in
+// connection.ts; a relayed message in its common shape is forwarded by frame-scan.ts without being
+// decoded, anything else is read by protocol.ts. Lobbies live in lobby.ts, the options in
+// server-options.ts, HTTP in server-http.ts, metrics in server-metrics.ts; with several nodes on
+// Redis, cluster/ carries lobbies across nodes.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { EventEmitter } from 'eventemitter3';
-import { WebSocket, WebSocketServer } from 'ws';
 import { RtcError } from '../transport/errors.js';
 import { ClusterLink } from './cluster/cluster-link.js';
 import { Connection } from './connection.js';
@@ -26,6 +28,7 @@ import {
 import { type CloseCause, ServerCounters } from './server-counters.js';
 import { answerHttp, healthAnswer, type HttpAnswer, type HttpRoutes } from './server-http.js';
 import { ServerMetrics } from './server-metrics.js';
+import { FrameSlab, ServerWebSocket, SocketState } from './server-websocket.js';
 import { SessionTokens } from './session-token.js';
 import {
   resolveServerOptions,
@@ -35,6 +38,7 @@ import {
   type SignalingServerOptions,
 } from './server-options.js';
 import { turnCredentials, type TurnSettings } from './turn-credentials.js';
+import { answerUpgrade, refusalResponse } from './websocket-handshake.js';
 
 export type { SignalingServerOptions } from './server-options.js';
 
@@ -104,7 +108,8 @@ const SHUTDOWN_GRACE_MS = 1000;
  */
 export class SignalingServer extends EventEmitter<SignalingServerEvents> {
   private readonly options: ServerSettings;
-  private readonly webSocketServer: WebSocketServer;
+  // Every socket's outgoing frames are written here (server-websocket.ts).
+  private readonly slab = new FrameSlab();
   private readonly connections = new Set<Connection>();
   private readonly lobbies = new Map<string, Lobby>();
   private readonly counters = new ServerCounters();
@@ -136,11 +141,6 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     const { turnSecret, turnUrl, turnTtl, redis } = this.options;
     this.turn = turnSecret !== null && turnUrl !== null ? { secret: turnSecret, urls: turnUrls(turnUrl), ttlSeconds: turnTtl } : null;
     this.cluster = redis === null ? null : this.newClusterLink();
-    this.webSocketServer = new WebSocketServer({
-      noServer: true,
-      clientTracking: false,
-      maxPayload: this.options.maxFrameBytes * WS_PAYLOAD_HEADROOM_FACTOR,
-    });
     this.metrics = this.options.metrics
       ? new ServerMetrics(this.counters, () => ({
           sockets: this.connections.size,
@@ -258,34 +258,50 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     return createServer((request, response) => answerHttp(request, response, routes, (error) => this.emit('error', error)));
   }
 
-  private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (this.state !== 'listening') {
-      socket.destroy();
+  private upgrade(request: IncomingMessage, duplex: Duplex, head: Buffer): void {
+    // Node's HTTP server hands over the connection's net.Socket.
+    const stream = duplex as Socket;
+    if (this.state !== 'listening' || !stream.readable || !stream.writable) {
+      stream.destroy();
       return;
     }
-    this.webSocketServer.handleUpgrade(request, socket, head, (webSocket) =>
-      this.guard(() => this.accept(webSocket, socket, request.socket.remoteAddress ?? '')),
-    );
+    const answer = answerUpgrade(request);
+    if (!answer.ok) {
+      // The HTTP server stopped listening for the socket's errors when it handed it over.
+      stream.on('error', () => stream.destroy());
+      stream.once('finish', () => stream.destroy());
+      stream.end(refusalResponse(answer));
+      return;
+    }
+    stream.write(answer.response);
+    this.guard(() => this.accept(stream, head, request.socket.remoteAddress ?? ''));
   }
 
-  private accept(socket: WebSocket, stream: Duplex, remoteAddress: string): void {
+  private accept(stream: Socket, head: Buffer, remoteAddress: string): void {
     const serial = this.nextSocketSerial++;
-    const connection = new Connection(serial, socket, stream, remoteAddress, this.options, this.counters);
+    const { maxFrameBytes, maxSendQueueBytes } = this.options;
+    const socket = new ServerWebSocket(stream, this.slab, maxFrameBytes * WS_PAYLOAD_HEADROOM_FACTOR, maxSendQueueBytes);
+    const connection = new Connection(serial, socket, remoteAddress, this.options, this.counters);
     this.connections.add(connection);
-    // ws hands over a Buffer (binaryType 'nodebuffer', its default), even for a fragmented message.
-    socket.on('message', (data, isBinary) =>
-      this.guard(() => this.receive(connection, data as Buffer, isBinary), connection),
-    );
-    socket.on('close', (code, reason) => this.guard(() => this.release(connection, code, reason.toString())));
     this.emit('socketOpened', connection.serial, remoteAddress);
     const { maxSockets, joinTimeoutMs } = this.options;
     if (this.connections.size > maxSockets) {
       this.closeSocket(connection, CLOSE_PROTOCOL_ERROR, `too many sockets (limit ${maxSockets})`, 'too_many_sockets');
-      return;
+    } else {
+      const joinFault = `no JOIN within ${joinTimeoutMs} ms`;
+      connection.startJoinTimer(joinTimeoutMs, () =>
+        this.guard(() => this.closeSocket(connection, CLOSE_PROTOCOL_ERROR, joinFault, 'join_timeout')),
+      );
     }
-    const joinFault = `no JOIN within ${joinTimeoutMs} ms`;
-    connection.startJoinTimer(joinTimeoutMs, () =>
-      this.guard(() => this.closeSocket(connection, CLOSE_PROTOCOL_ERROR, joinFault, 'join_timeout')),
+    // Last: the frames that came with the upgrade request are read at once, a JOIN among them.
+    socket.start(
+      {
+        message: (data, start, end, binary) => this.receiveGuarded(connection, data, start, end, binary),
+        pong: () => connection.pong(),
+        fault: (_code, reason) => connection.recordFault(reason),
+        closed: (code, reason) => this.guard(() => this.release(connection, code, reason)),
+      },
+      head,
     );
   }
 
@@ -302,29 +318,38 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     this.emit('socketClosed', { socket: serial, remoteAddress, ...ending });
   }
 
-  private receive(connection: Connection, data: Buffer, isBinary: boolean): void {
-    // ws may still deliver frames that arrived before our close frame went out.
+  /** {@link receive} under {@link guard}'s rule, without a closure per message. */
+  private receiveGuarded(connection: Connection, data: Buffer, start: number, end: number, isBinary: boolean): void {
+    try {
+      this.receive(connection, data, start, end, isBinary);
+    } catch (error) {
+      this.fail(error, connection);
+    }
+  }
+
+  private receive(connection: Connection, data: Buffer, start: number, end: number, isBinary: boolean): void {
+    // Nothing is read once the server has decided to end the socket.
     if (connection.endingByServer) return;
-    const fault = connection.checkFrame(data, isBinary);
+    const fault = connection.checkFrame(end - start, isBinary);
     if (fault !== null) {
       this.closeSocket(connection, CLOSE_PROTOCOL_ERROR, fault.reason, fault.cause);
       return;
     }
     // A socket seated in a lobby of another node: its frames are that node's to read.
-    if (this.cluster !== null && this.cluster.forwards(connection, data)) return;
-    this.dispatch(connection, data);
+    if (this.cluster !== null && this.cluster.forwards(connection, data.subarray(start, end))) return;
+    this.dispatch(connection, data, start, end);
   }
 
-  /** Reads one checked frame of a member and acts on it. */
-  private dispatch(connection: Member, data: Buffer): void {
+  /** Reads one checked frame of a member, `data[start, end)`, and acts on it. */
+  private dispatch(connection: Member, data: Buffer, start: number, end: number): void {
     const { scanned } = this;
-    if (scanFrame(data, scanned) && isRelayed(scanned.type)) {
+    if (scanFrame(data, scanned, start, end) && isRelayed(scanned.type)) {
       this.counters.received[scanned.type]!++;
-      const relayFault = this.relay(connection, scanned.type, scanned.id, data.subarray(scanned.dataStart, scanned.dataEnd));
+      const relayFault = this.relay(connection, scanned.type, scanned.id, data, scanned.dataStart, scanned.dataEnd);
       if (relayFault !== null) this.closeSocket(connection, CLOSE_PROTOCOL_ERROR, relayFault, 'protocol_error');
       return;
     }
-    const frame = parseFrame(data.toString('utf8'), this.options.maxFrameBytes);
+    const frame = parseFrame(data.toString('utf8', start, end), this.options.maxFrameBytes);
     if (!frame.ok) {
       this.closeSocket(connection, frame.code, frame.reason, 'bad_frame');
       return;
@@ -347,10 +372,12 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
         return this.seal(connection);
       case MessageType.Offer:
       case MessageType.Answer:
-      case MessageType.Candidate:
+      case MessageType.Candidate: {
         // A frame parseFrame had to read (spaces, extra fields, a data that is not a string): its
         // data is re-encoded, as a literal, for the same forwarding as the fast path's.
-        return this.relay(connection, message.type, message.id, Buffer.from(JSON.stringify(message.data)));
+        const literal = Buffer.from(JSON.stringify(message.data));
+        return this.relay(connection, message.type, message.id, literal, 0, literal.length);
+      }
       case MessageType.Id:
         if (message.data === TURN_REFRESH_DATA && this.turn !== null && connection.lobby !== null) {
           this.refreshTurn(connection, connection.lobby);
@@ -467,8 +494,8 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     return null;
   }
 
-  /** Forwards an OFFER, ANSWER or CANDIDATE; `data` is its JSON string literal, quotes included. */
-  private relay(connection: Member, type: MessageType, destinationId: number, data: Uint8Array): string | null {
+  /** Forwards an OFFER, ANSWER or CANDIDATE; `data[start, end)` is its JSON string literal, quotes included. */
+  private relay(connection: Member, type: MessageType, destinationId: number, data: Buffer, start: number, end: number): string | null {
     const lobby = connection.lobby;
     if (lobby === null) return `message type ${type} before joining a lobby`;
     if (destinationId === connection.peerId) return 'destination is the sender itself';
@@ -481,8 +508,8 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     }
     // The demo's "the host never offers" binds clients; the server relays as the demo does.
     // The payload stays opaque here: the receiving client validates it (parseCandidate).
-    if (connection instanceof Connection && destination instanceof Connection) connection.relayTo(destination, type, data);
-    else this.cluster!.relay(connection, destination, type, data);
+    if (connection instanceof Connection && destination instanceof Connection) connection.relayTo(destination, type, data, start, end);
+    else this.cluster!.relay(connection, destination, type, data.subarray(start, end));
     this.counters.relayed[type]!++;
     return null;
   }
@@ -541,8 +568,8 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
 
   private pingAll(): void {
     for (const connection of this.connections) {
-      // A closing socket is ws's to finish: it cuts off a peer that never answers the close frame.
-      if (connection.socket.readyState !== WebSocket.OPEN) continue;
+      // A closing socket finishes by itself: it cuts off a peer that never answers the close frame.
+      if (connection.socket.readyState !== SocketState.Open) continue;
       if (connection.ping()) continue;
       if (this.endedByServer(connection, CLOSE_ABNORMAL, 'no pong to the last ping', 'ping_timeout')) {
         connection.socket.terminate();
@@ -567,7 +594,7 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
       lobbyNames: () => [...this.lobbies.keys()],
       openLobby: (connection, name, mesh) => this.openLobby(connection, name, mesh),
       joinHere: (member, message) => this.joinHere(member, message),
-      dispatch: (member, data) => this.guard(() => this.dispatch(member, data), member),
+      dispatch: (member, data) => this.guard(() => this.dispatch(member, data, 0, data.length), member),
       leave: (member, lost) => this.leaveLobby(member, lost),
       closeSocket: (member, code, reason, cause) => this.closeSocket(member, code, reason, cause),
       guard: (handler) => this.guard(handler),
@@ -576,7 +603,7 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
   }
 
   /**
-   * Runs a handler so that nothing can throw out of it into ws or a timer: a fault is a bug of
+   * Runs a handler so that nothing can throw out of it into a socket's events or a timer: a fault is a bug of
    * the server (never of the input, which is validated), reported as `error`, and it closes the
    * socket it concerns with 1011.
    */
@@ -584,11 +611,15 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     try {
       handler();
     } catch (error) {
-      if (connection !== undefined) {
-        this.closeSocket(connection, CLOSE_INTERNAL_ERROR, 'internal server error', 'internal_error');
-      }
-      this.emit('error', error);
+      this.fail(error, connection);
     }
+  }
+
+  private fail(error: unknown, connection?: Member): void {
+    if (connection !== undefined) {
+      this.closeSocket(connection, CLOSE_INTERNAL_ERROR, 'internal server error', 'internal_error');
+    }
+    this.emit('error', error);
   }
 }
 
