@@ -11,7 +11,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
  * side (the signaling scenario's processes take a third of the time alone); the tables must show each.
  */
 const SCENARIO_GROUPS = [
-  ['signaling'],
+  ['signaling', 'signaling-cluster'],
   ['user-loop', 'server-capacity'],
   ['reliable-throughput', 'unreliable-rate', 'round-trip', 'browser', 'game-load', 'rpc', 'mesh-formation', 'memory', 'slow-link', 'replication'],
 ];
