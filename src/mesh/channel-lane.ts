@@ -24,6 +24,11 @@ export class ChannelLane {
   readonly log: ReliableLog | undefined;
   /** Deficit round robin's counter: the bytes the lane may still send in its turn (LaneScheduler owns it). */
   credit = 0;
+  /**
+   * Reliable: a message read from the channel whose records did not all fit the receive queue,
+   * and the first not delivered yet. Its channel is not read again until they have gone.
+   */
+  parked: { message: Uint8Array; from: number } | undefined;
   private readonly counters: ChannelStats;
   private channel: DataChannel;
   private nextSequence = 0;
@@ -168,5 +173,6 @@ export class ChannelLane {
   clear(): void {
     this.pending.clear();
     this.incoming.clear();
+    this.parked = undefined;
   }
 }

@@ -355,6 +355,8 @@ export class RemotePeer {
   }
 
   private receiveFrom(lane: ChannelLane, channel: DataChannel, now: number): void {
+    // A message that did not all fit goes on first; while it still does not, the rest waits in the channel.
+    if (lane.parked && !this.deliverParked(lane)) return;
     for (let message = channel.getPacket(); message; message = channel.getPacket()) {
       this.lastHeardAt = now;
       this.messagesReceived++;
@@ -363,7 +365,44 @@ export class RemotePeer {
         lane.countReliableMessage();
       }
       this.receiveMessage(lane, message, now);
+      if (lane.parked) return;
     }
+  }
+
+  /** Delivers the rest of a parked message's records; false while they still do not all fit. */
+  private deliverParked(lane: ChannelLane): boolean {
+    const { message, from } = lane.parked!;
+    const records = this.records;
+    records.length = 0;
+    // Parsed when it was read: it parses again.
+    readRecords(message, headerSize(lane.spec.mode), records);
+    return this.deliverRecords(lane, message, records, from);
+  }
+
+  /**
+   * Queues `records` from `from` on for reading. A reliable record that does not fit while others
+   * wait to be read is parked with the rest of its message, to go on once the game has read
+   * some: the channel's own queue holds what follows, so a batch of small packets, which costs
+   * more in the receive queue than in the channel's, is not a broken stream. Anything else that
+   * does not fit is dropped and counted; for a reliable record, the stream is broken.
+   */
+  private deliverRecords(lane: ChannelLane, message: Uint8Array, records: readonly Uint8Array[], from: number): boolean {
+    const reliable = lane.spec.mode === TransferMode.Reliable;
+    lane.parked = undefined;
+    for (let n = from; n < records.length; n++) {
+      if (lane.deliver(records[n]!)) {
+        this.readable++;
+        continue;
+      }
+      if (reliable && lane.incoming.length > 0) {
+        lane.parked = { message, from: n };
+        break;
+      }
+      this.drop(lane, 'receiveQueueFull');
+      if (reliable) this.reliableOverflow = true;
+    }
+    lane.incoming.commit();
+    return lane.parked === undefined;
   }
 
   /** Sends a keepalive ping when one is due. */
@@ -630,15 +669,7 @@ export class RemotePeer {
         return;
       }
     }
-    for (const packet of records) {
-      if (lane.deliver(packet)) {
-        this.readable++;
-      } else {
-        this.drop(lane, 'receiveQueueFull');
-        if (mode === TransferMode.Reliable) this.reliableOverflow = true;
-      }
-    }
-    lane.incoming.commit();
+    this.deliverRecords(lane, message, records, 0);
   }
 
   /** Whether a message the peer stamped `sentAt` (its clock) is older than the lifetime now. */

@@ -256,6 +256,26 @@ describe('the reliable allowance', () => {
   });
 });
 
+describe('the receive queue', () => {
+  it('holds a reliable batch that does not fit in the channel until the game has read room for it, and loses nothing', () => {
+    // 16 KiB of receive queue per channel; 2,000 packets of 16 B cost 160 KB there (64 B each of
+    // bookkeeping), ten times the limit, in batches that each cost four times it.
+    const group = pair({ meshOptions: { receiveLimitBytes: 16 * 1024 } });
+    for (let n = 0; n < 2000; n++) expect(put(group.byId(1).peer, 2, TransferMode.Reliable, new Uint8Array(16).fill(n & 0xff))).toBe(true);
+    const reader = group.byId(2).peer;
+    const received: number[] = [];
+    group.runUntil(() => {
+      // A slow reader: 100 packets a frame.
+      for (let n = 0; n < 100 && reader.getAvailablePacketCount() > 0; n++) received.push(reader.getPacket()![0]!);
+      return received.length === 2000;
+    }, 'every packet to be read');
+    expect(received).toEqual(Array.from({ length: 2000 }, (_, n) => n & 0xff));
+    expect(reader.getPeerStats(1).dropped.receiveQueueFull).toBe(0);
+    expect(group.byId(1).disconnected).toEqual([]);
+    expect(group.byId(2).disconnected).toEqual([]);
+  });
+});
+
 describe('batching', () => {
   function sendFive(group: TimedGroup, flush: boolean): { sentBeforePoll: number; sent: number; received: number } {
     const one = group.byId(1).peer;
