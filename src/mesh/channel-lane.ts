@@ -7,6 +7,12 @@ import { OutgoingRecords } from './outgoing-records.js';
 import type { ChannelStats } from './peer-stats.js';
 import { ReliableLog } from './reliable-log.js';
 
+/** A received message's records not yet delivered: from record `from` on. */
+export interface ParkedMessage {
+  message: Uint8Array;
+  from: number;
+}
+
 /** How far the engine's figure of a lane may be counted up before it is read again. */
 export const ENGINE_READ_BYTES = 16 * 1024;
 
@@ -24,11 +30,6 @@ export class ChannelLane {
   readonly log: ReliableLog | undefined;
   /** Deficit round robin's counter: the bytes the lane may still send in its turn (LaneScheduler owns it). */
   credit = 0;
-  /**
-   * Reliable: a message read from the channel whose records did not all fit the receive queue,
-   * and the first not delivered yet. Its channel is not read again until they have gone.
-   */
-  parked: { message: Uint8Array; from: number } | undefined;
   private readonly counters: ChannelStats;
   private channel: DataChannel;
   private nextSequence = 0;
@@ -37,6 +38,7 @@ export class ChannelLane {
   private handedThisFlush = false;
   private looked = false;
   private received = 0;
+  private parkedMessage: ParkedMessage | undefined;
 
   constructor(spec: ChannelSpec, connection: PeerConnection, resumable: boolean, receiveLimitBytes: number) {
     this.spec = spec;
@@ -169,10 +171,23 @@ export class ChannelLane {
     this.pending.clear();
   }
 
+  /**
+   * Reliable: a message read from the channel whose records did not all fit the receive queue,
+   * and the first not delivered yet. Its channel is not read again until they have gone.
+   */
+  get parked(): ParkedMessage | undefined {
+    return this.parkedMessage;
+  }
+
+  /** Parks what is left of a message, or (undefined) says that nothing is parked any more. */
+  park(parked: ParkedMessage | undefined): void {
+    this.parkedMessage = parked;
+  }
+
   /** Drops everything queued, in both directions. */
   clear(): void {
     this.pending.clear();
     this.incoming.clear();
-    this.parked = undefined;
+    this.parkedMessage = undefined;
   }
 }

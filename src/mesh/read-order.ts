@@ -15,6 +15,9 @@ export interface Readable {
  */
 export class ReadOrder<P extends Readable> {
   private readonly ring: P[] = [];
+  /** @param peers every peer, in the order a round visits them; walked only to rebuild. */
+  constructor(private readonly peers: ReadonlyMap<number, P>) {}
+
   private cursor = 0;
   private total = 0;
   /** Peers of the ring left with nothing by reads this round: compacted away when it ends. */
@@ -34,14 +37,14 @@ export class ReadOrder<P extends Readable> {
   }
 
   /** Packets readable across every peer. */
-  count(peers: Iterable<P>): number {
-    if (this.stale) this.rebuild(peers);
+  count(): number {
+    if (this.stale) this.rebuild();
     return this.total;
   }
 
   /** The peer whose packet comes next, without taking it; undefined when none. */
-  peek(peers: Iterable<P>): P | undefined {
-    if (this.stale) this.rebuild(peers);
+  peek(): P | undefined {
+    if (this.stale) this.rebuild();
     const ring = this.ring;
     while (ring.length > 0) {
       if (this.cursor >= ring.length) this.compact();
@@ -62,13 +65,13 @@ export class ReadOrder<P extends Readable> {
     if (peer.available === 0) this.emptied++;
   }
 
-  private rebuild(peers: Iterable<P>): void {
+  private rebuild(): void {
     const ring = this.ring;
     ring.length = 0;
     this.total = 0;
     let start = -1;
     let passedLast = false;
-    for (const peer of peers) {
+    for (const peer of this.peers.values()) {
       if (peer.available > 0 && peer.connected) {
         if (passedLast && start < 0) start = ring.length;
         ring.push(peer);

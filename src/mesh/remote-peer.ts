@@ -88,10 +88,8 @@ export class RemotePeer {
    * that a keepalive never waits behind more than about two frames of reliable data.
    */
   private reliableAllowance: number;
-  /** The least allowance: what the connection's backend lets wait in its engine. */
-  private leastAllowance: number;
-  /** The reliable lanes' bytes in the engine as the last flush ended. */
-  private reliableQueuedAfterFlush = 0;
+  /** What the lanes sending on the main connection had in its engine as the last flush ended. */
+  private mainQueuedAfterFlush = 0;
   /** Whether the last flush handed the engine all the room the allowance left. */
   private reliableFilled = false;
   /** Packets readable across every lane. */
@@ -125,8 +123,7 @@ export class RemotePeer {
   ) {
     this.currentConnection = connection;
     this.lastHeardAt = now;
-    this.leastAllowance = connection.reliableQueueBytes;
-    this.reliableAllowance = this.leastAllowance;
+    this.reliableAllowance = connection.reliableQueueBytes;
     this.system = connection.createDataChannel('system', SYSTEM_CHANNEL_OPTIONS);
     const resumable = limits.reconnectGraceMs > 0;
     this.lanes = layout.map((spec) => new ChannelLane(spec, connection, resumable, limits.receiveLimitBytes));
@@ -320,12 +317,8 @@ export class RemotePeer {
       for (const lane of groups[index]!) if (lane.spec.mode !== TransferMode.Reliable && lane.pending.count > 0) this.sendLane(lane, Number.POSITIVE_INFINITY, now);
       if (room > 0) room = this.scheduler.share(index, room, isReliableWaiting, this.sendForScheduler);
     }
-    let reliableQueued = 0;
-    for (const lane of this.lanes) {
-      if (lane.touched) lane.endFlush(this.outChannel(lane));
-      if (lane.spec.mode === TransferMode.Reliable) reliableQueued += lane.engineBuffered;
-    }
-    this.reliableQueuedAfterFlush = reliableQueued;
+    for (const lane of this.lanes) if (lane.touched) lane.endFlush(this.outChannel(lane));
+    this.mainQueuedAfterFlush = this.mainQueueBound();
     // Filled: the lanes had more than the room (the scheduler stops once a lane's batch overruns it).
     this.reliableFilled = roomAtStart > 0 && room <= 0;
   }
@@ -388,14 +381,14 @@ export class RemotePeer {
    */
   private deliverRecords(lane: ChannelLane, message: Uint8Array, records: readonly Uint8Array[], from: number): boolean {
     const reliable = lane.spec.mode === TransferMode.Reliable;
-    lane.parked = undefined;
+    lane.park(undefined);
     for (let n = from; n < records.length; n++) {
       if (lane.deliver(records[n]!)) {
         this.readable++;
         continue;
       }
       if (reliable && lane.incoming.length > 0) {
-        lane.parked = { message, from: n };
+        lane.park({ message, from: n });
         break;
       }
       this.drop(lane, 'receiveQueueFull');
@@ -412,8 +405,7 @@ export class RemotePeer {
     if (this.systemOut().getReadyState() !== ChannelState.Open) return;
     this.lastPingAt = now;
     // The ping tells the peer how many messages arrived on each reliable channel, so that it can free them.
-    const counts: number[] = [];
-    for (const lane of this.lanes) if (lane.spec.mode === TransferMode.Reliable) counts.push(lane.receivedMessages);
+    const counts = this.reliableLanes.map((lane) => lane.receivedMessages);
     this.sendSystem(encodePing(now, this.reliableBytesReceived, counts));
   }
 
@@ -446,8 +438,7 @@ export class RemotePeer {
     this.currentConnection = connection;
     this.system = connection.createDataChannel('system', SYSTEM_CHANNEL_OPTIONS);
     for (const lane of this.lanes) lane.attach(connection);
-    this.leastAllowance = connection.reliableQueueBytes;
-    this.reliableAllowance = this.leastAllowance;
+    this.reliableAllowance = connection.reliableQueueBytes;
     this.disconnectedSince = undefined;
     this.reliableBytesSent = 0;
     this.reliableBytesReceived = 0;
@@ -557,33 +548,40 @@ export class RemotePeer {
    * only when the lanes' bounds leave less room than they have waiting.
    */
   private reliableRoom(): number {
-    let bound = 0;
     let waiting = 0;
-    for (const lane of this.lanes) {
-      if (lane.engineBuffered > 0 && this.outChannel(lane) === lane.dataChannel) bound += lane.engineBuffered;
-      if (lane.spec.mode === TransferMode.Reliable) waiting += lane.log?.peekUnsent() ? Number.POSITIVE_INFINITY : lane.pending.bytes;
-    }
+    for (const lane of this.reliableLanes) waiting += lane.log?.peekUnsent() ? Number.POSITIVE_INFINITY : lane.pending.bytes;
+    const bound = this.mainQueueBound();
     if (this.reliableAllowance - bound >= waiting) return this.reliableAllowance - bound;
     let queued = 0;
-    for (const lane of this.lanes) {
-      if (lane.engineBuffered > 0 && this.outChannel(lane) === lane.dataChannel) queued += lane.readEngine(lane.dataChannel);
-    }
+    for (const lane of this.lanes) if (this.sendsOnMain(lane)) queued += lane.readEngine(lane.dataChannel);
     this.adaptAllowance(queued);
     return this.reliableAllowance - queued;
   }
 
-  /** Moves the allowance by what the engine did with the reliable bytes since the last flush. */
+  /** Whether a lane has bytes in the main connection's engine queue, by its bound. */
+  private sendsOnMain(lane: ChannelLane): boolean {
+    return lane.engineBuffered > 0 && this.outChannel(lane) === lane.dataChannel;
+  }
+
+  /** The main connection's engine queue, by the lanes' bounds: no engine call. */
+  private mainQueueBound(): number {
+    let bound = 0;
+    for (const lane of this.lanes) if (this.sendsOnMain(lane)) bound += lane.engineBuffered;
+    return bound;
+  }
+
+  /** Moves the allowance by what the engine did with the queue since the last flush. */
   private adaptAllowance(queued: number): void {
-    const before = this.reliableQueuedAfterFlush;
+    const least = this.currentConnection.reliableQueueBytes;
     if (queued === 0) {
       // All the room was used and all of it went between two flushes: the link could have taken
       // more. (SCTP takes what its own buffer has room for at once, so the engine's queue may read
       // empty right after a flush too.)
-      if (this.reliableFilled) this.reliableAllowance = Math.min(Math.max(MAX_RELIABLE_ENGINE_QUEUE_BYTES, this.leastAllowance), 2 * this.reliableAllowance);
+      if (this.reliableFilled) this.reliableAllowance = Math.min(Math.max(MAX_RELIABLE_ENGINE_QUEUE_BYTES, least), 2 * this.reliableAllowance);
       return;
     }
-    const drained = Math.max(0, before - queued);
-    this.reliableAllowance = Math.max(this.leastAllowance, Math.min(this.reliableAllowance, 2 * drained));
+    const drained = Math.max(0, this.mainQueuedAfterFlush - queued);
+    this.reliableAllowance = Math.max(least, Math.min(this.reliableAllowance, 2 * drained));
   }
 
   /** The scheduler's way to send, made once: flush() runs every frame. */

@@ -43,7 +43,7 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
   private status = ConnectionStatus.Disconnected;
   private layout: ChannelSpec[] = [];
   private readonly peers = new Map<number, RemotePeer>();
-  private readonly readOrder = new ReadOrder<RemotePeer>();
+  private readonly readOrder = new ReadOrder(this.peers);
   /** The clock at the start of the last poll(). */
   private polledAt = 0;
   private unroutedPackets = 0;
@@ -264,7 +264,7 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
   }
 
   getPacket(): Uint8Array | null {
-    const peer = this.readOrder.peek(this.peers.values());
+    const peer = this.readOrder.peek();
     if (!peer) return null;
     const next = peer.shift()!;
     this.readOrder.taken(peer);
@@ -272,19 +272,19 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
   }
 
   getAvailablePacketCount(): number {
-    return this.readOrder.count(this.peers.values());
+    return this.readOrder.count();
   }
 
   getPacketPeer(): number {
-    return this.readOrder.peek(this.peers.values())?.id ?? 0;
+    return this.readOrder.peek()?.id ?? 0;
   }
 
   getPacketChannel(): number {
-    return this.readOrder.peek(this.peers.values())?.nextLane()?.spec.transferChannel ?? 0;
+    return this.readOrder.peek()?.nextLane()?.spec.transferChannel ?? 0;
   }
 
   getPacketMode(): TransferMode {
-    return this.readOrder.peek(this.peers.values())?.nextLane()?.spec.mode ?? TransferMode.Reliable;
+    return this.readOrder.peek()?.nextLane()?.spec.mode ?? TransferMode.Reliable;
   }
 
   /**

@@ -8,9 +8,9 @@ interface FakePeer {
 }
 
 /** Reads every packet through the order, as getPacket() does, and lists whose each was. */
-function readAll(order: ReadOrder<FakePeer>, peers: Map<number, FakePeer>, most = Number.POSITIVE_INFINITY): number[] {
+function readAll(order: ReadOrder<FakePeer>, most = Number.POSITIVE_INFINITY): number[] {
   const read: number[] = [];
-  for (let peer = order.peek(peers.values()); peer && read.length < most; peer = order.peek(peers.values())) {
+  for (let peer = order.peek(); peer && read.length < most; peer = order.peek()) {
     peer.available--;
     order.taken(peer);
     read.push(peer.id);
@@ -25,33 +25,33 @@ function peersOf(counts: ReadonlyArray<[id: number, available: number]>): Map<nu
 describe('ReadOrder', () => {
   it('takes one packet from each peer in turn, skipping those with none, and counts what is left', () => {
     const peers = peersOf([[2, 3], [3, 0], [4, 1], [5, 2]]);
-    const order = new ReadOrder<FakePeer>();
-    expect(order.count(peers.values())).toBe(6);
-    expect(readAll(order, peers, 4)).toEqual([2, 4, 5, 2]);
-    expect(order.count(peers.values())).toBe(2);
-    expect(readAll(order, peers)).toEqual([5, 2]);
-    expect(order.count(peers.values())).toBe(0);
-    expect(order.peek(peers.values())).toBeUndefined();
+    const order = new ReadOrder(peers);
+    expect(order.count()).toBe(6);
+    expect(readAll(order, 4)).toEqual([2, 4, 5, 2]);
+    expect(order.count()).toBe(2);
+    expect(readAll(order)).toEqual([5, 2]);
+    expect(order.count()).toBe(0);
+    expect(order.peek()).toBeUndefined();
   });
 
   it('starts a new poll after the peer read last, and from the first after reset()', () => {
     const peers = peersOf([[2, 1], [3, 1], [4, 1]]);
-    const order = new ReadOrder<FakePeer>();
-    expect(readAll(order, peers, 2)).toEqual([2, 3]);
+    const order = new ReadOrder(peers);
+    expect(readAll(order, 2)).toEqual([2, 3]);
     for (const peer of peers.values()) peer.available++;
     order.invalidate();
-    expect(readAll(order, peers)).toEqual([4, 2, 3, 4]);
+    expect(readAll(order)).toEqual([4, 2, 3, 4]);
     for (const peer of peers.values()) peer.available = 1;
     order.reset();
-    expect(readAll(order, peers)).toEqual([2, 3, 4]);
+    expect(readAll(order)).toEqual([2, 3, 4]);
   });
 
   it('never reads a peer that is no longer connected, even one left in the order', () => {
     const peers = peersOf([[2, 2], [3, 2]]);
-    const order = new ReadOrder<FakePeer>();
-    expect(readAll(order, peers, 1)).toEqual([2]);
+    const order = new ReadOrder(peers);
+    expect(readAll(order, 1)).toEqual([2]);
     peers.get(3)!.connected = false;
-    expect(readAll(order, peers)).toEqual([2]);
-    expect(order.peek(peers.values())).toBeUndefined();
+    expect(readAll(order)).toEqual([2]);
+    expect(order.peek()).toBeUndefined();
   });
 });

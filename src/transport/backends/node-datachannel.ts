@@ -129,10 +129,10 @@ class NodeDataChannelConnection implements BackendConnection {
    * would bring the connection up before the offerer knows the answer's DTLS fingerprint, and the
    * handshake fails (libdatachannel PR 1612; measured here, a third of four-process meshes).
    * After the answer its host candidates still wait until its own checks have connected it (or
-   * {@link OFFERER_CANDIDATE_HOLD_MS} has passed; server-reflexive and relay ones go at once): an answerer holding them connects by checks of
-   * its own, and its DTLS hello (it is the DTLS client) can then reach the offerer while the
-   * offerer's DTLS transport is starting, where libdatachannel 0.24 leaves it unread until the
-   * hello is sent again, 1 s later. Without them the answerer connects only by answering the
+   * {@link OFFERER_CANDIDATE_HOLD_MS} has passed; server-reflexive and relay ones go at once): an
+   * answerer holding them connects by checks of its own, and its DTLS hello (it is the DTLS
+   * client) can then reach the offerer while the offerer's DTLS transport is starting, where
+   * libdatachannel 0.24 leaves it unread until the hello is sent again, 1 s later. Without them the answerer connects only by answering the
    * offerer's checks, after the offerer. Measured here on loopback under load: 23 setups of 600
    * took over 900 ms before, 1 of 600 after.
    */
