@@ -5,7 +5,7 @@ import { ConnectionStatus, TARGET_PEER_SERVER, TransferMode } from '../mesh/mult
 import { clockMs } from '../mesh/clock.js';
 import { WebRTCMultiplayerPeer } from '../mesh/webrtc-multiplayer-peer.js';
 import { RtcError } from '../transport/errors.js';
-import { type OptionSpecs, POSITIVE_NUMBER, checkOption, integerRule, optionDefaults, resolveOptions } from '../transport/option-resolver.js';
+import { FUNCTION, type OptionSpecs, POSITIVE_NUMBER, checkOption, integerRule, optionDefaults, orNullRule, resolveOptions } from '../transport/option-resolver.js';
 import { RpcCodec } from '../rpc/codec.js';
 import { PathCache } from '../rpc/path-cache.js';
 import { NetworkClock } from './network-clock.js';
@@ -108,6 +108,10 @@ const MULTIPLAYER_API_LIMIT_SPECS: OptionSpecs<Record<'maxAuthorityViolations' |
   maxAuthPackets: { default: 32, rule: integerRule(1) },
 };
 
+const API_OWNER = 'MultiplayerAPI';
+const MULTIPLAYER_PEER = { rule: orNullRule({ expected: 'a MultiplayerPeer such as a WebRTCMultiplayerPeer', accepts: (value) => value instanceof MultiplayerPeer }) };
+const AUTH_CALLBACK = { rule: orNullRule(FUNCTION), advice: 'one called with (peerId, data)' };
+
 /** The defaults of the numeric {@link MultiplayerAPIOptions}, as docs/api.md lists them. */
 export const MULTIPLAYER_API_DEFAULTS = optionDefaults(MULTIPLAYER_API_LIMIT_SPECS);
 
@@ -193,9 +197,7 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
   }
 
   set multiplayerPeer(peer: MultiplayerPeer | null) {
-    if (peer !== null && !(peer instanceof MultiplayerPeer)) {
-      throw new RtcError('ERR_INVALID_PARAMETER', 'multiplayerPeer is a MultiplayerPeer (such as WebRTCMultiplayerPeer) or null.');
-    }
+    checkOption(API_OWNER, 'multiplayerPeer', MULTIPLAYER_PEER, peer);
     this.peer?.off('peerConnected', this.onPeerConnected, this);
     this.peer?.off('peerDisconnected', this.onPeerDisconnected, this);
     this.peer?.off('peerReconnecting', this.onPeerReconnecting, this);
@@ -225,9 +227,7 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
   }
 
   set authCallback(callback: AuthCallback | null) {
-    if (callback !== null && typeof callback !== 'function') {
-      throw new RtcError('ERR_INVALID_PARAMETER', 'authCallback is a function (peerId, data) or null.');
-    }
+    checkOption(API_OWNER, 'authCallback', AUTH_CALLBACK, callback);
     this.callback = callback;
   }
 
@@ -237,7 +237,7 @@ export class MultiplayerAPI extends EventEmitter<MultiplayerAPIEvents> {
   }
 
   set authTimeoutMs(ms: number) {
-    this.timeoutMs = checkOption('MultiplayerAPI', 'authTimeoutMs', { rule: POSITIVE_NUMBER, advice: 'milliseconds' }, ms) as number;
+    this.timeoutMs = checkOption(API_OWNER, 'authTimeoutMs', { rule: POSITIVE_NUMBER, advice: 'milliseconds' }, ms) as number;
   }
 
   /**

@@ -3,7 +3,7 @@ import { type Backend, type BackendChannel, type BackendChannelInit, type Backen
 import { DataChannel, type DataChannelOwner } from './data-channel.js';
 import { RtcError } from './errors.js';
 import { type IceServerConfig, parseIceServers } from './ice-servers.js';
-import { type OptionSpecs, checkOption, integerRule, nonEmptyStringRule, oneOfRule, optionDefaults, optionError, resolveOptions } from './option-resolver.js';
+import { BOOLEAN, type OptionSpecs, checkOption, integerRule, nonEmptyStringRule, oneOfRule, optionDefaults, optionError, resolveOptions } from './option-resolver.js';
 import { checkCandidate, checkSessionDescription, mediaIds } from './description-checks.js';
 import { ConnectionState, GatheringState, SignalingState } from './states.js';
 
@@ -79,6 +79,27 @@ export const PEER_CONNECTION_DEFAULTS = optionDefaults(PEER_CONNECTION_LIMIT_SPE
 export const MAX_CHANNEL_ID = 1023;
 const MAX_LABEL_LENGTH = 1024;
 const MAX_RELIABILITY_VALUE = 65535;
+const RELIABILITY_VALUE = integerRule(0, MAX_RELIABILITY_VALUE);
+const CHANNEL_OWNER = 'DataChannelOptions';
+
+const CHANNEL_OPTION_SPECS: OptionSpecs<{
+  negotiated: boolean;
+  id: number | undefined;
+  maxPacketLifeTime: number | undefined;
+  maxRetransmits: number | undefined;
+  ordered: boolean;
+  protocol: string;
+}> = {
+  negotiated: { default: false, rule: BOOLEAN },
+  id: { default: undefined, rule: integerRule(0, MAX_CHANNEL_ID), advice: 'the same on both sides' },
+  maxPacketLifeTime: { default: undefined, rule: RELIABILITY_VALUE, advice: 'milliseconds' },
+  maxRetransmits: { default: undefined, rule: RELIABILITY_VALUE },
+  ordered: { default: true, rule: BOOLEAN },
+  protocol: {
+    default: '',
+    rule: { expected: `a string of at most ${MAX_LABEL_LENGTH} characters`, accepts: (value) => typeof value === 'string' && value.length <= MAX_LABEL_LENGTH },
+  },
+};
 
 let defaultBackend: Backend | undefined;
 
@@ -417,32 +438,11 @@ function checkChannelOptions(label: string, options: DataChannelOptions): Backen
   if (typeof label !== 'string' || label.length > MAX_LABEL_LENGTH) {
     throw new RtcError('ERR_INVALID_PARAMETER', `a channel label is a string of at most ${MAX_LABEL_LENGTH} characters.`);
   }
-  if (options === null || typeof options !== 'object') {
-    throw new RtcError('ERR_INVALID_PARAMETER', 'channel options are an object: {negotiated, id, ordered, ...}.');
-  }
-  const { negotiated = false, id, maxPacketLifeTime, maxRetransmits, ordered = true, protocol = '' } = options;
-  if (negotiated && id === undefined) {
-    throw new RtcError('ERR_INVALID_PARAMETER', 'a negotiated channel needs an `id`, the same on both sides.');
-  }
-  if (id !== undefined && !negotiated) {
-    throw new RtcError('ERR_INVALID_PARAMETER', 'an `id` is only for a negotiated channel: add `negotiated: true` or drop the id.');
-  }
-  if (id !== undefined && (!Number.isInteger(id) || id < 0 || id > MAX_CHANNEL_ID)) {
-    throw new RtcError('ERR_INVALID_PARAMETER', `a channel id is an integer 0 to ${MAX_CHANNEL_ID}.`);
-  }
+  const { negotiated, id, maxPacketLifeTime, maxRetransmits, ordered, protocol } = resolveOptions(CHANNEL_OWNER, CHANNEL_OPTION_SPECS, options);
+  if (negotiated && id === undefined) throw optionError(CHANNEL_OWNER, 'id', 'set on a negotiated channel', id, 'the same on both sides');
+  if (id !== undefined && !negotiated) throw optionError(CHANNEL_OWNER, 'negotiated', 'true on a channel with an id', negotiated, 'or drop the id');
   if (maxPacketLifeTime !== undefined && maxRetransmits !== undefined) {
-    throw new RtcError('ERR_INVALID_PARAMETER', 'maxPacketLifeTime and maxRetransmits exclude each other: set one.');
-  }
-  for (const [name, value] of [['maxPacketLifeTime', maxPacketLifeTime], ['maxRetransmits', maxRetransmits]] as const) {
-    if (value !== undefined && (!Number.isInteger(value) || value < 0 || value > MAX_RELIABILITY_VALUE)) {
-      throw new RtcError('ERR_INVALID_PARAMETER', `${name} is an integer 0 to ${MAX_RELIABILITY_VALUE}.`);
-    }
-  }
-  if (typeof ordered !== 'boolean' || typeof negotiated !== 'boolean') {
-    throw new RtcError('ERR_INVALID_PARAMETER', '`ordered` and `negotiated` are booleans.');
-  }
-  if (typeof protocol !== 'string' || protocol.length > MAX_LABEL_LENGTH) {
-    throw new RtcError('ERR_INVALID_PARAMETER', `a channel protocol is a string of at most ${MAX_LABEL_LENGTH} characters.`);
+    throw optionError(CHANNEL_OWNER, 'maxRetransmits', 'left out beside maxPacketLifeTime', maxRetransmits, 'set one of the two');
   }
   const init: BackendChannelInit = { ordered, negotiated, protocol };
   if (id !== undefined) init.id = id;
@@ -450,7 +450,6 @@ function checkChannelOptions(label: string, options: DataChannelOptions): Backen
   if (maxRetransmits !== undefined) init.maxRetransmits = maxRetransmits;
   return init;
 }
-
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -4,7 +4,7 @@ import { type Pollable, pollUntil as pollTargetsUntil, sleep } from '../../bench
 export const pauseOneMs = (): Promise<void> => sleep(1);
 
 /**
- * Polls every target once per event-loop turn, as a game loop would, until `done()` holds.
+ * Polls every target once a millisecond, as a game loop's frame timer would, until `done()` holds.
  * Rejects after `timeoutMs` with `what` in the message; the timer never outlives the wait.
  */
 export function pollUntil(targets: readonly Pollable[], done: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
