@@ -6,12 +6,16 @@
 import nodeDataChannel from 'node-datachannel';
 import { PeerConnection, TransferMode, WebRTCMultiplayerPeer } from '../../src/index.js';
 import { LOOPBACK_HOST } from '../../src/cli/loopback.js';
-import { type Signal, sharedClockMs } from './protocol.js';
+// Anchored at the Unix epoch: every process of the machine reads the same clock.
+import { clockMs } from '../../src/mesh/clock.js';
+import type { Signal } from './protocol.js';
 
 type NativeConnection = nodeDataChannel.PeerConnection;
 type NativeChannel = nodeDataChannel.DataChannel;
 
 const SERVER_ID = 1;
+/** How long a raw connection's close waits for the engine's closed callbacks. */
+const CLOSE_TIMEOUT_MS = 3000;
 const INPUT_CHANNEL = { id: 1, negotiated: true, unordered: false } as const;
 const STATE_CHANNEL = { id: 2, negotiated: true, unordered: true, maxRetransmits: 0 } as const;
 
@@ -45,7 +49,7 @@ function stampOf(state: Uint8Array): number {
 
 /** Stamps a state with the shared clock, now. */
 export function stamp(state: Uint8Array): void {
-  new DataView(state.buffer, state.byteOffset, state.byteLength).setFloat64(0, sharedClockMs());
+  new DataView(state.buffer, state.byteOffset, state.byteLength).setFloat64(0, clockMs());
 }
 
 /**
@@ -110,7 +114,9 @@ class RawPeer {
     this.input.close();
     this.state.close();
     this.pc.close();
-    await Promise.race([Promise.all(this.closed), new Promise((resolve) => setTimeout(resolve, 3000))]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(this.closed), new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_TIMEOUT_MS)))]);
+    clearTimeout(timer);
   }
 
   private channel(label: string, options: nodeDataChannel.DataChannelInitConfig & { id: number }): NativeChannel {
@@ -173,7 +179,7 @@ export function rawClients(clients: readonly number[], send: SendSignal): Client
     signal: (client, signal) => byId.get(client)!.peer.signal(signal),
     connected: () => ends.filter((end) => end.peer.ready).length,
     tick(input, ages) {
-      const time = sharedClockMs();
+      const time = clockMs();
       let statesReceived = 0;
       for (const end of ends) {
         if (ages && !Number.isNaN(end.newest)) ages.push(time - end.newest);
@@ -276,7 +282,7 @@ export function rtcmeshClients(clients: readonly number[], send: SendSignal): Cl
           end.newest = Math.max(Number.isNaN(end.newest) ? 0 : end.newest, stampOf(state));
           statesReceived++;
         }
-        if (ages && !Number.isNaN(end.newest)) ages.push(sharedClockMs() - end.newest);
+        if (ages && !Number.isNaN(end.newest)) ages.push(clockMs() - end.newest);
         peer.putPacket(input);
         peer.flush();
       }

@@ -53,8 +53,3 @@ export interface ClientsResult {
   statesReceived: number;
   inputsSent: number;
 }
-
-/** Milliseconds on a clock every process of the machine shares. */
-export function sharedClockMs(): number {
-  return performance.timeOrigin + performance.now();
-}
