@@ -1,13 +1,13 @@
 // One WebSocket of the signaling server: its frames checked under a token-bucket rate limit, its
 // JOIN deadline, its ping state and how it ended.
 import type { Lobby } from './lobby.js';
+import type { Member } from './member.js';
 import { encodeMessage, MESSAGE_TYPE_COUNT, type SignalingMessage } from './protocol.js';
 import type { CloseCause, ServerCounters } from './server-counters.js';
 import type { ServerSettings } from './server-options.js';
 import { type ServerWebSocket, SocketState } from './server-websocket.js';
 
-// RFC 6455 §5.5: a control frame's payload is at most 125 bytes, 2 of them the code; ws throws
-// on a longer reason.
+// RFC 6455 §5.5: a control frame's payload is at most 125 bytes, 2 of them the code.
 const MAX_CLOSE_REASON_BYTES = 123;
 const MS_PER_SECOND = 1000;
 const CLOSE_BRACE = 0x7d;
@@ -27,7 +27,7 @@ export interface FrameFault {
 }
 
 /** One WebSocket and what the server knows of it. */
-export class Connection {
+export class Connection implements Member {
   lobby: Lobby | null = null;
   peerId = 0;
   readonly closed: Promise<void>;
@@ -94,8 +94,12 @@ export class Connection {
 
   /** Sends a message if the socket is still open. */
   send(message: SignalingMessage): void {
+    if (this.socket.readyState === SocketState.Open) this.sendText(encodeMessage(message));
+  }
+
+  /** Sends a message already encoded (one relayed from another node) if the socket is still open. */
+  sendText(text: string): void {
     if (this.socket.readyState !== SocketState.Open) return;
-    const text = encodeMessage(message);
     this.counters.bytesSent += Buffer.byteLength(text);
     this.socket.sendText(text);
   }

@@ -1,6 +1,5 @@
 // What a lobby holds for each member: a socket of this server (Connection), or, with several
 // nodes, a socket of another node reached through the cluster (RemoteMember).
-import type { FrameFault } from './connection.js';
 import type { Lobby } from './lobby.js';
 import type { SignalingMessage } from './protocol.js';
 import type { CloseCause } from './server-counters.js';
@@ -11,12 +10,10 @@ export interface Member {
   readonly serial: number;
   lobby: Lobby | null;
   peerId: number;
-  /** True once the server has decided to end the socket. */
-  readonly endingByServer: boolean;
-  /** Checks one frame of `length` bytes before it is read; returns the fault that closes the sender, or null. */
-  checkFrame(length: number, isBinary: boolean): FrameFault | null;
   /** Sends a message if the socket is still open. */
   send(message: SignalingMessage): void;
+  /** Sends a message already encoded (a relayed one) if the socket is still open. */
+  sendText(text: string): void;
   stopJoinTimer(): void;
   /** Records that the server ends this socket; false if it is already ended or not open. */
   markEndedByServer(code: number, reason: string, cause: CloseCause): boolean;

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { SignalingServer, type SignalingServerOptions, TransferMode } from '../../src/index.js';
+import { MessageType } from '../../src/signaling/protocol.js';
 import { closeAfterEach } from '../support/close-after-each.js';
 import { expectRtcError } from '../support/errors.js';
 import { Daemon } from '../../bench/daemon.js';
@@ -247,6 +248,30 @@ describe('signaling nodes sharing lobbies through Redis', () => {
     expect(await metrics(a.server.metricsUrl!)).toMatch(/^rtcmesh_signaling_cluster_reachable 1$/m);
     const joiner = member(track, b.url, lobby, true);
     await meshFormed([host, joiner]);
+  });
+
+  it("relays to a lobby's node the data of an OFFER as its sender on another node wrote it, as within one node", async () => {
+    const store = await redis();
+    const a = await node(store.url);
+    const b = await node(store.url);
+    const host = await RawClient.connect(a.url);
+    host.send({ type: MessageType.Join, id: 0, data: '' });
+    const lobby = (await messageOfType(host, MessageType.Join)).data;
+    const joiner = await RawClient.connect(b.url);
+    joiner.send({ type: MessageType.Join, id: 0, data: lobby });
+    const joinerId = (await messageOfType(joiner, MessageType.Id)).id;
+    await messageOfType(joiner, MessageType.Join);
+    await messageOfType(host, MessageType.PeerConnect);
+    const atHost: string[] = [];
+    host.socket.on('message', (data) => atHost.push(String(data)));
+    // Escapes that a re-encoding would change: they pass as they came, and read back the same.
+    const literal = String.raw`"\u0041\/ \ud83d\ude00"`;
+    joiner.send(`{"type":${MessageType.Offer},"id":1,"data":${literal}}`);
+    expect(await messageOfType(host, MessageType.Offer)).toEqual({ type: MessageType.Offer, id: joinerId, data: 'A/ \u{1F600}' });
+    expect(atHost).toEqual([`{"type":${MessageType.Offer},"id":${joinerId},"data":${literal}}`]);
+    host.send(`{"type":${MessageType.Candidate},"id":${joinerId},"data":${literal}}`);
+    // The way back is read on the socket's node, which checks what another node sends it.
+    expect(await messageOfType(joiner, MessageType.Candidate)).toEqual({ type: MessageType.Candidate, id: 1, data: 'A/ \u{1F600}' });
   });
 
   it('refuses joins while Redis is down, without crashing, and recovers when it returns', async () => {

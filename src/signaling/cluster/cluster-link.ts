@@ -10,7 +10,7 @@ import type { Member } from '../member.js';
 import { CLOSE_PROTOCOL_ERROR, encodeMessage, parseFrame, type SignalingMessage } from '../protocol.js';
 import type { CloseCause, ServerCounters } from '../server-counters.js';
 import type { ServerSettings } from '../server-options.js';
-import { type Envelope, readEnvelope } from './envelope.js';
+import { type Envelope, MAX_CLOSE_REASON_LENGTH, readEnvelope } from './envelope.js';
 import { HEARTBEAT_MS, RedisDirectory } from './redis-directory.js';
 import { RemoteMember, remoteKey } from './remote-member.js';
 
@@ -45,6 +45,9 @@ const KEY_PREFIX = 'rtcmesh:';
 const NAME_ATTEMPTS = 4;
 // A session token is v1.<lobby>.<peer>.…; the lobby's node checks the rest.
 const TOKEN_LOBBY = /^v1\.([A-Za-z0-9_-]{1,64})\./;
+// An envelope's frame is a socket's (at most maxFrameBytes) or the server's own message around
+// one, which adds the sender's id, a token or TURN credentials.
+const ENVELOPE_TEXT_FACTOR = 2;
 
 /** A socket of this node seated in a lobby of another: the lobby's node. */
 interface Proxied {
@@ -142,13 +145,8 @@ export class ClusterLink {
 
   /** Forwards an OFFER, ANSWER or CANDIDATE where either end is on another node; `data` is its JSON string literal. */
   relay(sender: Member, destination: Member, type: number, data: Uint8Array): void {
-    const text = `{"type":${type},"id":${sender.peerId},"data":${Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8')}}`;
-    if (destination instanceof RemoteMember) {
-      destination.sendText(text);
-      return;
-    }
-    const frame = parseFrame(text, Number.POSITIVE_INFINITY);
-    if (frame.ok) destination.send(frame.message);
+    // The literal was checked where the frame was read: it goes on as it came, as between two sockets of one node.
+    destination.sendText(`{"type":${type},"id":${sender.peerId},"data":${Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8')}}`);
   }
 
   /** A lobby of this node has closed: its name is free again. */
@@ -206,7 +204,7 @@ export class ClusterLink {
   }
 
   private receive(text: string): void {
-    const envelope = readEnvelope(text, this.host.settings.maxFrameBytes * 2);
+    const envelope = readEnvelope(text, this.host.settings.maxFrameBytes * ENVELOPE_TEXT_FACTOR);
     if (envelope === null) {
       this.host.counters.clusterDropped++;
       return;
@@ -248,7 +246,7 @@ export class ClusterLink {
       send: (to, toSerial, frame) => this.send(to, { op: 'send', from: this.nodeId, serial: toSerial, text: frame }),
       close: (closing, code, reason) => {
         this.remotes.delete(closing.key);
-        this.send(closing.node, { op: 'close', from: this.nodeId, serial: closing.serial, code, reason: reason.slice(0, 123), cause: closing.cause });
+        this.send(closing.node, { op: 'close', from: this.nodeId, serial: closing.serial, code, reason: reason.slice(0, MAX_CLOSE_REASON_LENGTH), cause: closing.cause });
       },
     });
     this.remotes.set(key, member);

@@ -2,7 +2,6 @@
 // and its check: another node is trusted no more than a socket, since Redis may be shared.
 import { CLOSE_CAUSES, type CloseCause } from '../server-counters.js';
 
-
 /** From a socket's node to the node of its lobby: the socket asks to join. */
 export interface JoinEnvelope {
   op: 'join';
@@ -50,7 +49,7 @@ export type Envelope = JoinEnvelope | FrameEnvelope | LeaveEnvelope | SendEnvelo
 
 // A node id is a UUID; a frame is bounded by maxFrameBytes where the socket is, a close reason by 123 bytes.
 const NODE_ID_PATTERN = /^[0-9a-f-]{36}$/;
-const MAX_CLOSE_REASON_LENGTH = 123;
+export const MAX_CLOSE_REASON_LENGTH = 123;
 const MAX_SERIAL = Number.MAX_SAFE_INTEGER;
 
 /** The envelope `text` holds, or null when it is not one (then dropped and counted). */

@@ -1,6 +1,5 @@
 // A member of one of this node's lobbies whose socket is on another node: what the lobby sends it
 // goes to that node through Redis, which hands it to the socket.
-import type { FrameFault } from '../connection.js';
 import type { Lobby } from '../lobby.js';
 import type { Member } from '../member.js';
 import { encodeMessage, type SignalingMessage } from '../protocol.js';
@@ -29,15 +28,6 @@ export class RemoteMember implements Member {
   /** Its node's key for the socket: node id and serial. */
   get key(): string {
     return remoteKey(this.node, this.serial);
-  }
-
-  get endingByServer(): boolean {
-    return this.ended;
-  }
-
-  /** Its node checked the frame (size, rate) before forwarding it. */
-  checkFrame(): FrameFault | null {
-    return null;
   }
 
   send(message: SignalingMessage): void {
