@@ -82,7 +82,7 @@ function hasBoth(side: Pick<RelaySide, 'received'>, from: number): boolean {
   return side.received.includes(`${from}:reliable`) && side.received.includes(`${from}:unreliable`);
 }
 
-describeInBrowser('Chromium and a Node.js peer through coturn', import.meta.url, () => {
+describeInBrowser('Chromium and a Node.js peer through coturn', () => {
   it(
     'connect with relay candidates only, on TURN credentials from the signaling server',
     async () => {

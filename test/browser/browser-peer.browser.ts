@@ -118,7 +118,7 @@ function checkFrom(received: Received, from: number, name: string): void {
   expect(received.rttMs).toBeGreaterThan(0);
 }
 
-describeInBrowser('the browser bundle in Chromium and a Node.js peer', import.meta.url, () => {
+describeInBrowser('the browser bundle in Chromium and a Node.js peer', () => {
   it(
     'meet through the signaling server, connect, and exchange reliable and unreliable packets and RPCs both ways',
     async () => {
