@@ -8,7 +8,7 @@ import {
   RELIABLE_RECEIVED_COLUMN,
   RELIABLE_SENT_COLUMN,
   eventually,
-  killProcessesAfterEach,
+  killProcessesAfterAll,
   run,
   start,
   within,
@@ -16,7 +16,7 @@ import {
 
 const RECEIVED_COLUMNS = [1, 4, 7];
 
-killProcessesAfterEach();
+killProcessesAfterAll();
 
 interface TableRow {
   id: number;
@@ -53,7 +53,8 @@ function isAlive(pid: number): boolean {
   }
 }
 
-describe('rtcmesh demo', () => {
+// Each test runs a demo of its own and mostly waits on it: they run side by side.
+describe.concurrent('rtcmesh demo', () => {
   it('connects 3 peer processes in a mesh, exchanges traffic, and prints a table of nonzero results', async () => {
     const { code, stdout, stderr } = await run(['demo', '--peers', '3', '--seconds', '2'], DEMO_WAIT_MS);
     expect(stderr).toBe('');

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { LinkConditions } from '../../src/index.js';
 import { type ProxiedMesh, connectThroughProxy } from '../support/proxied-mesh.js';
-import { closeAfterEach } from '../support/close-after-each.js';
+import { cleanupAfterAll, closeWithTest } from '../support/close-after-each.js';
 import { recordSize } from '../../src/mesh/framing.js';
 import { pollFor } from '../support/poll.js';
 
-const track = closeAfterEach();
+cleanupAfterAll();
 
 /** The link of the raw node-datachannel measurements in docs/reliability.md: jitter, reordering, duplicates. */
 function lossyLink(loss: number): Partial<LinkConditions> {
@@ -34,22 +34,23 @@ async function sendAndCheck(mesh: ProxiedMesh, count: number, timeoutMs: number)
   expect(mismatched).toBe(0);
 }
 
-describe('the reliable channel through a lossy link', () => {
-  it('delivers 10,000 packets in order, byte for byte, at 10% loss with jitter, reordering and duplication', async () => {
+// Each test has a link of its own and mostly waits on it: they run side by side.
+describe.concurrent('the reliable channel through a lossy link', () => {
+  it('delivers 10,000 packets in order, byte for byte, at 10% loss with jitter, reordering and duplication', async (context) => {
     // The sender's keepalives wait behind the whole 1 MB backlog in SCTP's send buffer, so the
     // receiver hears only the data, whose gaps while SCTP retransmits reach 2 s here and passed
     // the 3 s default once on a loaded machine: this test is about delivery, not detection.
     const mesh = await connectThroughProxy({ conditioner: { seed: 11 }, meshOptions: { keepaliveTimeoutMs: 10_000 } });
-    track(mesh);
+    closeWithTest(context)(mesh);
     mesh.conditioner.setConditions('both', lossyLink(0.1));
     await sendAndCheck(mesh, 10_000, 90_000);
     expect(mesh.conditioner.getCounters('outgoing').dropped).toBeGreaterThan(0);
     expect(mesh.conditioner.getCounters('outgoing').duplicated + mesh.conditioner.getCounters('incoming').duplicated).toBeGreaterThan(0);
   }, 100_000);
 
-  it('while the link is cut, undeliveredBytes shows what SCTP took and bufferedBytes cannot see, until the peer reports it', async () => {
+  it('while the link is cut, undeliveredBytes shows what SCTP took and bufferedBytes cannot see, until the peer reports it', async (context) => {
     const mesh = await connectThroughProxy({ conditioner: { seed: 13 }, meshOptions: { keepaliveTimeoutMs: 15_000, disconnectGraceMs: 15_000 } });
-    track(mesh);
+    closeWithTest(context)(mesh);
     mesh.conditioner.cut();
     const count = 300;
     const packet = new Uint8Array(PACKET_BYTES * 10);
@@ -68,11 +69,11 @@ describe('the reliable channel through a lossy link', () => {
     expect(mesh.disconnected).toEqual({ a: [], b: [] });
   }, 40_000);
 
-  it('delivers every packet in order at 30% loss (a short run in CI; docs/reliability.md has the long one)', async () => {
+  it('delivers every packet in order at 30% loss (a short run in CI; docs/reliability.md has the long one)', async (context) => {
     // At 30% loss both ways SCTP backs off for seconds at a time, keepalives included: a timeout
     // of 3 s would take those stalls for a dead link.
     const mesh = await connectThroughProxy({ conditioner: { seed: 12 }, meshOptions: { keepaliveTimeoutMs: 30_000, disconnectGraceMs: 30_000 } });
-    track(mesh);
+    closeWithTest(context)(mesh);
     mesh.conditioner.setConditions('both', lossyLink(0.3));
     await sendAndCheck(mesh, 100, 60_000);
   }, 70_000);

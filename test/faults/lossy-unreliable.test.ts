@@ -1,12 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { type TestContext, describe, expect, it } from 'vitest';
 import { TransferMode } from '../../src/index.js';
 import { median } from '../../src/cli/statistics.js';
 import { clockMs } from '../../src/mesh/clock.js';
 import { type ProxiedMesh, type ProxiedMeshOptions, connectThroughProxy } from '../support/proxied-mesh.js';
-import { closeAfterEach } from '../support/close-after-each.js';
+import { cleanupAfterAll, closeWithTest } from '../support/close-after-each.js';
 
-const track = closeAfterEach();
-const mesh = async (options: ProxiedMeshOptions): Promise<ProxiedMesh> => track(await connectThroughProxy(options));
+cleanupAfterAll();
+const mesh = async (context: TestContext, options: ProxiedMeshOptions): Promise<ProxiedMesh> => closeWithTest(context)(await connectThroughProxy(options));
 
 const TICK_MS = 1000 / 60;
 
@@ -48,9 +48,10 @@ async function stream(m: ProxiedMesh, mode: TransferMode, ms: number, during: (e
   return arrivals;
 }
 
-describe('unreliable channels through a lossy link', () => {
-  it('UnreliableOrdered at 10% loss: never older than what was delivered, intact, no duplicates, median age under 150 ms', async () => {
-    const m = await mesh({ conditioner: { seed: 21 } });
+// Each test has a link of its own and mostly waits on it: they run side by side.
+describe.concurrent('unreliable channels through a lossy link', () => {
+  it('UnreliableOrdered at 10% loss: never older than what was delivered, intact, no duplicates, median age under 150 ms', async (context) => {
+    const m = await mesh(context, { conditioner: { seed: 21 } });
     m.conditioner.setConditions('both', { loss: 0.1, delayMs: 20, jitterMs: 60, reorder: 0.05, duplicate: 0.02 });
     const arrivals = await stream(m, TransferMode.UnreliableOrdered, 5000);
     const sequences = arrivals.map((a) => a.sequence);
@@ -60,8 +61,8 @@ describe('unreliable channels through a lossy link', () => {
     expect(arrivals.length).toBeGreaterThan(150);
   }, 30_000);
 
-  it('Unreliable at 10% loss: a delivery ratio consistent with the loss, and no duplicates', async () => {
-    const m = await mesh({ conditioner: { seed: 22 } });
+  it('Unreliable at 10% loss: a delivery ratio consistent with the loss, and no duplicates', async (context) => {
+    const m = await mesh(context, { conditioner: { seed: 22 } });
     m.conditioner.setConditions('both', { loss: 0.1, delayMs: 20, jitterMs: 60, reorder: 0.05, duplicate: 0.02 });
     const arrivals = await stream(m, TransferMode.Unreliable, 5000);
     const sent = m.a.getPeerStats(1).channels[2]!.packetsSent;
@@ -72,9 +73,9 @@ describe('unreliable channels through a lossy link', () => {
     expect(ratio).toBeLessThanOrEqual(1);
   }, 30_000);
 
-  it('after a 3 s cut, delivers no unreliable packet older than the lifetime', async () => {
+  it('after a 3 s cut, delivers no unreliable packet older than the lifetime', async (context) => {
     const lifetime = 300;
-    const m = await mesh({ conditioner: { seed: 23 }, unreliableLifetime: lifetime, meshOptions: { keepaliveTimeoutMs: 10_000, disconnectGraceMs: 10_000 } });
+    const m = await mesh(context, { conditioner: { seed: 23 }, unreliableLifetime: lifetime, meshOptions: { keepaliveTimeoutMs: 10_000, disconnectGraceMs: 10_000 } });
     let restoredAt = 0;
     const arrivals = await stream(m, TransferMode.Unreliable, 6000, (elapsed) => {
       if (elapsed > 1000 && elapsed < 4000 && !m.conditioner.isCut) m.conditioner.cut();
@@ -91,9 +92,9 @@ describe('unreliable channels through a lossy link', () => {
   }, 30_000);
 });
 
-describe('cuts and the keepalive', () => {
-  it('a cut shorter than the grace period keeps the peer, and reliable traffic resumes with nothing lost', async () => {
-    const m = await mesh({ conditioner: { seed: 24 }, meshOptions: { keepaliveTimeoutMs: 3000, disconnectGraceMs: 3000 } });
+describe.concurrent('cuts and the keepalive', () => {
+  it('a cut shorter than the grace period keeps the peer, and reliable traffic resumes with nothing lost', async (context) => {
+    const m = await mesh(context, { conditioner: { seed: 24 }, meshOptions: { keepaliveTimeoutMs: 3000, disconnectGraceMs: 3000 } });
     let received = 0;
     let next = 0;
     const start = clockMs();
@@ -113,9 +114,9 @@ describe('cuts and the keepalive', () => {
     expect(m.disconnected).toEqual({ a: [], b: [] });
   }, 30_000);
 
-  it('a cut longer than the keepalive timeout gives peerDisconnected within the timeout plus one second', async () => {
+  it('a cut longer than the keepalive timeout gives peerDisconnected within the timeout plus one second', async (context) => {
     const timeout = 2000;
-    const m = await mesh({ conditioner: { seed: 25 }, meshOptions: { keepaliveTimeoutMs: timeout } });
+    const m = await mesh(context, { conditioner: { seed: 25 }, meshOptions: { keepaliveTimeoutMs: timeout } });
     m.conditioner.cut();
     const cutAt = clockMs();
     let detectedAt = 0;

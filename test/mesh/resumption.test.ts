@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { RtcError, TransferMode, WebRTCMultiplayerPeer } from '../../src/index.js';
 import { connectThroughProxy, resumeThroughProxy } from '../support/proxied-mesh.js';
-import { closeAfterEach } from '../support/close-after-each.js';
+import { cleanupAfterAll, closeWithTest } from '../support/close-after-each.js';
 import { wirePair } from '../support/transport-pair.js';
 import { expectRtcError } from '../support/errors.js';
 
-const track = closeAfterEach();
+cleanupAfterAll();
 
 const RESUMING = { reconnectGraceMs: 10_000, keepaliveTimeoutMs: 1500 };
 const PACKETS = 10_000;
@@ -32,8 +32,10 @@ class StreamCheck {
   }
 }
 
-describe('resuming a session on a new connection', () => {
-  it('holds both sides through a 5 s cut, resumes on new connections, and delivers 10,000 reliable packets each way exactly once, in order', async () => {
+// Each test has links of its own and mostly waits on them: they run side by side.
+describe.concurrent('resuming a session on a new connection', () => {
+  it('holds both sides through a 5 s cut, resumes on new connections, and delivers 10,000 reliable packets each way exactly once, in order', async (context) => {
+    const track = closeWithTest(context);
     const mesh = track(await connectThroughProxy({ conditioner: { seed: 21 }, meshOptions: RESUMING }));
     const events: string[] = [];
     for (const [side, peer] of [['a', mesh.a], ['b', mesh.b]] as const) {
@@ -76,7 +78,8 @@ describe('resuming a session on a new connection', () => {
     }
   }, 60_000);
 
-  it('resends what was put before the cut when nothing is put after it', async () => {
+  it('resends what was put before the cut when nothing is put after it', async (context) => {
+    const track = closeWithTest(context);
     const mesh = track(await connectThroughProxy({ conditioner: { seed: 26 }, meshOptions: RESUMING }));
     for (let n = 0; n < 300; n++) expect(mesh.a.putPacket(numbered(n))).toBe(true);
     mesh.a.flush();
@@ -96,7 +99,8 @@ describe('resuming a session on a new connection', () => {
     }
   }, 30_000);
 
-  it('resumes a session that had a state connection, on its one new connection', async () => {
+  it('resumes a session that had a state connection, on its one new connection', async (context) => {
+    const track = closeWithTest(context);
     const mesh = track(await connectThroughProxy({ conditioner: { seed: 27 }, meshOptions: { ...RESUMING, stateConnection: true } }));
     mesh.conditioner.cut();
     await mesh.pollUntil(() => mesh.a.isPeerReconnecting(1) && mesh.b.isPeerReconnecting(2), 'the hold', 10_000);
@@ -117,7 +121,8 @@ describe('resuming a session on a new connection', () => {
     }
   }, 30_000);
 
-  it('queues reliable packets for a held peer and drops unreliable ones as stale', async () => {
+  it('queues reliable packets for a held peer and drops unreliable ones as stale', async (context) => {
+    const track = closeWithTest(context);
     const mesh = track(await connectThroughProxy({ conditioner: { seed: 22 }, meshOptions: RESUMING }));
     mesh.conditioner.cut();
     await mesh.pollUntil(() => mesh.a.isPeerReconnecting(1), 'the hold', 10_000);
@@ -127,7 +132,8 @@ describe('resuming a session on a new connection', () => {
     expect(mesh.a.getPeerStats(1).dropped.stale).toBe(1);
   }, 30_000);
 
-  it('drops a held peer once, with peerDisconnected, at the end of the grace', async () => {
+  it('drops a held peer once, with peerDisconnected, at the end of the grace', async (context) => {
+    const track = closeWithTest(context);
     const mesh = track(
       await connectThroughProxy({ conditioner: { seed: 23 }, meshOptions: { ...RESUMING, reconnectGraceMs: 1000 } }),
     );
@@ -137,7 +143,8 @@ describe('resuming a session on a new connection', () => {
     expect(mesh.a.hasPeer(1)).toBe(false);
   }, 30_000);
 
-  it('drops at once, on both sides, a peer closed on purpose: the goodbye says it will not resume', async () => {
+  it('drops at once, on both sides, a peer closed on purpose: the goodbye says it will not resume', async (context) => {
+    const track = closeWithTest(context);
     const mesh = track(await connectThroughProxy({ conditioner: { seed: 25 }, meshOptions: RESUMING }));
     const reconnecting: number[] = [];
     mesh.a.on('peerReconnecting', (id) => reconnecting.push(id));
@@ -148,7 +155,8 @@ describe('resuming a session on a new connection', () => {
     expect(reconnecting).toEqual([]);
   });
 
-  it('refuses replacePeerConnection with resumption off, for a peer not yet connected, or with a used connection', async () => {
+  it('refuses replacePeerConnection with resumption off, for a peer not yet connected, or with a used connection', async (context) => {
+    const track = closeWithTest(context);
     const mesh = track(await connectThroughProxy({ conditioner: { seed: 24 } }));
     const pair = track(wirePair());
     expectRtcError(() => mesh.a.replacePeerConnection(1, pair.a), 'ERR_UNAVAILABLE');

@@ -2,10 +2,10 @@
 // on different nodes, a node killed mid-match (a child process), Redis stopped and restarted.
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { SignalingServer, type SignalingServerOptions, TransferMode } from '../../src/index.js';
 import { MessageType } from '../../src/signaling/protocol.js';
-import { closeAfterEach } from '../support/close-after-each.js';
+import { type Track, cleanupAfterAll, closeWithTest } from '../support/close-after-each.js';
 import { expectRtcError } from '../support/errors.js';
 import { Daemon } from '../../bench/daemon.js';
 import { drain } from '../support/mesh.js';
@@ -20,17 +20,18 @@ const MESH_TIMEOUT_MS = 20_000;
 // The documented bound on telling a dead node's lobbies is 5 s; the wait allows a loaded machine more.
 const NODE_LOSS_WAIT_MS = 12_000;
 
-const track = closeAfterEach();
-track({ close: () => RawClient.closeAll() });
+cleanupAfterAll();
+// The tests run side by side, each on its own Redis: raw clients are closed once all have ended.
+afterAll(() => RawClient.closeAll());
 
-async function redis(): Promise<RedisServer> {
+async function redis(track: Track): Promise<RedisServer> {
   return track(await RedisServer.start());
 }
 
 const TOKEN_SECRET = 'one-secret-for-every-node';
 const GRACE_MS = 15_000;
 
-async function node(redisUrl: string, options: SignalingServerOptions = {}): Promise<{ server: SignalingServer; url: string }> {
+async function node(track: Track, redisUrl: string, options: SignalingServerOptions = {}): Promise<{ server: SignalingServer; url: string }> {
   const server = track(new SignalingServer({ host: '127.0.0.1', port: 0, redis: redisUrl, ...options }));
   const { url } = await server.listen();
   await waitFor(() => server.clusterAvailable, 'the node to reach Redis');
@@ -38,16 +39,16 @@ async function node(redisUrl: string, options: SignalingServerOptions = {}): Pro
 }
 
 /** A Redis, two nodes on it, and a lobby whose host is on the first. */
-async function lobbyOnTwoNodes(): Promise<{ store: RedisServer; a: Awaited<ReturnType<typeof node>>; b: Awaited<ReturnType<typeof node>>; host: Member; lobby: string }> {
-  const store = await redis();
-  const a = await node(store.url);
-  const b = await node(store.url);
+async function lobbyOnTwoNodes(track: Track): Promise<{ store: RedisServer; a: Awaited<ReturnType<typeof node>>; b: Awaited<ReturnType<typeof node>>; host: Member; lobby: string }> {
+  const store = await redis(track);
+  const a = await node(track, store.url);
+  const b = await node(track, store.url);
   const host = member(track, a.url, '', true);
   return { store, a, b, host, lobby: await lobbyOf(host) };
 }
 
 /** A node in a child process, to be killed as a crash would. */
-async function childNode(redisUrl: string, args: string[] = []): Promise<{ daemon: Daemon; url: string }> {
+async function childNode(track: Track, redisUrl: string, args: string[] = []): Promise<{ daemon: Daemon; url: string }> {
   const env = { RTCMESH_TOKEN_SECRET: TOKEN_SECRET };
   const daemon = track(await Daemon.start(process.execPath, [CLI, 'signal', '--port', '0', '--redis', redisUrl, ...args], /cluster node \S+ joined/, env));
   return { daemon, url: daemon.find(/listening on (ws:\S+)/)![1]! };
@@ -103,23 +104,26 @@ async function exchange(members: Member[]): Promise<void> {
   );
 }
 
-describe('signaling nodes sharing lobbies through Redis', () => {
+// Each test has a Redis and nodes of its own, and mostly waits on them: they run side by side.
+describe.concurrent('signaling nodes sharing lobbies through Redis', () => {
   it('refuses a redis option that is not a Redis URL', () => {
     expectRtcError(() => new SignalingServer({ redis: 'http://127.0.0.1:6379' }), 'ERR_INVALID_PARAMETER');
     expectRtcError(() => new SignalingServer({ redis: '' }), 'ERR_INVALID_PARAMETER');
   });
 
-  it('connects the members of one lobby spread over two nodes', async () => {
-    const { a, b, host, lobby } = await lobbyOnTwoNodes();
+  it('connects the members of one lobby spread over two nodes', async (context) => {
+    const track = closeWithTest(context);
+    const { a, b, host, lobby } = await lobbyOnTwoNodes(track);
     const members = [host, member(track, b.url, lobby, true), member(track, a.url, lobby, true), member(track, b.url, lobby, true)];
     await meshFormed(members);
     await exchange(members);
     expect(new Set(members.map((m) => m.client.getUniqueId())).size).toBe(4);
   });
 
-  it('connects a lobby spread over three nodes, in server mode too', async () => {
-    const store = await redis();
-    const nodes = [await node(store.url), await node(store.url), await node(store.url)];
+  it('connects a lobby spread over three nodes, in server mode too', async (context) => {
+    const track = closeWithTest(context);
+    const store = await redis(track);
+    const nodes = [await node(track, store.url), await node(track, store.url), await node(track, store.url)];
     const host = member(track, nodes[0]!.url, '', true);
     const lobby = await lobbyOf(host);
     const mesh = [host, member(track, nodes[1]!.url, lobby, true), member(track, nodes[2]!.url, lobby, true)];
@@ -137,10 +141,11 @@ describe('signaling nodes sharing lobbies through Redis', () => {
     );
   });
 
-  it('keeps lobby names unique and their count bounded across the cluster', async () => {
-    const store = await redis();
-    const a = await node(store.url, { maxLobbies: 2 });
-    const b = await node(store.url, { maxLobbies: 2 });
+  it('keeps lobby names unique and their count bounded across the cluster', async (context) => {
+    const track = closeWithTest(context);
+    const store = await redis(track);
+    const a = await node(track, store.url, { maxLobbies: 2 });
+    const b = await node(track, store.url, { maxLobbies: 2 });
     const first = await RawClient.connect(a.url);
     first.send({ type: 0, id: 0, data: '' });
     const second = await RawClient.connect(b.url);
@@ -159,11 +164,12 @@ describe('signaling nodes sharing lobbies through Redis', () => {
     expect(await lost.closed).toEqual({ code: 4000, reason: 'no lobby named nobody-here' });
   });
 
-  it('tells the others when a node holding a member is killed, and ends the lobbies of a killed host node', async () => {
-    const store = await redis();
-    const a = await node(store.url);
-    const b = await node(store.url);
-    const doomed = await childNode(store.url);
+  it('tells the others when a node holding a member is killed, and ends the lobbies of a killed host node', async (context) => {
+    const track = closeWithTest(context);
+    const store = await redis(track);
+    const a = await node(track, store.url);
+    const b = await node(track, store.url);
+    const doomed = await childNode(track, store.url);
     const host = member(track, a.url, '', true);
     const lobby = await lobbyOf(host);
     const onDoomed = member(track, doomed.url, lobby, true);
@@ -189,19 +195,20 @@ describe('signaling nodes sharing lobbies through Redis', () => {
     expect(connectedPeers(host)).toEqual([onB.client.getUniqueId()]);
 
     // A node started in its place comes back clean; the dead node's lobby names are free again.
-    const restarted = await childNode(store.url);
+    const restarted = await childNode(track, store.url);
     const late = await RawClient.connect(restarted.url);
     late.send({ type: 0, id: 0, data: doomedLobby });
     expect(await late.closed).toEqual({ code: 4000, reason: `no lobby named ${doomedLobby}` });
     expect(await (await fetch(`${restarted.url.replace('ws:', 'http:')}/health`)).json()).toMatchObject({ lobbies: 0 });
   }, 60_000);
 
-  it('lets a member of a killed node take its seat back through another node, its links kept', async () => {
-    const store = await redis();
+  it('lets a member of a killed node take its seat back through another node, its links kept', async (context) => {
+    const track = closeWithTest(context);
+    const store = await redis(track);
     const resumable = { reconnectGraceMs: GRACE_MS, tokenSecret: TOKEN_SECRET };
-    const a = await node(store.url, resumable);
-    const b = await node(store.url, resumable);
-    const doomed = await childNode(store.url, ['--reconnect-grace-ms', String(GRACE_MS)]);
+    const a = await node(track, store.url, resumable);
+    const b = await node(track, store.url, resumable);
+    const doomed = await childNode(track, store.url, ['--reconnect-grace-ms', String(GRACE_MS)]);
     // A load balancer in front of the doomed node, which takes it out once it is dead.
     const balancer = track(await startTcpProxy(Number(new URL(doomed.url).port)));
     const host = member(track, a.url, '', true, { grace: GRACE_MS });
@@ -224,8 +231,9 @@ describe('signaling nodes sharing lobbies through Redis', () => {
     expect(members.flatMap((m) => m.ended)).toEqual([]);
   }, 60_000);
 
-  it('drops and counts whatever else is published on a node\'s channel, and goes on relaying', async () => {
-    const { store, a, b, host, lobby } = await lobbyOnTwoNodes();
+  it('drops and counts whatever else is published on a node\'s channel, and goes on relaying', async (context) => {
+    const track = closeWithTest(context);
+    const { store, a, b, host, lobby } = await lobbyOnTwoNodes(track);
     const intruder = new Redis(store.url);
     track({ close: () => intruder.quit() });
     const nodes = await intruder.smembers('rtcmesh:nodes');
@@ -250,10 +258,11 @@ describe('signaling nodes sharing lobbies through Redis', () => {
     await meshFormed([host, joiner]);
   });
 
-  it("relays to a lobby's node the data of an OFFER as its sender on another node wrote it, as within one node", async () => {
-    const store = await redis();
-    const a = await node(store.url);
-    const b = await node(store.url);
+  it("relays to a lobby's node the data of an OFFER as its sender on another node wrote it, as within one node", async (context) => {
+    const track = closeWithTest(context);
+    const store = await redis(track);
+    const a = await node(track, store.url);
+    const b = await node(track, store.url);
     const host = await RawClient.connect(a.url);
     host.send({ type: MessageType.Join, id: 0, data: '' });
     const lobby = (await messageOfType(host, MessageType.Join)).data;
@@ -274,10 +283,11 @@ describe('signaling nodes sharing lobbies through Redis', () => {
     expect(await messageOfType(joiner, MessageType.Candidate)).toEqual({ type: MessageType.Candidate, id: 1, data: 'A/ \u{1F600}' });
   });
 
-  it('refuses joins while Redis is down, without crashing, and recovers when it returns', async () => {
-    const store = await redis();
-    const a = await node(store.url);
-    const b = await node(store.url);
+  it('refuses joins while Redis is down, without crashing, and recovers when it returns', async (context) => {
+    const track = closeWithTest(context);
+    const store = await redis(track);
+    const a = await node(track, store.url);
+    const b = await node(track, store.url);
     const errors: unknown[] = [];
     for (const { server } of [a, b]) server.on('error', (error) => errors.push(error));
     const host = member(track, a.url, '', true);
@@ -302,11 +312,12 @@ describe('signaling nodes sharing lobbies through Redis', () => {
     expect(errors).toEqual([]);
   }, 60_000);
 
-  it('ends the cross-node memberships of a node cut off from Redis long enough to be taken for dead', async () => {
-    const store = await redis();
+  it('ends the cross-node memberships of a node cut off from Redis long enough to be taken for dead', async (context) => {
+    const track = closeWithTest(context);
+    const store = await redis(track);
     const path = track(await startTcpProxy(store.port));
-    const a = await node(`redis://127.0.0.1:${path.port}`);
-    const b = await node(store.url);
+    const a = await node(track, `redis://127.0.0.1:${path.port}`);
+    const b = await node(track, store.url);
     const host = member(track, a.url, '', true);
     const lobby = await lobbyOf(host);
     const away = member(track, b.url, lobby, true);

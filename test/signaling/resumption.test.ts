@@ -1,25 +1,19 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { cleanup } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { cleanupAfterAll, closeWithTest } from '../support/close-after-each.js';
 import { pollUntil } from '../support/poll.js';
-import { PACKETS, Streams, type Track, connectedPeers, lobbyWithCutMember, member } from '../support/resumable-lobby.js';
+import { PACKETS, Streams, connectedPeers, lobbyWithCutMember, member } from '../support/resumable-lobby.js';
 
 const TIMEOUT_MS = 20_000;
 
-interface Closable {
-  close(): unknown;
-}
-const opened: Closable[] = [];
-afterEach(async () => {
-  for (const item of opened.splice(0).reverse()) await item.close();
-});
-afterAll(() => cleanup());
-const track: Track = (item) => opened.push(item);
+cleanupAfterAll();
 
-describe.each([
+// Each test has a signaling server and links of its own, and mostly waits on them: they run side by side.
+describe.concurrent.each([
   ['a four-peer mesh', 4, true],
   ['a server with three clients', 4, false],
 ] as const)('resumption in %s, through the signaling server', (_name, count, mesh) => {
-  it('a member cut for 5 s comes back with the same id, linked to every peer it had, and 10,000 reliable packets each way arrive exactly once, in order', async () => {
+  it('a member cut for 5 s comes back with the same id, linked to every peer it had, and 10,000 reliable packets each way arrive exactly once, in order', async (context) => {
+    const track = closeWithTest(context);
     const { members, cut, conditioner, proxy } = await lobbyWithCutMember(track, count, mesh, 10_000);
     const id = cut.client.getUniqueId();
     const peersBefore = connectedPeers(cut).sort();
@@ -51,8 +45,9 @@ describe.each([
   }, 120_000);
 });
 
-describe('the end of the grace', () => {
-  it('drops a member cut for longer than the grace once, and refuses its late token', async () => {
+describe.concurrent('the end of the grace', () => {
+  it('drops a member cut for longer than the grace once, and refuses its late token', async (context) => {
+    const track = closeWithTest(context);
     const grace = 3000;
     const { members, cut, conditioner, proxy } = await lobbyWithCutMember(track, 3, true, grace);
     const id = cut.client.getUniqueId();

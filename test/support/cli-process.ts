@@ -2,7 +2,7 @@
 // before vitest) in real child processes, none of which outlives its test.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterEach } from 'vitest';
+import { afterAll, afterEach } from 'vitest';
 import { RawClient } from './ws-client.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -32,14 +32,21 @@ export interface Running {
 
 const running = new Set<ChildProcess>();
 
+async function killRunning(): Promise<void> {
+  await RawClient.closeAll();
+  // A test that failed half-way must not leave a process behind.
+  for (const child of running) child.kill('SIGKILL');
+  running.clear();
+}
+
 /** Kills, after each test of the file that calls it, every process it started and did not wait for. */
 export function killProcessesAfterEach(): void {
-  afterEach(async () => {
-    await RawClient.closeAll();
-    // A test that failed half-way must not leave a process behind.
-    for (const child of running) child.kill('SIGKILL');
-    running.clear();
-  });
+  afterEach(killRunning);
+}
+
+/** The same after the file's last test, for tests that run side by side (`describe.concurrent`). */
+export function killProcessesAfterAll(): void {
+  afterAll(killRunning);
 }
 
 /** Starts the CLI with `args`, and `env` over this process's environment. */
