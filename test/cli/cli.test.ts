@@ -3,15 +3,16 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { SERVER_OPTION_SPECS } from '../../src/signaling/server-options.js';
-import { QUICK_WAIT_MS, eventually, killProcessesAfterEach, run, start, within } from '../support/cli-process.js';
+import { QUICK_WAIT_MS, eventually, killProcessesAfterAll, run, start, within } from '../support/cli-process.js';
 import { RawClient } from '../support/ws-client.js';
 
 const JOIN = 0;
 const ID = 1;
 
-killProcessesAfterEach();
+killProcessesAfterAll();
 
-describe('rtcmesh', () => {
+// Each test runs processes of its own, on ports of their own: they run side by side.
+describe.concurrent('rtcmesh', () => {
   it('documents every command and option with --help and exits 0', async () => {
     const { code, stdout } = await run(['--help']);
     expect(code).toBe(0);
@@ -49,7 +50,7 @@ describe('rtcmesh', () => {
   });
 });
 
-describe('rtcmesh signal', () => {
+describe.concurrent('rtcmesh signal', () => {
   it.each(['SIGTERM', 'SIGINT'] as const)(
     'prints its URL, lets a raw WebSocket join and get an id, logs the lobby, and exits 0 on %s',
     async (signal) => {

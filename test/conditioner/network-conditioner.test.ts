@@ -8,11 +8,11 @@ import {
   RtcError,
   type LinkConditions,
 } from '../../src/index.js';
-import { closeAfterEach } from '../support/close-after-each.js';
+import { type Track, cleanupAfterAll, closeWithTest } from '../support/close-after-each.js';
 import { pollFor } from '../support/poll.js';
 import { type TransportPair, connectPair, wirePair } from '../support/transport-pair.js';
 
-const track = closeAfterEach();
+cleanupAfterAll();
 
 interface Messaging {
   pair: TransportPair;
@@ -24,7 +24,7 @@ interface Messaging {
 }
 
 /** A connected pair with one reliable negotiated channel, a on `backendOfA`. */
-async function messaging(backendOfA?: Backend): Promise<Messaging> {
+async function messaging(track: Track, backendOfA?: Backend): Promise<Messaging> {
   const pair = track(wirePair({}, backendOfA));
   const sending = pair.a.createDataChannel('data', { negotiated: true, id: 1 });
   const receiving = pair.b.createDataChannel('data', { negotiated: true, id: 1 });
@@ -47,10 +47,12 @@ async function messaging(backendOfA?: Backend): Promise<Messaging> {
 
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
 
-describe('NetworkConditioner on real connections', () => {
-  it('is the only path of a connection on its backend, and counts what crossed it', async () => {
+// Each test has peers of its own and mostly waits on their links: they run side by side.
+describe.concurrent('NetworkConditioner on real connections', () => {
+  it('is the only path of a connection on its backend, and counts what crossed it', async (context) => {
+    const track = closeWithTest(context);
     const conditioner = track(new NetworkConditioner({ seed: 3 }));
-    const link = await messaging(conditioner.backend);
+    const link = await messaging(track, conditioner.backend);
     link.sending.putPacket(encode('hello'));
     await link.receive(1, 'the message');
     expect(link.received).toEqual(['hello']);
@@ -71,9 +73,10 @@ describe('NetworkConditioner on real connections', () => {
     expect(link.received).toEqual(['hello', 'during the cut']);
   });
 
-  it('delivers every reliable message in order through loss, delay and duplication changed while running', async () => {
+  it('delivers every reliable message in order through loss, delay and duplication changed while running', async (context) => {
+    const track = closeWithTest(context);
     const conditioner = track(new NetworkConditioner({ seed: 5 }));
-    const link = await messaging(conditioner.backend);
+    const link = await messaging(track, conditioner.backend);
     conditioner.setConditions('both', { loss: 0.1, delayMs: 10, jitterMs: 10, duplicate: 0.02 });
     const sent = Array.from({ length: 200 }, (_, index) => `${index} `.padEnd(1_000, '.'));
     for (const message of sent) link.sending.putPacket(encode(message));
@@ -84,10 +87,11 @@ describe('NetworkConditioner on real connections', () => {
     expect(outgoing.dropped / outgoing.received).toBeLessThan(0.2);
   });
 
-  it('leaves another connection of the same process alone', async () => {
+  it('leaves another connection of the same process alone', async (context) => {
+    const track = closeWithTest(context);
     const conditioner = track(new NetworkConditioner({ seed: 7 }));
-    const conditioned = await messaging(conditioner.backend);
-    const direct = await messaging();
+    const conditioned = await messaging(track, conditioner.backend);
+    const direct = await messaging(track);
     conditioner.cut();
     const before = conditioner.getCounters('outgoing').received;
     direct.sending.putPacket(encode('direct'));
@@ -104,7 +108,7 @@ describe('NetworkConditioner on real connections', () => {
   });
 });
 
-describe('NetworkConditioner rules', () => {
+describe.concurrent('NetworkConditioner rules', () => {
   it('refuses bad options and directions with RtcError', () => {
     expect(() => new NetworkConditioner({ conditions: { loss: 2 } })).toThrow(RtcError);
     expect(() => new NetworkConditioner({ outgoing: { delayMs: -1 } })).toThrow(/delayMs/);
@@ -117,7 +121,8 @@ describe('NetworkConditioner rules', () => {
     expect(() => conditioner.setConditions('both', { bandwidth: 1 } as Partial<LinkConditions>)).toThrow(RtcError);
   });
 
-  it('announces one UDP host candidate, rewritten to its relay, and withholds every other kind', async () => {
+  it('announces one UDP host candidate, rewritten to its relay, and withholds every other kind', async (context) => {
+    const track = closeWithTest(context);
     const announced: string[] = [];
     const given: string[] = [];
     let engine: BackendConnectionHandlers | undefined;

@@ -3,20 +3,24 @@ import { describe, expect, it } from 'vitest';
 import { ConnectionStatus } from '../../src/index.js';
 import { type Group, makeGroup } from '../support/mesh.js';
 import { pollFor, pollUntil } from '../support/poll.js';
-import { closeAfterEach } from '../support/close-after-each.js';
+import { type Track, cleanupAfterAll, closeWithTest } from '../support/close-after-each.js';
 
-const track = closeAfterEach();
-const group = (...args: Parameters<typeof makeGroup>): Group => track(makeGroup(...args));
+cleanupAfterAll();
+function group(track: Track, ...args: Parameters<typeof makeGroup>): Group {
+  return track(makeGroup(...args));
+}
 
-async function connectedTrio(options: Parameters<typeof makeGroup>[1] = {}): Promise<Group> {
-  const g = group(3, options);
+async function connectedTrio(track: Track, options: Parameters<typeof makeGroup>[1] = {}): Promise<Group> {
+  const g = group(track, 3, options);
   await g.pollUntil(() => g.members.every((m) => m.connected.length === 2), 'a full mesh');
   return g;
 }
 
-describe('WebRTCMultiplayerPeer drops peers once, at the right moment', () => {
-  it('removePeer emits one peerDisconnected at once, and the remote notices the close', async () => {
-    const g = await connectedTrio();
+// Each test has peers of its own and mostly waits on their links: they run side by side.
+describe.concurrent('WebRTCMultiplayerPeer drops peers once, at the right moment', () => {
+  it('removePeer emits one peerDisconnected at once, and the remote notices the close', async (context) => {
+    const track = closeWithTest(context);
+    const g = await connectedTrio(track);
     g.byId(1).peer.removePeer(2);
     expect(g.byId(1).disconnected).toEqual([2]);
     expect(g.byId(1).peer.hasPeer(2)).toBe(false);
@@ -27,8 +31,9 @@ describe('WebRTCMultiplayerPeer drops peers once, at the right moment', () => {
     expect(g.byId(3).disconnected).toEqual([]);
   });
 
-  it('disconnectPeer without force emits peerDisconnected at the next poll', async () => {
-    const g = await connectedTrio();
+  it('disconnectPeer without force emits peerDisconnected at the next poll', async (context) => {
+    const track = closeWithTest(context);
+    const g = await connectedTrio(track);
     g.byId(1).peer.disconnectPeer(3);
     expect(g.byId(1).disconnected).toEqual([]);
     g.byId(1).peer.poll();
@@ -36,16 +41,18 @@ describe('WebRTCMultiplayerPeer drops peers once, at the right moment', () => {
     await g.pollUntil(() => g.byId(3).disconnected.length === 1, 'peer 3 to see peer 1 go');
   });
 
-  it('disconnectPeer with force drops the peer at once and emits nothing', async () => {
-    const g = await connectedTrio();
+  it('disconnectPeer with force drops the peer at once and emits nothing', async (context) => {
+    const track = closeWithTest(context);
+    const g = await connectedTrio(track);
     g.byId(1).peer.disconnectPeer(3, true);
     expect(g.byId(1).peer.hasPeer(3)).toBe(false);
     await pollFor(g.members.map((m) => m.peer), 200);
     expect(g.byId(1).disconnected).toEqual([]);
   });
 
-  it('the remote closing gives one peerDisconnected on each other peer', async () => {
-    const g = await connectedTrio();
+  it('the remote closing gives one peerDisconnected on each other peer', async (context) => {
+    const track = closeWithTest(context);
+    const g = await connectedTrio(track);
     g.byId(3).peer.close();
     const others = [g.byId(1), g.byId(2)];
     await pollUntil(others.map((m) => m.peer), () => others.every((m) => m.disconnected.length === 1), 'both to see peer 3 go');
@@ -53,8 +60,9 @@ describe('WebRTCMultiplayerPeer drops peers once, at the right moment', () => {
     expect(g.byId(3).disconnected).toEqual([]);
   });
 
-  it('a remote that goes silent without closing is dropped by the keepalive timeout', async () => {
-    const g = await connectedTrio({ meshOptions: { keepaliveTimeoutMs: 1000, keepaliveIntervalMs: 100 } });
+  it('a remote that goes silent without closing is dropped by the keepalive timeout', async (context) => {
+    const track = closeWithTest(context);
+    const g = await connectedTrio(track, { meshOptions: { keepaliveTimeoutMs: 1000, keepaliveIntervalMs: 100 } });
     // Peer 3 stops polling, as a frozen process would: its connections stay open but it answers nothing.
     const alive = [g.byId(1), g.byId(2)];
     const started = Date.now();
@@ -68,8 +76,9 @@ describe('WebRTCMultiplayerPeer drops peers once, at the right moment', () => {
     expect(g.byId(2).peer.getPacketPeer()).toBe(1);
   });
 
-  it('drops at close() what was queued before it: no event, no packet', async () => {
-    const g = await connectedTrio();
+  it('drops at close() what was queued before it: no event, no packet', async (context) => {
+    const track = closeWithTest(context);
+    const g = await connectedTrio(track);
     const peer = g.byId(1).peer;
     // Packets from 2 and 2's departure reach peer 1's engine while peer 1 is not polled: the
     // engine's reports wait in peer 1's queues, for a poll that close() must make deliver nothing.
@@ -88,8 +97,9 @@ describe('WebRTCMultiplayerPeer drops peers once, at the right moment', () => {
     expect(peer.getAvailablePacketCount()).toBe(0);
   });
 
-  it('a client whose server goes away reaches Disconnected', async () => {
-    const g = group(3, { topology: 'server' });
+  it('a client whose server goes away reaches Disconnected', async (context) => {
+    const track = closeWithTest(context);
+    const g = group(track, 3, { topology: 'server' });
     const clients = [g.byId(2), g.byId(3)];
     await g.pollUntil(
       () => clients.every((m) => m.peer.getConnectionStatus() === ConnectionStatus.Connected) && g.byId(1).connected.length === 2,

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { MultiplayerAPI, TransferMode, type WebRTCMultiplayerPeer } from '../../src/index.js';
 import { RpcCommand } from '../../src/rpc/codec.js';
-import { closeAfterEach } from '../support/close-after-each.js';
+import { type Track, cleanupAfterAll, closeWithTest } from '../support/close-after-each.js';
 import { expectRtcError } from '../support/errors.js';
 import { pollFor } from '../support/poll.js';
 import { type ApiGroup, type ApiGroupOptions, makeApiGroup } from '../support/rpc.js';
 
-const track = closeAfterEach();
+cleanupAfterAll();
 const text = new TextEncoder();
 const read = new TextDecoder();
 
@@ -41,7 +41,7 @@ function registerEcho(api: MultiplayerAPI): number[] {
   return callers;
 }
 
-async function group(count: number, topology: Topology, options: ApiGroupOptions = {}): Promise<ApiGroup> {
+async function group(track: Track, count: number, topology: Topology, options: ApiGroupOptions = {}): Promise<ApiGroup> {
   return track(await makeApiGroup(count, { topology, channels: [TransferMode.Reliable], ...options }));
 }
 
@@ -52,10 +52,12 @@ function craft(peer: WebRTCMultiplayerPeer, to: number, packet: Uint8Array): voi
   peer.putPacket(packet);
 }
 
-describe.each<Topology>(['mesh', 'server'])('authentication in the %s topology', (topology) => {
-  it('admits peers once both sides completed: events in order, RPCs after', async () => {
+// Each test has peers of its own and mostly waits on their timers and links: they run side by side.
+describe.concurrent.each<Topology>(['mesh', 'server'])('authentication in the %s topology', (topology) => {
+  it('admits peers once both sides completed: events in order, RPCs after', async (context) => {
+    const track = closeWithTest(context);
     const journals: string[][] = [];
-    const g = await group(3, topology, {
+    const g = await group(track, 3, topology, {
       prepare: (api, id) => {
         journals[id - 1] = journal(api);
         passwords(() => 'open sesame')!(api, id);
@@ -71,10 +73,11 @@ describe.each<Topology>(['mesh', 'server'])('authentication in the %s topology',
     expect(callers[2]).toEqual([2]);
   });
 
-  it('fails a peer with the wrong password on both sides; the others never see it', async () => {
+  it('fails a peer with the wrong password on both sides; the others never see it', async (context) => {
+    const track = closeWithTest(context);
     const journals: string[][] = [];
     const failures: number[] = [];
-    const g = await group(3, topology, {
+    const g = await group(track, 3, topology, {
       wait: false,
       prepare: (api, id) => {
         journals[id - 1] = journal(api);
@@ -95,11 +98,12 @@ describe.each<Topology>(['mesh', 'server'])('authentication in the %s topology',
     if (topology === 'server') expect(failures).toEqual([3]);
   });
 
-  it('lets nothing of a peer reach the game before it completes: calls, bytes and spawns wait', async () => {
+  it('lets nothing of a peer reach the game before it completes: calls, bytes and spawns wait', async (context) => {
+    const track = closeWithTest(context);
     let release = false;
     const waiting: number[] = [];
     const journals: string[][] = [];
-    const g = await group(2, topology, {
+    const g = await group(track, 2, topology, {
       wait: false,
       prepare: (api, id) => {
         journals[id - 1] = journal(api);
@@ -135,9 +139,10 @@ describe.each<Topology>(['mesh', 'server'])('authentication in the %s topology',
   });
 });
 
-describe.each<Topology>(['mesh', 'server'])('authentication limits in the %s topology', (topology) => {
-  it('times out a peer that never completes, on both sides', async () => {
-    const g = await group(2, topology, {
+describe.concurrent.each<Topology>(['mesh', 'server'])('authentication limits in the %s topology', (topology) => {
+  it('times out a peer that never completes, on both sides', async (context) => {
+    const track = closeWithTest(context);
+    const g = await group(track, 2, topology, {
       wait: false,
       prepare: (api, id) => {
         api.authTimeoutMs = 400;
@@ -154,8 +159,9 @@ describe.each<Topology>(['mesh', 'server'])('authentication limits in the %s top
     expect(g.apis.map((api) => api.getAuthenticatingPeers())).toEqual([[], []]);
   });
 
-  it('times out a peer that never answers (it has no authCallback), dropping what it sends meanwhile', async () => {
-    const g = await group(2, topology, {
+  it('times out a peer that never answers (it has no authCallback), dropping what it sends meanwhile', async (context) => {
+    const track = closeWithTest(context);
+    const g = await group(track, 2, topology, {
       wait: false,
       prepare: (api, id) => {
         if (id !== 1) return;
@@ -178,9 +184,10 @@ describe.each<Topology>(['mesh', 'server'])('authentication limits in the %s top
     expect(callers[0]).toEqual([]);
   });
 
-  it('drops an AUTH flood past maxAuthPackets and data over maxAuthBytes, counted, and still admits', async () => {
+  it('drops an AUTH flood past maxAuthPackets and data over maxAuthBytes, counted, and still admits', async (context) => {
+    const track = closeWithTest(context);
     const received: number[] = [];
-    const g = await group(2, topology, {
+    const g = await group(track, 2, topology, {
       wait: false,
       api: { maxAuthBytes: 64, maxAuthPackets: 10 },
       prepare: (api, id) => {
@@ -209,9 +216,10 @@ describe.each<Topology>(['mesh', 'server'])('authentication limits in the %s top
     await g.pollUntil(() => g.api(1).getPeerStats(2).dropped.unexpectedAuth === 1, 'the late AUTH to be counted');
   });
 
-  it('fails a peer whose authCallback throws, reporting the error', async () => {
+  it('fails a peer whose authCallback throws, reporting the error', async (context) => {
+    const track = closeWithTest(context);
     const errors: string[] = [];
-    const g = await group(2, topology, {
+    const g = await group(track, 2, topology, {
       wait: false,
       prepare: (api, id) => {
         api.authCallback = (peerId) => {
@@ -228,7 +236,7 @@ describe.each<Topology>(['mesh', 'server'])('authentication limits in the %s top
   });
 });
 
-describe('authentication settings', () => {
+describe.concurrent('authentication settings', () => {
   it('refuses bad settings and calls for peers that are not authenticating', () => {
     const api = new MultiplayerAPI();
     expect(api.authTimeoutMs).toBe(3000);

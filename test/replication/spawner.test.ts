@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { type Entity, type MultiplayerAPI, type MultiplayerSpawner, ReplicationMode, TransferMode } from '../../src/index.js';
-import { closeAfterEach } from '../support/close-after-each.js';
+import { type Track, cleanupAfterAll, closeWithTest } from '../support/close-after-each.js';
 import { expectRtcError } from '../support/errors.js';
 import { pollFor } from '../support/poll.js';
 import { type ApiGroup, makeApiGroup } from '../support/rpc.js';
 
-const track = closeAfterEach();
+cleanupAfterAll();
 
 /** A replicated game object: position always, hp watched, name with the spawn only. */
 class Ship {
@@ -50,7 +50,7 @@ function addShips(api: MultiplayerAPI, options: { spawnLimit?: number; publicVis
   });
 }
 
-async function shipsOn(count: number, topology: 'mesh' | 'server' = 'mesh', manualLinks = false): Promise<{ g: ApiGroup; spawners: ShipSpawner[] }> {
+async function shipsOn(track: Track, count: number, topology: 'mesh' | 'server' = 'mesh', manualLinks = false): Promise<{ g: ApiGroup; spawners: ShipSpawner[] }> {
   const g = track(await makeGroupOf(count, topology, manualLinks));
   return { g, spawners: g.apis.map((api) => addShips(api)) };
 }
@@ -63,9 +63,11 @@ function ship(spawner: ShipSpawner, netId: number): Ship | undefined {
   return spawner.getEntity(netId)?.target;
 }
 
-describe('MultiplayerSpawner and MultiplayerSynchronizer on real connections', () => {
-  it('spawns on every peer with spawn properties, synchronizes always and watched properties, despawns everywhere', async () => {
-    const { g, spawners } = await shipsOn(3);
+// Each test has peers of its own and mostly waits on their links: they run side by side.
+describe.concurrent('MultiplayerSpawner and MultiplayerSynchronizer on real connections', () => {
+  it('spawns on every peer with spawn properties, synchronizes always and watched properties, despawns everywhere', async (context) => {
+    const track = closeWithTest(context);
+    const { g, spawners } = await shipsOn(track, 3);
     const [authority, second, third] = spawners as [ShipSpawner, ShipSpawner, ShipSpawner];
     const spawnedAt2: Entity<Ship, string>[] = [];
     const despawnedAt3: number[] = [];
@@ -97,8 +99,9 @@ describe('MultiplayerSpawner and MultiplayerSynchronizer on real connections', (
     }
   });
 
-  it('refuses, where they are set, values that do not fit their declared types', async () => {
-    const { spawners } = await shipsOn(2);
+  it('refuses, where they are set, values that do not fit their declared types', async (context) => {
+    const track = closeWithTest(context);
+    const { spawners } = await shipsOn(track, 2);
     const entity = spawners[0]!.spawn({ name: 'a' });
     expectRtcError(() => (entity.target.hp = 256), 'ERR_INVALID_PARAMETER');
     expectRtcError(() => (entity.target.x = 1000.5), 'ERR_INVALID_PARAMETER');
@@ -108,8 +111,9 @@ describe('MultiplayerSpawner and MultiplayerSynchronizer on real connections', (
     expectRtcError(() => spawners[0]!.spawn({ name: () => 1 } as never), 'ERR_INVALID_PARAMETER');
   });
 
-  it('runs 1,000 spawn/despawn cycles with RPCs on each entity both ways; nothing dropped, nothing left', async () => {
-    const { g, spawners } = await shipsOn(2);
+  it('runs 1,000 spawn/despawn cycles with RPCs on each entity both ways; nothing dropped, nothing left', async (context) => {
+    const track = closeWithTest(context);
+    const { g, spawners } = await shipsOn(track, 2);
     const [authority, remote] = spawners as [ShipSpawner, ShipSpawner];
     const backAtAuthority: number[] = [];
     for (let cycle = 0; cycle < 1000; cycle++) {
@@ -128,8 +132,9 @@ describe('MultiplayerSpawner and MultiplayerSynchronizer on real connections', (
     expect(g.api(1).getPeerStats(2).dropped.unknownEntity).toBe(0);
   });
 
-  it('an entity call that overtakes its spawn on another channel is held and runs once the spawn arrives', async () => {
-    const { g, spawners } = await shipsOn(2);
+  it('an entity call that overtakes its spawn on another channel is held and runs once the spawn arrives', async (context) => {
+    const track = closeWithTest(context);
+    const { g, spawners } = await shipsOn(track, 2);
     const [authority, remote] = spawners as [ShipSpawner, ShipSpawner];
     const netIds: number[] = [];
     for (let n = 0; n < 50; n++) {
@@ -142,8 +147,9 @@ describe('MultiplayerSpawner and MultiplayerSynchronizer on real connections', (
     expect(netIds.map((netId) => ship(remote, netId)!.pings[0]!.n)).toEqual(Array.from({ length: 50 }, (_, n) => n));
   });
 
-  it('a peer that joins late receives all 1,000 live entities with their current state', async () => {
-    const { g, spawners } = await shipsOn(3, 'mesh', true);
+  it('a peer that joins late receives all 1,000 live entities with their current state', async (context) => {
+    const track = closeWithTest(context);
+    const { g, spawners } = await shipsOn(track, 3, 'mesh', true);
     g.group.link(1, 2);
     await g.pollUntil(() => g.api(1).getPeers().length === 1 && g.api(2).getPeers().length === 1, 'peers 1 and 2');
     const entities = Array.from({ length: 1000 }, (_, n) => {
@@ -162,8 +168,9 @@ describe('MultiplayerSpawner and MultiplayerSynchronizer on real connections', (
     }
   });
 
-  it('visibility: an entity spawns only where visible, and spawns or despawns as visibility changes both ways', async () => {
-    const { g, spawners } = await shipsOn(3);
+  it('visibility: an entity spawns only where visible, and spawns or despawns as visibility changes both ways', async (context) => {
+    const track = closeWithTest(context);
+    const { g, spawners } = await shipsOn(track, 3);
     const [authority, second, third] = spawners as [ShipSpawner, ShipSpawner, ShipSpawner];
     const entity = authority.spawn({ name: 'secret' });
     entity.synchronizer.publicVisibility = false;
@@ -191,8 +198,9 @@ describe('MultiplayerSpawner and MultiplayerSynchronizer on real connections', (
     await g.pollUntil(() => ship(third, entity.netId)?.hp === 5, 'state after the re-spawn');
   });
 
-  it('server topology: a client-owned entity reaches the other clients through the server, stamped with its owner', async () => {
-    const { g, spawners } = await shipsOn(3, 'server');
+  it('server topology: a client-owned entity reaches the other clients through the server, stamped with its owner', async (context) => {
+    const track = closeWithTest(context);
+    const { g, spawners } = await shipsOn(track, 3, 'server');
     const [server, owner, other] = spawners as [ShipSpawner, ShipSpawner, ShipSpawner];
     const entity = server.spawn({ name: 'player 2' }, 2);
     await g.pollUntil(() => owner.getEntities().length === 1 && other.getEntities().length === 1, 'the spawn at both clients');
@@ -217,8 +225,9 @@ describe('MultiplayerSpawner and MultiplayerSynchronizer on real connections', (
     expect(entity.target.steered).toEqual([3, 4]);
   });
 
-  it('a spawn, despawn or state from anyone but the authority is dropped and counted', async () => {
-    const { g, spawners } = await shipsOn(3);
+  it('a spawn, despawn or state from anyone but the authority is dropped and counted', async (context) => {
+    const track = closeWithTest(context);
+    const { g, spawners } = await shipsOn(track, 3);
     const entity = spawners[0]!.spawn({ name: 'real' });
     await g.pollUntil(() => spawners[1]!.getEntities().length === 1 && spawners[2]!.getEntities().length === 1, 'the spawn');
     // Peer 3 makes itself authority of its copy of the spawner and tries to spawn and despawn at 2.
@@ -231,7 +240,8 @@ describe('MultiplayerSpawner and MultiplayerSynchronizer on real connections', (
     expect(spawners[1]!.getEntities().map((seen) => seen.netId)).toEqual([entity.netId]);
   });
 
-  it('the spawn limit holds on the receiver: a hostile authority cannot make it allocate', async () => {
+  it('the spawn limit holds on the receiver: a hostile authority cannot make it allocate', async (context) => {
+    const track = closeWithTest(context);
     const g = track(await makeGroupOf(2, 'mesh', false));
     const authority = addShips(g.api(1));
     const receiver = addShips(g.api(2), { spawnLimit: 10 });
@@ -240,7 +250,8 @@ describe('MultiplayerSpawner and MultiplayerSynchronizer on real connections', (
     expect(receiver.getEntities().length).toBe(10);
   });
 
-  it('state larger than one packet travels in fragments and arrives whole', async () => {
+  it('state larger than one packet travels in fragments and arrives whole', async (context) => {
+    const track = closeWithTest(context);
     const g = track(await makeGroupOf(2, 'mesh', false));
     const make = (api: MultiplayerAPI): MultiplayerSpawner<{ blob: Uint8Array; text: string }, null, never> =>
       api.addSpawner('/blobs', {
@@ -258,8 +269,9 @@ describe('MultiplayerSpawner and MultiplayerSynchronizer on real connections', (
   });
 });
 
-describe('replicated values that are objects, and state too large to send', () => {
-  it('sees a watched vector changed in place, and reports a packet past the fragment limit instead of sending it', async () => {
+describe.concurrent('replicated values that are objects, and state too large to send', () => {
+  it('sees a watched vector changed in place, and reports a packet past the fragment limit instead of sending it', async (context) => {
+    const track = closeWithTest(context);
     const g = track(await makeGroupOf(2, 'mesh', true));
     const make = (api: MultiplayerAPI) =>
       api.addSpawner('/things', {

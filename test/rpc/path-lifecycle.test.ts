@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { TransferMode } from '../../src/index.js';
-import { closeAfterEach } from '../support/close-after-each.js';
+import { cleanupAfterAll, closeWithTest } from '../support/close-after-each.js';
 import { makeApiGroup } from '../support/rpc.js';
 
-const track = closeAfterEach();
+cleanupAfterAll();
 
 class Player {
   hits: number[] = [];
@@ -22,8 +22,10 @@ function pathsOf(api: unknown, peerId: number): { sent: Map<number, unknown>; re
   return links.get(peerId)!;
 }
 
-describe('objects that come and go at a path, on real connections', () => {
-  it('an object registered again at a path, on both sides, takes calls every time: 1,100 cycles, tables bounded', async () => {
+// Each test has peers of its own and mostly waits on their links: they run side by side.
+describe.concurrent('objects that come and go at a path, on real connections', () => {
+  it('an object registered again at a path, on both sides, takes calls every time: 1,100 cycles, tables bounded', async (context) => {
+    const track = closeWithTest(context);
     const g = track(await makeApiGroup(2, { channels: [TransferMode.Reliable] }));
     const errors: Error[] = [];
     for (const api of g.apis) api.on('error', (error) => errors.push(error));
@@ -47,7 +49,8 @@ describe('objects that come and go at a path, on real connections', () => {
     expect(errors).toEqual([]);
   });
 
-  it('a reliable call made just before unregister() arrives, whatever channel it took', async () => {
+  it('a reliable call made just before unregister() arrives, whatever channel it took', async (context) => {
+    const track = closeWithTest(context);
     const g = track(await makeApiGroup(2, { channels: [TransferMode.Reliable, TransferMode.Reliable] }));
     const theirs = new Player();
     g.api(2).register('/p', theirs, CONFIG);
@@ -68,7 +71,8 @@ describe('objects that come and go at a path, on real connections', () => {
     expect(theirs.hits).toEqual(Array.from({ length: 1000 }, (_, n) => n));
   });
 
-  it('a path registered on the receiver after it refused the announcement starts taking calls', async () => {
+  it('a path registered on the receiver after it refused the announcement starts taking calls', async (context) => {
+    const track = closeWithTest(context);
     const g = track(await makeApiGroup(2));
     const errors: string[] = [];
     g.api(1).on('error', (error) => errors.push(error.message));
@@ -85,7 +89,8 @@ describe('objects that come and go at a path, on real connections', () => {
     expect(late.hits).toEqual([3]);
   });
 
-  it('a receiver that unregisters a path makes the sender refuse its calls (false, counted) until it registers again', async () => {
+  it('a receiver that unregisters a path makes the sender refuse its calls (false, counted) until it registers again', async (context) => {
+    const track = closeWithTest(context);
     const g = track(await makeApiGroup(2));
     const first = new Player();
     g.api(2).register('/p', first, { hit: { mode: 'anyPeer' } });
@@ -101,7 +106,8 @@ describe('objects that come and go at a path, on real connections', () => {
     expect(first.hits).toEqual([1]);
   });
 
-  it('a peer whose table of this side\'s paths is full refuses more: an error event and false, then a retry once there is room', async () => {
+  it('a peer whose table of this side\'s paths is full refuses more: an error event and false, then a retry once there is room', async (context) => {
+    const track = closeWithTest(context);
     const g = track(await makeApiGroup(2, { api: { maxPathsPerPeer: 8 } }));
     const errors: string[] = [];
     g.api(1).on('error', (error) => errors.push(error.message));
