@@ -1,8 +1,9 @@
 // A client process that dies comes back as itself: within the grace, a new process that
 // presents the session token the old one stored gets the same id in the same lobby, and the
 // server's replication sends it the world again. Without it, the peer goes at the end of the grace.
-import { afterAll, afterEach, expect, it } from 'vitest';
-import { MultiplayerAPI, SignalingClient, SignalingServer, WebRTCMultiplayerPeer, cleanup } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { MultiplayerAPI, SignalingClient, SignalingServer, WebRTCMultiplayerPeer } from '../../src/index.js';
+import { type Track, cleanupAfterAll, closeWithTest } from '../support/close-after-each.js';
 import { EventProcess } from '../support/event-process.js';
 import { pollUntil } from '../support/poll.js';
 import { LOOPBACK_CONFIG } from '../support/transport-pair.js';
@@ -14,11 +15,7 @@ const ENTITIES = 3;
 /** One line of game-client-process.mjs. */
 type ClientEvent = { event: 'joined'; id: number; token: string } | { event: 'entities'; count: number };
 
-const closing: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const close of closing.splice(0).reverse()) await close();
-});
-afterAll(() => cleanup());
+cleanupAfterAll();
 
 /** The server side of the game: the lobby host, spawning ENTITIES entities at /world. */
 interface Host {
@@ -28,10 +25,10 @@ interface Host {
   url: string;
 }
 
-async function startGame(): Promise<Host> {
+async function startGame(track: Track): Promise<Host> {
   const server = new SignalingServer({ port: 0, reconnectGraceMs: GRACE_MS });
   const { url } = await server.listen();
-  closing.push(() => server.close());
+  track(server);
   const peer = new WebRTCMultiplayerPeer({ reconnectGraceMs: GRACE_MS, keepaliveTimeoutMs: 2000 });
   const client = new SignalingClient({ url, mesh: false, multiplayerPeer: peer, peerConfig: LOOPBACK_CONFIG });
   const api = new MultiplayerAPI();
@@ -39,18 +36,20 @@ async function startGame(): Promise<Host> {
   const spawner = api.addSpawner('/world', { spawnFunction: (data: { n: number }) => ({ n: data.n }) });
   const events: string[] = [];
   for (const name of ['peerConnected', 'peerDisconnected', 'peerReconnecting'] as const) api.on(name, (id) => events.push(`${name} ${id}`));
-  closing.push(() => (client.close(), peer.close()));
+  track({ close: () => (client.close(), peer.close()) });
   client.connect();
   await pollUntil([api], () => client.getLobby() !== '', 'the lobby', WAIT_MS);
   for (let n = 0; n < ENTITIES; n++) spawner.spawn({ n });
   return { api, lobby: client.getLobby(), events, url };
 }
 
-function startClient(host: Host, token?: string): EventProcess<ClientEvent> {
+function startClient(track: Track, host: Host, token?: string): EventProcess<ClientEvent> {
   const child = new EventProcess<ClientEvent>('./game-client-process.mjs', ['--url', host.url, '--lobby', host.lobby, ...(token ? ['--token', token] : [])]);
-  closing.push(async () => {
-    child.kill('SIGKILL');
-    await child.exited;
+  track({
+    close: async () => {
+      child.kill('SIGKILL');
+      await child.exited;
+    },
   });
   return child;
 }
@@ -63,36 +62,41 @@ async function polling<T>(host: Host, promise: Promise<T>): Promise<T> {
   return result;
 }
 
-it('drops a client killed with SIGKILL once, at the end of the grace; the match goes on', async () => {
-  const host = await startGame();
-  const child = startClient(host);
-  const { id } = await polling(host, child.waitFor('joined', 'joined', WAIT_MS));
-  await polling(host, child.waitFor('entities', 'the world', WAIT_MS, (event) => event.count === ENTITIES));
-  child.kill('SIGKILL');
-  await pollUntil([host.api], () => host.events.includes(`peerDisconnected ${id}`), 'the end of the grace', WAIT_MS);
-  expect(host.events).toEqual([`peerConnected ${id}`, `peerReconnecting ${id}`, `peerDisconnected ${id}`]);
-  // The match goes on: a new client joins and gets the world.
-  const next = startClient(host);
-  await polling(host, next.waitFor('entities', 'the world', WAIT_MS, (event) => event.count === ENTITIES));
-}, 60_000);
+// Each test has a signaling server and processes of its own, and mostly waits on them: they run side by side.
+describe.concurrent('a client process killed mid-match', () => {
+  it('drops a client killed with SIGKILL once, at the end of the grace; the match goes on', async (context) => {
+    const track = closeWithTest(context);
+    const host = await startGame(track);
+    const child = startClient(track, host);
+    const { id } = await polling(host, child.waitFor('joined', 'joined', WAIT_MS));
+    await polling(host, child.waitFor('entities', 'the world', WAIT_MS, (event) => event.count === ENTITIES));
+    child.kill('SIGKILL');
+    await pollUntil([host.api], () => host.events.includes(`peerDisconnected ${id}`), 'the end of the grace', WAIT_MS);
+    expect(host.events).toEqual([`peerConnected ${id}`, `peerReconnecting ${id}`, `peerDisconnected ${id}`]);
+    // The match goes on: a new client joins and gets the world.
+    const next = startClient(track, host);
+    await polling(host, next.waitFor('entities', 'the world', WAIT_MS, (event) => event.count === ENTITIES));
+  }, 60_000);
 
-it('a client restarted with its stored token within the grace gets the same id, and its state rebuilt', async () => {
-  const host = await startGame();
-  const child = startClient(host);
-  const joined = await polling(host, child.waitFor('joined', 'joined', WAIT_MS));
-  await polling(host, child.waitFor('entities', 'the world', WAIT_MS, (event) => event.count === ENTITIES));
-  child.kill('SIGKILL');
-  await child.exited;
-  const restarted = startClient(host, joined.token);
-  const again = await polling(host, restarted.waitFor('joined', 'joined', WAIT_MS));
-  expect(again.id).toBe(joined.id);
-  expect(again.token).not.toBe(joined.token);
-  await polling(host, restarted.waitFor('entities', 'the world rebuilt', WAIT_MS, (event) => event.count === ENTITIES));
-  await pollUntil([host.api], () => host.api.getPeers().includes(joined.id), 'the restarted client admitted', WAIT_MS);
-  // Its old session ends as it comes back: what was in flight is gone, and the host says so.
-  expect(host.events.filter((event) => !event.startsWith('peerReconnecting'))).toEqual([
-    `peerConnected ${joined.id}`,
-    `peerDisconnected ${joined.id}`,
-    `peerConnected ${joined.id}`,
-  ]);
-}, 60_000);
+  it('a client restarted with its stored token within the grace gets the same id, and its state rebuilt', async (context) => {
+    const track = closeWithTest(context);
+    const host = await startGame(track);
+    const child = startClient(track, host);
+    const joined = await polling(host, child.waitFor('joined', 'joined', WAIT_MS));
+    await polling(host, child.waitFor('entities', 'the world', WAIT_MS, (event) => event.count === ENTITIES));
+    child.kill('SIGKILL');
+    await child.exited;
+    const restarted = startClient(track, host, joined.token);
+    const again = await polling(host, restarted.waitFor('joined', 'joined', WAIT_MS));
+    expect(again.id).toBe(joined.id);
+    expect(again.token).not.toBe(joined.token);
+    await polling(host, restarted.waitFor('entities', 'the world rebuilt', WAIT_MS, (event) => event.count === ENTITIES));
+    await pollUntil([host.api], () => host.api.getPeers().includes(joined.id), 'the restarted client admitted', WAIT_MS);
+    // Its old session ends as it comes back: what was in flight is gone, and the host says so.
+    expect(host.events.filter((event) => !event.startsWith('peerReconnecting'))).toEqual([
+      `peerConnected ${joined.id}`,
+      `peerDisconnected ${joined.id}`,
+      `peerConnected ${joined.id}`,
+    ]);
+  }, 60_000);
+});

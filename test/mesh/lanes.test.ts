@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ChannelState, type ChannelConfig, TransferMode, WebRTCMultiplayerPeer } from '../../src/index.js';
 import { LaneScheduler, type ScheduledLane } from '../../src/mesh/lane-scheduler.js';
 import { expectRtcError } from '../support/errors.js';
-import { type Group, drain, makeGroup } from '../support/mesh.js';
+import { type Track, closeWithTest } from '../support/close-after-each.js';
+import { drain, makeGroup } from '../support/mesh.js';
 import { pollUntil } from '../support/poll.js';
 import { wirePair } from '../support/transport-pair.js';
 
@@ -51,13 +52,11 @@ describe('lanes: channelsConfig entries with a priority and weight', () => {
   });
 });
 
-describe('lanes on a real pair', () => {
-  let group: Group | undefined;
-  afterEach(() => group?.close());
-
+// Each test has peers of its own and mostly waits on their links: they run side by side.
+describe.concurrent('lanes on a real pair', () => {
   /** Puts 2 MiB on extra channel 1 and then one packet on channel 0, in one tick; how much of the bulk had arrived by the poll that read that packet. */
-  async function bulkBeforeMarker(bulkPriority: number): Promise<number> {
-    group = makeGroup(2, { channels: [{ mode: TransferMode.Reliable, priority: bulkPriority }] });
+  async function bulkBeforeMarker(track: Track, bulkPriority: number): Promise<number> {
+    const group = track(makeGroup(2, { channels: [{ mode: TransferMode.Reliable, priority: bulkPriority }] }));
     const [receiver, sender] = [group.byId(1), group.byId(2)];
     await group.pollUntil(() => receiver.connected.length === 1 && sender.connected.length === 1, 'the pair');
     const chunk = new Uint8Array(1024);
@@ -78,15 +77,15 @@ describe('lanes on a real pair', () => {
     return before;
   }
 
-  it('a higher-priority channel goes ahead of a lower one\'s backlog, and waits behind a higher one\'s', async () => {
+  it('a higher-priority channel goes ahead of a lower one\'s backlog, and waits behind a higher one\'s', async (context) => {
+    const track = closeWithTest(context);
     // Ahead of the backlog: it leaves first, and the poll that reads it reads what came right behind.
-    expect(await bulkBeforeMarker(-1)).toBeLessThan(256);
-    group!.close();
-    expect(await bulkBeforeMarker(1)).toBe(2048);
+    expect(await bulkBeforeMarker(track, -1)).toBeLessThan(256);
+    expect(await bulkBeforeMarker(track, 1)).toBe(2048);
   });
 
-  it('with stateConnection on both sides, peers connect and every channel carries traffic both ways', async () => {
-    group = makeGroup(2, { meshOptions: { stateConnection: true } });
+  it('with stateConnection on both sides, peers connect and every channel carries traffic both ways', async (context) => {
+    const group = closeWithTest(context)(makeGroup(2, { meshOptions: { stateConnection: true } }));
     const [one, two] = [group.byId(1), group.byId(2)];
     await group.pollUntil(() => one.connected.length === 1 && two.connected.length === 1, 'the pair with state connections');
     const got: Record<number, Set<TransferMode>> = { 1: new Set(), 2: new Set() };
@@ -103,8 +102,8 @@ describe('lanes on a real pair', () => {
     expect(one.disconnected).toEqual([]);
   });
 
-  it('a peer whose remote has no state connection connects without one, after the setup time', async () => {
-    group = makeGroup(2, { manualLinks: true });
+  it('a peer whose remote has no state connection connects without one, after the setup time', async (context) => {
+    const group = closeWithTest(context)(makeGroup(2, { manualLinks: true }));
     const withLink = new WebRTCMultiplayerPeer({ stateConnection: true });
     withLink.createMesh(1);
     const connected: number[] = [];
