@@ -92,10 +92,12 @@ describe.concurrent('MultiplayerSpawner and MultiplayerSynchronizer on real conn
     authority.despawn(entity);
     await g.pollUntil(() => second.getEntities().length === 0 && third.getEntities().length === 0, 'the despawn');
     expect(despawnedAt3).toEqual([entity.netId]);
-    // State sent just before the despawn may still arrive after it: counted, nothing else is.
+    // Unreliable state may overtake the reliable spawn it follows, and arrive after the despawn
+    // it preceded: both counted (docs/replication.md), nothing else is.
+    const raced = new Set(['stateBeforeSpawn', 'unknownEntity']);
     for (const id of [2, 3]) {
       const dropped = g.api(id).getPeerStats(1).replicationDropped;
-      expect(Object.entries(dropped).filter(([reason, count]) => count > 0 && reason !== 'unknownEntity')).toEqual([]);
+      expect(Object.entries(dropped).filter(([reason, count]) => count > 0 && !raced.has(reason))).toEqual([]);
     }
   });
 
