@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { LongFirstSequencer } from './test/support/long-first-sequencer.js';
 
 const jsonReport = process.env.RTCMESH_VITEST_REPORT;
 
@@ -16,6 +17,7 @@ export default defineConfig({
     maxWorkers: 3,
     // A test checks that a channel nobody references survives a garbage collection.
     execArgv: ['--expose-gc'],
+    sequence: { sequencer: LongFirstSequencer },
     testTimeout: 30_000,
     hookTimeout: 30_000,
     teardownTimeout: 10_000,

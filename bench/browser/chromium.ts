@@ -3,7 +3,7 @@
 // measured: loopback candidates, plain addresses instead of mDNS names, and no name lookups but
 // 127.0.0.1's. It lives in bench/, the lowest place both can import.
 import { existsSync } from 'node:fs';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 
 /** Debian's Chromium (package `chromium`); `npx playwright install` does not work here. */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -39,7 +39,9 @@ const PLAYWRIGHT_DISABLED_FEATURES = [
 const DISABLED_FEATURES = ['WebRtcHideLocalIpsWithMdns', ...PLAYWRIGHT_DISABLED_FEATURES];
 
 /** Starts headless Chromium with the switches the browser tests and the browser scenario need. */
-export function launchChromium(): Promise<Browser> {
+export async function launchChromium(): Promise<Browser> {
+  // Loaded here, not with the module: every benchmark process would pay a third of a second for it.
+  const { chromium } = await import('playwright-core');
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
