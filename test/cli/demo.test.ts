@@ -86,7 +86,7 @@ describe.concurrent('rtcmesh demo', () => {
       .split('\n')
       .map((line) => line.trim().split(/\s+/))
       .filter((cells) => cells.length === 11 && cells.every((cell) => /^\d+(\.\d+)?$/.test(cell)));
-    expect(linkRows).toHaveLength(2);
+    expect(linkRows, stdout).toHaveLength(2);
     for (const [, , , sent, lost, lostPercent, , duplicated, reordered] of linkRows) {
       expect(Number(sent)).toBeGreaterThan(0);
       expect(Number(lost)).toBeGreaterThan(0);
