@@ -16,7 +16,7 @@ import { ClockEstimator } from './clock.js';
 import { LaneScheduler } from './lane-scheduler.js';
 import type { MeshLimits } from './mesh-options.js';
 import { DROP_REASONS, type DropReason, type PeerStats } from './peer-stats.js';
-import { StateLink } from './state-link.js';
+import { StateLink, mayCarryChannels } from './state-link.js';
 import { TransferMode } from './multiplayer-constants.js';
 
 /**
@@ -242,7 +242,7 @@ export class RemotePeer {
   }
 
   /**
-   * Whether the connection is up and every channel, the system channel included, is open; with a
+   * Whether every channel, the system channel included, is open on a connection not lost; with a
    * state connection, once that is up too or has failed (the peer then does without it).
    */
   isReady(): boolean {
@@ -251,7 +251,7 @@ export class RemotePeer {
 
   private isMainReady(): boolean {
     return (
-      this.currentConnection.getConnectionState() === ConnectionState.Connected &&
+      mayCarryChannels(this.currentConnection.getConnectionState()) &&
       this.system.getReadyState() === ChannelState.Open &&
       this.lanes.every((lane) => lane.dataChannel.getReadyState() === ChannelState.Open)
     );

@@ -52,6 +52,15 @@ function parseSignal(bytes: Uint8Array): SignalMessage | null {
 }
 
 /**
+ * Whether a connection in this state may have its channels open: not lost. A channel opens only
+ * once the connection is up, and Chromium may tell the channels' open before the connection's own
+ * state (milliseconds later at times): the channels' state is what says a connection is ready.
+ */
+export function mayCarryChannels(state: ConnectionState): boolean {
+  return state === ConnectionState.New || state === ConnectionState.Connecting || state === ConnectionState.Connected;
+}
+
+/**
  * rtcmesh's state connection to one peer: a second PeerConnection, negotiated in-band over a
  * reliable channel of the main one, that carries the keepalive and the unreliable channels. It
  * has its own SCTP association, so its send buffer and congestion window are not shared with a
@@ -91,9 +100,9 @@ export class StateLink {
     this.connection.on('iceCandidateCreated', (media, index, name) => this.send({ type: 'candidate', media, index, name }));
   }
 
-  /** Whether the connection and every channel on it are open: traffic may move to it. */
+  /** Whether every channel on the connection is open, and the connection not lost: traffic may move to it. */
   isUp(): boolean {
-    if (this.failed || this.connection.getConnectionState() !== ConnectionState.Connected) return false;
+    if (this.failed || !mayCarryChannels(this.connection.getConnectionState())) return false;
     if (this.system.getReadyState() !== ChannelState.Open) return false;
     for (const channel of this.channels.values()) if (channel.getReadyState() !== ChannelState.Open) return false;
     return true;

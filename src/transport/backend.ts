@@ -59,7 +59,7 @@ export interface BackendChannelHandlers {
 export interface BackendConnection {
   /** Creates an offer; the engine reports it through `localDescription`. */
   createOffer(): void;
-  /** Applies the local description that `localDescription` reported. */
+  /** Applies the local description that `localDescription` reported, where the engine has not applied it already. */
   setLocalDescription(type: 'offer' | 'answer', sdp: string): void;
   /** Applies the remote description; an offer makes the engine create an answer, reported as usual. */
   setRemoteDescription(type: 'offer' | 'answer', sdp: string): void;

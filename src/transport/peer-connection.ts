@@ -216,7 +216,8 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> implement
   }
 
   /**
-   * Godot `set_local_description`: applies the description `sessionDescriptionCreated` gave.
+   * Godot `set_local_description`: applies the description `sessionDescriptionCreated` gave (the
+   * node-datachannel and browser backends apply it as they create it: there this checks it).
    * @throws RtcError ERR_INVALID_PARAMETER for any other description.
    */
   setLocalDescription(type: 'offer' | 'answer', sdp: string): void {

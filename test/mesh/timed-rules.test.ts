@@ -2,7 +2,7 @@
 // millisecond it falls due, which the real-engine tests can only bracket with generous waits.
 import { describe, expect, it } from 'vitest';
 import { MAX_FRAMING_BYTES } from '../../src/mesh/framing.js';
-import { MESH_OPTION_DEFAULTS, TransferMode, UNRELIABLE_LIFETIME_FLOOR_MS, type WebRTCMultiplayerPeer } from '../../src/index.js';
+import { type Backend, ConnectionState, MESH_OPTION_DEFAULTS, TransferMode, UNRELIABLE_LIFETIME_FLOOR_MS, type WebRTCMultiplayerPeer } from '../../src/index.js';
 import { closeAfterEach } from '../support/close-after-each.js';
 import { drain } from '../support/mesh.js';
 import { seededRandom } from '../support/seeded-random.js';
@@ -21,6 +21,36 @@ function put(peer: WebRTCMultiplayerPeer, target: number, mode: TransferMode, pa
   peer.transferMode = mode;
   return peer.putPacket(packet);
 }
+
+describe('connecting', () => {
+  it('counts a peer connected once its channels are open, though the engine tells the connection Connected later', () => {
+    // As Chromium may: the channels' open events come before the connection's state.
+    const late: Array<() => void> = [];
+    let engine: Backend | undefined;
+    const telling: Backend = {
+      name: 'late Connected',
+      createConnection: (config, handlers) =>
+        engine!.createConnection(config, {
+          ...handlers,
+          connectionState: (state) => (state === ConnectionState.Connected ? late.push(() => handlers.connectionState(state)) : handlers.connectionState(state)),
+        }),
+    };
+    const group = track(makeTimedGroup(2, { offererBackend: telling, manualLinks: true }));
+    engine = group.backend;
+    group.link(1, 2);
+    connectTimed(group, 1);
+    const offerer = group.peer(2);
+    expect(offerer.getPeer(1).connection.getConnectionState()).not.toBe(ConnectionState.Connected);
+    expect(put(offerer, 1, TransferMode.Reliable, new Uint8Array([7]))).toBe(true);
+    group.run(4 * FRAME_MS);
+    expect(drain(group.peer(1)).map(({ data }) => [...data])).toEqual([[7]]);
+    for (const tell of late.splice(0)) tell();
+    group.run(4 * FRAME_MS);
+    expect(offerer.getPeer(1).connection.getConnectionState()).toBe(ConnectionState.Connected);
+    expect(group.byId(2).connected).toEqual([1]);
+    expect(group.byId(2).disconnected).toEqual([]);
+  });
+});
 
 describe('the keepalive timeout', () => {
   it('keeps a peer that answers however long nothing else is sent', () => {

@@ -225,9 +225,25 @@ describe('the W3C backend', () => {
       'setRemoteDescription',
       'createDataChannel c',
       'createAnswer',
-      'addIceCandidate',
       'setLocalDescription',
+      'addIceCandidate',
     ]);
+  });
+
+  it('applies a description as it creates it: setLocalDescription only checks what it is given', async () => {
+    const pc = connection();
+    pc.createDataChannel('c', { negotiated: true, id: 1 });
+    const created: Array<['offer' | 'answer', string]> = [];
+    pc.on('sessionDescriptionCreated', (type, sdp) => created.push([type, sdp]));
+    const engine = ScriptedPeerConnection.made[0]!;
+    pc.createOffer();
+    await pollUntil([pc], () => created.length === 1 && engine.calls.includes('setLocalDescription'), 'the offer, applied');
+    expect(engine.calls).toEqual(['createDataChannel c', 'createOffer', 'setLocalDescription']);
+    pc.setLocalDescription(...created[0]!);
+    expectRtcError(() => pc.setLocalDescription('offer', `${SDP}a=x\r\n`), 'ERR_INVALID_PARAMETER');
+    await pollFor([pc], 20);
+    expect(engine.calls).toEqual(['createDataChannel c', 'createOffer', 'setLocalDescription']);
+    expect(pc.getConnectionState()).not.toBe(ConnectionState.Failed);
   });
 
   it('creates channels in the engine only when negotiation starts, answering after the remote offer', async () => {

@@ -326,13 +326,12 @@ class W3CConnection implements BackendConnection {
   createOffer(): void {
     this.step('fail', async () => {
       this.openChannels();
-      const offer = await this.pc.createOffer();
-      this.reportLocalDescription('offer', offer.sdp ?? '');
+      await this.describe('offer', await this.pc.createOffer());
     });
   }
 
-  setLocalDescription(type: 'offer' | 'answer', sdp: string): void {
-    this.step('fail', () => this.pc.setLocalDescription({ type, sdp }));
+  setLocalDescription(): void {
+    // Already applied when created (see `describe`), as the node-datachannel backend does.
   }
 
   setRemoteDescription(type: 'offer' | 'answer', sdp: string): void {
@@ -343,8 +342,7 @@ class W3CConnection implements BackendConnection {
         return;
       }
       this.openChannels();
-      const answer = await this.pc.createAnswer();
-      this.reportLocalDescription('answer', answer.sdp ?? '');
+      await this.describe('answer', await this.pc.createAnswer());
     });
   }
 
@@ -396,10 +394,18 @@ class W3CConnection implements BackendConnection {
     for (const channel of this.channels) if (!channel.inEngine) channel.open(this.pc);
   }
 
-  private reportLocalDescription(type: 'offer' | 'answer', sdp: string): void {
+  /**
+   * Reports a description just created and applies it in the same step, as libdatachannel does:
+   * ICE gathering starts at once rather than a `poll()` later, when the caller passes it back to
+   * `setLocalDescription` (which only checks it). Reported first, so that it is on its way to the
+   * remote while the engine applies it; the steps queued after this one wait for that.
+   */
+  private async describe(type: 'offer' | 'answer', description: RTCSessionDescriptionInit): Promise<void> {
     if (this.closed) return;
+    const sdp = description.sdp ?? '';
     this.handlers.localDescription(type, sdp);
     if (type === 'answer' || !this.holdOfferCandidates) this.releaseCandidates();
+    await this.pc.setLocalDescription({ type, sdp });
   }
 
   private releaseCandidates(): void {
