@@ -42,11 +42,13 @@ export interface BackendConnectionHandlers {
   dataChannel(channel: BackendChannel): void;
 }
 
-/** Callbacks of one channel, queued like the connection's. */
+/**
+ * Callbacks of one channel, queued like the connection's. An engine's error event has none: the
+ * engine closes the channel after it, and `closed` carries that.
+ */
 export interface BackendChannelHandlers {
   open(): void;
   closed(): void;
-  error(message: string): void;
   /** A message arrived; binary messages are passed as bytes, text as a string. */
   message(data: Uint8Array | string): void;
 }

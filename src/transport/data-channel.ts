@@ -52,9 +52,6 @@ export class DataChannel {
       closed: () => {
         this.engineState = ChannelState.Closed;
       },
-      error: () => {
-        // The engine closes the channel after an error; its closed() callback carries the state.
-      },
       message: (data) => {
         if (this.engineState === ChannelState.Closed) return;
         // A JavaScript string holds two bytes a character.

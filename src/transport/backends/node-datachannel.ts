@@ -71,7 +71,8 @@ class NodeDataChannelChannel implements BackendChannel {
     this.native.onOpen(() => handlers.open());
     // Registered always: after close() the process exits only if onClosed was registered.
     this.native.onClosed(() => handlers.closed());
-    this.native.onError((message) => handlers.error(message));
+    // No onError: each callback registered is an engine-to-JS handle that the event loop scans
+    // on every wake-up, and the closed callback that follows an error is what counts.
     this.native.onMessage((message) => handlers.message(toBytes(message)));
   }
 
