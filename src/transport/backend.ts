@@ -74,6 +74,12 @@ export interface BackendConnection {
 export interface BackendChannel {
   readonly info: BackendChannelInfo;
   setHandlers(handlers: BackendChannelHandlers): void;
+  /**
+   * Called at the start of every `DataChannel.poll()`: a backend may ask its engine here what it
+   * would otherwise be told by a callback (node-datachannel: whether the channel has opened), and
+   * report it through the handlers as usual.
+   */
+  poll(): void;
   /** The SCTP stream id; an in-band channel gets its id only once the connection has one. */
   currentId(): number;
   /** Sends bytes; false when the engine refused because the channel is no longer open. */

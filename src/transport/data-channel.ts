@@ -64,6 +64,7 @@ export class DataChannel {
   /** Godot `poll`: makes what arrived since the last poll readable and updates the ready state. */
   poll(): void {
     if (this.readyState === ChannelState.Closed) return;
+    this.engine.poll();
     this.received.commit();
     this.readyState = this.engineState;
     if (this.readyState === ChannelState.Closed) this.owner.channelClosed(this);

@@ -169,6 +169,10 @@ class W3CChannel implements BackendChannel {
     this.earlyBytes = 0;
   }
 
+  poll(): void {
+    // Every event is reported through the handlers.
+  }
+
   currentId(): number {
     return this.native?.id ?? this.info.id ?? -1;
   }
