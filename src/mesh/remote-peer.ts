@@ -36,7 +36,7 @@ export const STATE_LINK_SETUP_MS = 5000;
 /**
  * While this side sends the peer traffic of its own, which tells the peer it is alive, a ping goes
  * only every this many keepalive intervals, for the round trip, the clock offset and the
- * acknowledgements: a server at 60 Hz spent more on keepalives than on a tenth of its states.
+ * acknowledgements: a 60 Hz server spent a third as long sending keepalives as sending its states.
  */
 export const BUSY_PING_INTERVALS = 4;
 
