@@ -55,6 +55,7 @@ function counted(channel: BackendChannel, counts: Map<string, ChannelCount>): Ba
   return {
     info: channel.info,
     setHandlers: (handlers) => channel.setHandlers(handlers),
+    poll: () => channel.poll(),
     currentId: () => channel.currentId(),
     sendBinary: (data) => {
       const sent = channel.sendBinary(data);

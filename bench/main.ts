@@ -73,7 +73,9 @@ const NOTES = [
     'both have peerConnected, 100 times, rtcmesh alone.',
   'server-capacity: one server process (server topology) and the clients in two other processes, all at 60 Hz; each client ' +
     'sends a 32 B reliable input a tick, the server a 1 KB unreliable state to each client a tick (rtcmesh: setTargetPeer, ' +
-    'putPacket, flush() at the end of the tick; raw: sendMessageBinary). Server CPU is its process.cpuUsage() (engine threads ' +
+    'putPacket, flush() at the end of the tick; raw: sendMessageBinary). A client process sends all its clients\' inputs in ' +
+    'one run each tick (rtcmesh: every client polled and read first, then each put and flushed), so the server receives the ' +
+    'same bursts from both. Server CPU is its process.cpuUsage() (engine threads ' +
     'included) over the 5 s window; the state age is, at every client tick, how old the newest state the client holds is, by ' +
     "the one clock of the machine. A late tick began more than a tick after it was due. Delivered counts each side's window, " +
     'which open within a tick of each other.',

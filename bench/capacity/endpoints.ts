@@ -283,6 +283,10 @@ export function rtcmeshClients(clients: readonly number[], send: SendSignal): Cl
           statesReceived++;
         }
         if (ages && !Number.isNaN(end.newest)) ages.push(clockMs() - end.newest);
+      }
+      // Every client's input leaves in one run, as the raw clients' do: the server then receives the
+      // same bursts from both, rather than rtcmesh's spread over the time the polls above took.
+      for (const { peer } of ends) {
         peer.putPacket(input);
         peer.flush();
       }

@@ -117,6 +117,8 @@ async function measure(side: 'raw' | 'rtcmesh', count: number, timing: { warmupM
     finishing = true;
     for (const child of all) command(child, { kind: 'close' });
     await until(() => closed === all.length, 'the processes to close', 20_000).catch(() => undefined);
+    // A process writes its CPU profile as it exits: it is given the time to.
+    await until(() => all.every((child) => child.exitCode !== null || child.signalCode !== null), 'the processes to exit', 10_000).catch(() => undefined);
   } finally {
     finishing = true;
     for (const child of all) if (child.exitCode === null) child.kill();

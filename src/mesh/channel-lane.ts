@@ -17,6 +17,13 @@ export interface ParkedMessage {
 export const ENGINE_READ_BYTES = 16 * 1024;
 
 /**
+ * Flushes in a row that hand a lane nothing before its engine figure is read to fall back: a game
+ * that calls flush() at the end of its frame has poll() flush again, with nothing new, at the
+ * start of the next, and reading at every such flush was a native call per peer per frame.
+ */
+export const QUIET_FLUSHES_BEFORE_READ = 2;
+
+/**
  * The state of one channel with one peer: what waits to be sent and what waits to be read, the
  * sequence numbers and the counters. Only the lane changes them; its RemotePeer decides when.
  */
@@ -36,6 +43,7 @@ export class ChannelLane {
   private lastSequence: number | undefined;
   private buffered = 0;
   private handedThisFlush = false;
+  private quietFlushes = 0;
   private looked = false;
   private received = 0;
   private parkedMessage: ParkedMessage | undefined;
@@ -90,6 +98,7 @@ export class ChannelLane {
   attach(connection: PeerConnection): void {
     this.channel = connection.createDataChannel(this.spec.label, channelOptions(this.spec.sctpId, this.spec.mode));
     this.buffered = 0;
+    this.quietFlushes = 0;
   }
 
   /** Queues a packet to send and counts it. */
@@ -122,12 +131,17 @@ export class ChannelLane {
 
   /**
    * Ends the flush of a lane looked at. The engine's figure is read from the channel the lane sent
-   * on only when the bound has grown past {@link ENGINE_READ_BYTES}, or once the lane goes quiet
-   * (so that it falls back to 0): a native call per lane per flush was a server's largest cost
-   * after the sends themselves.
+   * on only when the bound has grown past {@link ENGINE_READ_BYTES}, or once the lane has gone
+   * quiet for {@link QUIET_FLUSHES_BEFORE_READ} flushes (so that it falls back to 0): a native call
+   * per lane per flush was a server's largest cost after the sends themselves.
    */
   endFlush(channel: DataChannel): void {
-    if (this.handedThisFlush ? this.buffered > ENGINE_READ_BYTES : this.buffered > 0) this.buffered = channel.getBufferedAmount();
+    if (this.handedThisFlush) {
+      this.quietFlushes = 0;
+      if (this.buffered > ENGINE_READ_BYTES) this.buffered = channel.getBufferedAmount();
+    } else if (this.buffered > 0 && ++this.quietFlushes >= QUIET_FLUSHES_BEFORE_READ) {
+      this.buffered = channel.getBufferedAmount();
+    }
   }
 
   /** Reads what the engine holds of the lane now. */

@@ -3,6 +3,9 @@ import { recordSize, writeRecord } from './framing.js';
 /** Where a lane's staging buffer starts: enough for a tick of game traffic without growing. */
 const INITIAL_BYTES = 16 * 1024;
 
+/** Record ends kept once emptied: a burst of more packets leaves no larger array behind. */
+const KEPT_ENDS = 1024;
+
 /**
  * The packets put for one peer and channel and not yet sent, already framed as records, one after
  * another in one buffer: a put copies its packet in (the caller may reuse its own at once), and a
@@ -13,8 +16,13 @@ const INITIAL_BYTES = 16 * 1024;
 export class OutgoingRecords {
   private buffer = new Uint8Array(INITIAL_BYTES);
   private used: number;
-  /** Where each record ends in `buffer`. */
-  private ends: number[] = [];
+  /**
+   * Where each record ends in `buffer`, for the first `recordCount` entries; the array is only
+   * shortened past {@link KEPT_ENDS} (setting its length every flush cost a server more than the
+   * copy of its packets).
+   */
+  private readonly ends: number[] = [];
+  private recordCount = 0;
   /** The first record not yet sent, and where it starts: sent records are reclaimed lazily. */
   private first = 0;
   private start: number;
@@ -26,7 +34,7 @@ export class OutgoingRecords {
 
   /** Packets waiting. */
   get count(): number {
-    return this.ends.length - this.first;
+    return this.recordCount - this.first;
   }
 
   /** Bytes waiting, framing included. */
@@ -47,7 +55,7 @@ export class OutgoingRecords {
       }
     }
     this.used = writeRecord(this.buffer, this.used, packet);
-    this.ends.push(this.used);
+    this.ends[this.recordCount++] = this.used;
   }
 
   /**
@@ -62,7 +70,8 @@ export class OutgoingRecords {
     let runStart = this.start;
     let first = this.first;
     let n = first;
-    for (; n < ends.length; n++) {
+    const count = this.recordCount;
+    for (; n < count; n++) {
       if (n > first && ends[n]! - runStart > budget) {
         send(this.buffer.subarray(runStart - header, ends[n - 1]!), n - first);
         room -= ends[n - 1]! - runStart;
@@ -71,12 +80,12 @@ export class OutgoingRecords {
         if (room <= 0) break;
       }
     }
-    if (n === ends.length && first < n) {
+    if (n === count && first < n) {
       send(this.buffer.subarray(runStart - header, this.used), n - first);
       first = n;
       runStart = this.used;
     }
-    if (first === ends.length) {
+    if (first === count) {
       this.clear();
       return;
     }
@@ -87,7 +96,8 @@ export class OutgoingRecords {
   /** Drops every waiting packet. */
   clear(): void {
     this.used = this.headerRoom;
-    this.ends.length = 0;
+    this.recordCount = 0;
+    if (this.ends.length > KEPT_ENDS) this.ends.length = KEPT_ENDS;
     this.first = 0;
     this.start = this.headerRoom;
   }
@@ -99,8 +109,8 @@ export class OutgoingRecords {
     this.buffer.copyWithin(this.headerRoom, this.start, this.used);
     const ends = this.ends;
     let kept = 0;
-    for (let n = this.first; n < ends.length; n++) ends[kept++] = ends[n]! - shift;
-    ends.length = kept;
+    for (let n = this.first; n < this.recordCount; n++) ends[kept++] = ends[n]! - shift;
+    this.recordCount = kept;
     this.used -= shift;
     this.first = 0;
     this.start = this.headerRoom;

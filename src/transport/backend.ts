@@ -42,11 +42,13 @@ export interface BackendConnectionHandlers {
   dataChannel(channel: BackendChannel): void;
 }
 
-/** Callbacks of one channel, queued like the connection's. */
+/**
+ * Callbacks of one channel, queued like the connection's. An engine's error event has none: the
+ * engine closes the channel after it, and `closed` carries that.
+ */
 export interface BackendChannelHandlers {
   open(): void;
   closed(): void;
-  error(message: string): void;
   /** A message arrived; binary messages are passed as bytes, text as a string. */
   message(data: Uint8Array | string): void;
 }
@@ -72,6 +74,12 @@ export interface BackendConnection {
 export interface BackendChannel {
   readonly info: BackendChannelInfo;
   setHandlers(handlers: BackendChannelHandlers): void;
+  /**
+   * Called at the start of every `DataChannel.poll()`: a backend may ask its engine here what it
+   * would otherwise be told by a callback (node-datachannel: whether the channel has opened), and
+   * report it through the handlers as usual.
+   */
+  poll(): void;
   /** The SCTP stream id; an in-band channel gets its id only once the connection has one. */
   currentId(): number;
   /** Sends bytes; false when the engine refused because the channel is no longer open. */

@@ -52,9 +52,6 @@ export class DataChannel {
       closed: () => {
         this.engineState = ChannelState.Closed;
       },
-      error: () => {
-        // The engine closes the channel after an error; its closed() callback carries the state.
-      },
       message: (data) => {
         if (this.engineState === ChannelState.Closed) return;
         // A JavaScript string holds two bytes a character.
@@ -67,6 +64,7 @@ export class DataChannel {
   /** Godot `poll`: makes what arrived since the last poll readable and updates the ready state. */
   poll(): void {
     if (this.readyState === ChannelState.Closed) return;
+    this.engine.poll();
     this.received.commit();
     this.readyState = this.engineState;
     if (this.readyState === ChannelState.Closed) this.owner.channelClosed(this);

@@ -1,7 +1,9 @@
 // The mesh's timing rules, on the in-memory backend and a manual clock: each is checked at the
 // millisecond it falls due, which the real-engine tests can only bracket with generous waits.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MAX_FRAMING_BYTES } from '../../src/mesh/framing.js';
+import { BUSY_PING_INTERVALS } from '../../src/mesh/remote-peer.js';
+import { DataChannel } from '../../src/transport/data-channel.js';
 import { type Backend, ConnectionState, MESH_OPTION_DEFAULTS, TransferMode, UNRELIABLE_LIFETIME_FLOOR_MS, type WebRTCMultiplayerPeer } from '../../src/index.js';
 import { closeAfterEach } from '../support/close-after-each.js';
 import { drain } from '../support/mesh.js';
@@ -84,6 +86,62 @@ describe('the keepalive timeout', () => {
     expect(group.byId(1).disconnected).toEqual([]);
     group.run(4 * FRAME_MS, { polled: [1] });
     expect(group.byId(1).disconnected).toEqual([2]);
+  });
+});
+
+describe('the keepalive pings', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  /** Counts the pings (type 1) and answers (type 2) each side hands its system channel, by the side whose poll() sends them. */
+  function countKeepalives(group: TimedGroup): { pings: Map<number, number>; answers: Map<number, number> } {
+    const counts = { pings: new Map<number, number>(), answers: new Map<number, number>() };
+    let polling = 0;
+    for (const { id, peer } of group.members) {
+      const poll = peer.poll.bind(peer);
+      peer.poll = () => {
+        polling = id;
+        poll();
+      };
+      counts.pings.set(id, 0);
+      counts.answers.set(id, 0);
+    }
+    const putPacket = DataChannel.prototype.putPacket;
+    vi.spyOn(DataChannel.prototype, 'putPacket').mockImplementation(function (this: DataChannel, packet) {
+      const kind = this.getLabel() === 'system' && typeof packet !== 'string' ? packet[0] : undefined;
+      const counted = kind === 1 ? counts.pings : kind === 2 ? counts.answers : undefined;
+      counted?.set(polling, counted.get(polling)! + 1);
+      return putPacket.call(this, packet);
+    });
+    return counts;
+  }
+
+  const RUN_MS = 20_000;
+  const { keepaliveIntervalMs } = MESH_OPTION_DEFAULTS;
+  /** How many pings a side sends in RUN_MS at one every `period`, polled once a frame. */
+  const expectPings = (count: number, period: number): void => {
+    expect(count).toBeGreaterThanOrEqual(Math.floor(RUN_MS / (period + FRAME_MS)));
+    expect(count).toBeLessThanOrEqual(Math.ceil(RUN_MS / period) + 1);
+  };
+
+  it('go every interval from a side that sends nothing else, and every few intervals from one that does', () => {
+    const group = pair();
+    const { pings, answers } = countKeepalives(group);
+    const packet = new Uint8Array(32);
+    // Peer 1 sends a packet every frame; peer 2 only answers and pings.
+    group.run(RUN_MS, { each: () => put(group.byId(1).peer, 2, TransferMode.Unreliable, packet) });
+    expectPings(pings.get(1)!, BUSY_PING_INTERVALS * keepaliveIntervalMs);
+    // Peer 2's answers to peer 1's pings tell peer 1 that it is alive as well as a ping would.
+    expectPings(pings.get(2)! + answers.get(2)!, keepaliveIntervalMs);
+    expect(answers.get(2)!).toBeGreaterThan(0);
+    // Neither side falls silent to the other, and the clock is still measured.
+    for (const [id, other] of [[1, 2], [2, 1]] as const) {
+      const stats = group.byId(id).peer.getPeerStats(other);
+      expect(stats.silentForMs).toBeLessThan(keepaliveIntervalMs + 2 * FRAME_MS);
+      expect(stats.rttMs).not.toBeNaN();
+    }
+    expect(group.byId(1).peer.getPeerStats(2).dropped.silentPeer).toBe(0);
   });
 });
 

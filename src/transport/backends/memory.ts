@@ -155,6 +155,10 @@ class MemoryChannel implements BackendChannel {
     for (const event of this.early.splice(0)) event(handlers);
   }
 
+  poll(): void {
+    // Every event is reported through the handlers.
+  }
+
   currentId(): number {
     return this.id;
   }

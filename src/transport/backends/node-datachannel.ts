@@ -30,6 +30,11 @@ function isHostCandidate(candidate: string): boolean {
 
 const RELAY_TYPES = { udp: 'TurnUdp', tcp: 'TurnTcp' } as const;
 
+/** Whether ICE has found a working pair. */
+function isIceUp(state: string): boolean {
+  return state === 'connected' || state === 'completed';
+}
+
 /**
  * Every native object rtcmesh has not closed yet. node-datachannel closes a channel whose JS
  * object is garbage-collected (its messages lost, the remote told, and a later `cleanup()`
@@ -58,6 +63,8 @@ function toBytes(message: string | Buffer | ArrayBuffer): Uint8Array | string {
 
 class NodeDataChannelChannel implements BackendChannel {
   readonly info: BackendChannelInfo;
+  /** The handlers, while the channel has not been seen open or closed: poll() asks the engine. */
+  private opening: BackendChannelHandlers | undefined;
 
   constructor(
     private readonly native: NativeChannel,
@@ -67,12 +74,25 @@ class NodeDataChannelChannel implements BackendChannel {
     this.info = { ...init, label: native.getLabel(), protocol: native.getProtocol() };
   }
 
+  // No onOpen and no onError: each callback registered is an engine-to-JS handle that the event
+  // loop scans on every wake-up, for the life of the channel (a server's largest cost after its
+  // sends). poll() asks whether the channel has opened until it has; the closed callback that
+  // follows an error is what counts of it.
   setHandlers(handlers: BackendChannelHandlers): void {
-    this.native.onOpen(() => handlers.open());
+    this.opening = handlers;
     // Registered always: after close() the process exits only if onClosed was registered.
-    this.native.onClosed(() => handlers.closed());
-    this.native.onError((message) => handlers.error(message));
+    this.native.onClosed(() => {
+      this.opening = undefined;
+      handlers.closed();
+    });
     this.native.onMessage((message) => handlers.message(toBytes(message)));
+  }
+
+  poll(): void {
+    const handlers = this.opening;
+    if (handlers === undefined || !this.native.isOpen()) return;
+    this.opening = undefined;
+    handlers.open();
   }
 
   currentId(): number {
@@ -111,6 +131,7 @@ class NodeDataChannelChannel implements BackendChannel {
   }
 
   close(): void {
+    this.opening = undefined;
     try {
       this.native.close();
     } finally {
@@ -164,9 +185,6 @@ class NodeDataChannelConnection implements BackendConnection {
       handlers.localDescription(type, sdp);
       if (type === 'answer') this.releaseCandidates();
     });
-    this.native.onIceStateChange((state) => {
-      if (this.answerApplied && (state === 'connected' || state === 'completed')) this.releaseCandidates();
-    });
     this.native.onLocalCandidate((candidate, mid) => {
       if (this.candidatesReleased || (this.answerApplied && !isHostCandidate(candidate))) handlers.localCandidate(mid, candidate);
       else this.heldCandidates.push([mid, candidate]);
@@ -206,8 +224,13 @@ class NodeDataChannelConnection implements BackendConnection {
     if (type === 'answer') {
       this.answerApplied = true;
       this.releaseServerCandidates();
-      const state = this.native.iceState();
-      if (state === 'connected' || state === 'completed') this.releaseCandidates();
+      // Watched only here, by the offerer: a callback is a handle the event loop scans on every
+      // wake-up, and an answerer has no use for it. Registered before the state is read, so that a
+      // change in between is not missed.
+      this.native.onIceStateChange((state) => {
+        if (isIceUp(state)) this.releaseCandidates();
+      });
+      if (isIceUp(this.native.iceState())) this.releaseCandidates();
       else this.releaseTimer = setTimeout(() => this.releaseCandidates(), OFFERER_CANDIDATE_HOLD_MS);
     }
     // Asking for an answer in any other state aborts the process (a C++ logic_error).

@@ -101,11 +101,6 @@ function toMessage(data: unknown): Uint8Array | string | undefined {
   return undefined;
 }
 
-function errorMessage(event: Event): string {
-  const error = (event as Event & { error?: { message?: unknown } }).error;
-  return typeof error?.message === 'string' && error.message !== '' ? error.message : 'data channel error';
-}
-
 /** What a channel that the remote opened in-band is, as its W3C object tells. */
 function receivedChannelInfo(native: RTCDataChannel): BackendChannelInfo {
   const info: BackendChannelInfo = {
@@ -123,7 +118,6 @@ function receivedChannelInfo(native: RTCDataChannel): BackendChannelInfo {
 type ChannelEvent =
   | { kind: 'open' }
   | { kind: 'closed' }
-  | { kind: 'error'; message: string }
   | { kind: 'message'; data: Uint8Array | string };
 
 /**
@@ -173,6 +167,10 @@ class W3CChannel implements BackendChannel {
     this.handlers = handlers;
     for (const event of this.early.splice(0)) this.deliver(event);
     this.earlyBytes = 0;
+  }
+
+  poll(): void {
+    // Every event is reported through the handlers.
   }
 
   currentId(): number {
@@ -230,7 +228,6 @@ class W3CChannel implements BackendChannel {
     if (native.readyState === 'open') this.report({ kind: 'open' });
     native.onopen = () => this.report({ kind: 'open' });
     native.onclose = () => this.report({ kind: 'closed' });
-    native.onerror = (event) => this.report({ kind: 'error', message: errorMessage(event) });
     native.onmessage = (event: MessageEvent) => {
       const data = toMessage(event.data);
       if (data !== undefined) this.report({ kind: 'message', data });
@@ -258,8 +255,6 @@ class W3CChannel implements BackendChannel {
         return handlers.open();
       case 'closed':
         return handlers.closed();
-      case 'error':
-        return handlers.error(event.message);
       case 'message':
         return handlers.message(event.data);
     }
