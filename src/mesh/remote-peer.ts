@@ -40,6 +40,13 @@ export const STATE_LINK_SETUP_MS = 5000;
  */
 export const BUSY_PING_INTERVALS = 4;
 
+/**
+ * Reliable bytes received since the last ping past which the next ping is due at the plain
+ * interval even while busy: with resumption on, the sender holds what it sent until the ping
+ * acknowledges it, and its reliable limit (8 MiB by default) would cap a transfer at that much a second.
+ */
+export const ACK_DUE_BYTES = 1024 * 1024;
+
 /** The most a 32-bit send stamp can say: ages are judged modulo 2^32 milliseconds. */
 const STAMP_MODULO = 2 ** 32;
 
@@ -108,6 +115,7 @@ export class RemotePeer {
   private reliableOverflow = false;
   private lastHeardAt: number;
   private lastPingAt = Number.NEGATIVE_INFINITY;
+  private reliableBytesAtPing = 0;
   /** When this side last handed the peer a message other than a ping (a batch, an answer to a ping). */
   private lastSentAt = Number.NEGATIVE_INFINITY;
   private readonly dropped = Object.fromEntries(DROP_REASONS.map((reason) => [reason, 0])) as Record<DropReason, number>;
@@ -415,10 +423,12 @@ export class RemotePeer {
     const interval = this.limits.keepaliveIntervalMs;
     const sincePing = now - this.lastPingAt;
     if (sincePing < interval) return;
-    if (now - this.lastSentAt < interval && sincePing < BUSY_PING_INTERVALS * interval) return;
+    const ackDue = this.reliableBytesReceived - this.reliableBytesAtPing >= ACK_DUE_BYTES;
+    if (now - this.lastSentAt < interval && sincePing < BUSY_PING_INTERVALS * interval && !ackDue) return;
     // A new connection's system channel opens after it connects: the first ping waits for it.
     if (this.systemOut().getReadyState() !== ChannelState.Open) return;
     this.lastPingAt = now;
+    this.reliableBytesAtPing = this.reliableBytesReceived;
     // The ping tells the peer how many messages arrived on each reliable channel, so that it can free them.
     const counts = this.reliableLanes.map((lane) => lane.receivedMessages);
     this.sendSystem(encodePing(now, this.reliableBytesReceived, counts));
@@ -459,6 +469,7 @@ export class RemotePeer {
     this.reliableBytesReceived = 0;
     this.reliableBytesDelivered = 0;
     this.lastPingAt = Number.NEGATIVE_INFINITY;
+    this.reliableBytesAtPing = 0;
     this.lastSentAt = Number.NEGATIVE_INFINITY;
   }
 

@@ -2,7 +2,7 @@
 // millisecond it falls due, which the real-engine tests can only bracket with generous waits.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MAX_FRAMING_BYTES } from '../../src/mesh/framing.js';
-import { BUSY_PING_INTERVALS } from '../../src/mesh/remote-peer.js';
+import { ACK_DUE_BYTES, BUSY_PING_INTERVALS } from '../../src/mesh/remote-peer.js';
 import { DataChannel } from '../../src/transport/data-channel.js';
 import { type Backend, ConnectionState, MESH_OPTION_DEFAULTS, TransferMode, UNRELIABLE_LIFETIME_FLOOR_MS, type WebRTCMultiplayerPeer } from '../../src/index.js';
 import { closeAfterEach } from '../support/close-after-each.js';
@@ -142,6 +142,37 @@ describe('the keepalive pings', () => {
       expect(stats.rttMs).not.toBeNaN();
     }
     expect(group.byId(1).peer.getPeerStats(2).dropped.silentPeer).toBe(0);
+  });
+
+  it('go every interval from a busy side that has received a megabyte of reliable data since its last, so that the sender frees it', () => {
+    /** Pings each side sends, and reliable bytes it received, while both put `bytes` of reliable data a frame to the other and read what arrives. */
+    const whileBothSend = (bytes: number): Array<{ pings: number; received: number }> => {
+      const group = pair();
+      const { pings } = countKeepalives(group);
+      const packet = new Uint8Array(bytes);
+      group.run(RUN_MS, {
+        each: () => {
+          for (const [from, to] of [[1, 2], [2, 1]] as const) {
+            put(group.byId(from).peer, to, TransferMode.Reliable, packet);
+            drain(group.byId(to).peer);
+          }
+        },
+      });
+      expect(group.byId(1).disconnected).toEqual([]);
+      // The next run counts afresh, on a putPacket of its own.
+      vi.restoreAllMocks();
+      return [[1, 2], [2, 1]].map(([id, other]) => ({ pings: pings.get(id!)!, received: group.byId(id!).peer.getPeerStats(other!).channels[0]!.bytesReceived }));
+    };
+    // Under a megabyte a second each way: the busy interval. More: a ping whenever a megabyte has
+    // come in since the last, at most one an interval.
+    const frameBytes = Math.floor(ACK_DUE_BYTES / (1000 / FRAME_MS) / 2);
+    for (const { pings } of whileBothSend(frameBytes)) expectPings(pings, BUSY_PING_INTERVALS * keepaliveIntervalMs);
+    for (const { pings, received } of whileBothSend(8 * frameBytes)) {
+      // More than the busy interval's pings would acknowledge a megabyte at a time.
+      expect(received).toBeGreaterThan((RUN_MS / (BUSY_PING_INTERVALS * keepaliveIntervalMs) + 2) * ACK_DUE_BYTES);
+      expect(pings).toBeGreaterThanOrEqual(Math.floor(received / ACK_DUE_BYTES));
+      expect(pings).toBeLessThanOrEqual(Math.ceil(RUN_MS / keepaliveIntervalMs) + 1);
+    }
   });
 });
 
