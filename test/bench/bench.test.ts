@@ -7,14 +7,13 @@ const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
- * Every scenario `bench/main.ts` runs, in four groups of about the same length that run side by
- * side (the signaling scenario's processes take a quarter of the time alone); the tables must show each.
+ * Every scenario `bench/main.ts` runs, in two groups of about the same length that run side by
+ * side, two processes rather than more: the suite runs the browser tests and the signaling
+ * server's load test beside this; the tables must show each.
  */
 const SCENARIO_GROUPS = [
-  ['signaling', 'signaling-cluster'],
-  ['user-loop', 'server-capacity'],
-  ['memory', 'slow-link', 'replication'],
-  ['reliable-throughput', 'unreliable-rate', 'round-trip', 'browser', 'game-load', 'rpc', 'mesh-formation'],
+  ['signaling', 'signaling-cluster', 'memory', 'slow-link', 'replication'],
+  ['user-loop', 'server-capacity', 'reliable-throughput', 'unreliable-rate', 'round-trip', 'browser', 'game-load', 'rpc', 'mesh-formation'],
 ];
 /** Scenarios that report nothing under --smoke, saying so (the browser's Chromium takes seconds to start). */
 const SKIPPED = new Set(['browser']);

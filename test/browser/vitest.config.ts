@@ -6,8 +6,8 @@ export default defineConfig({
   test: {
     pool: 'forks',
     include: ['test/browser/*.browser.ts'],
-    // Two at a time: each drives a Chromium of its own.
-    maxWorkers: 2,
+    // One at a time: each drives a Chromium of its own, and the suite runs other files beside.
+    maxWorkers: 1,
     testTimeout: 60_000,
     hookTimeout: 30_000,
   },
