@@ -98,6 +98,8 @@ describe('replication decoding under fuzz, on real connections', () => {
       expect(entity.target.tag.length).toBeLessThanOrEqual(16);
     }
     expect(g.api(1).getPeers().sort()).toEqual([2, 3]);
-    expect(Object.entries(g.api(1).getPeerStats(2).replicationDropped).filter(([, count]) => count > 0)).toEqual([]);
+    // From the honest peer, nothing is dropped but state that overtook its spawn, as unreliable
+    // state may (docs/replication.md).
+    expect(Object.entries(g.api(1).getPeerStats(2).replicationDropped).filter(([reason, count]) => count > 0 && reason !== 'stateBeforeSpawn')).toEqual([]);
   });
 });
