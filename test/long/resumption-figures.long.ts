@@ -7,14 +7,16 @@ import { percentile } from '../../src/cli/statistics.js';
 import { recordSize } from '../../src/mesh/framing.js';
 import { pollUntil } from '../support/poll.js';
 import { connectThroughProxy, resumeThroughProxy } from '../support/proxied-mesh.js';
-import { type Track, connectedPeers, lobbyWithCutMember } from '../support/resumable-lobby.js';
+import type { Track } from '../support/close-after-each.js';
+import { connectedPeers, lobbyWithCutMember } from '../support/resumable-lobby.js';
 import type { TransportPair } from '../support/transport-pair.js';
 
 const RUNS = Number(process.env.RUNS ?? 20);
 const CUT_MS = 5000;
 
+// Closed in reverse order of opening: the servers last.
 const opened: Array<{ close(): unknown }> = [];
-const track: Track = (item) => opened.push(item);
+const track: Track = (item) => (opened.push(item), item);
 afterEach(async () => {
   for (const item of opened.splice(0).reverse()) await item.close();
 });

@@ -5,6 +5,7 @@ import {
   type SignalingServerOptions,
   WebRTCMultiplayerPeer,
 } from '../../src/index.js';
+import type { Track } from './close-after-each.js';
 import { pollUntil } from './poll.js';
 import { LOOPBACK_CONFIG } from './transport-pair.js';
 import { type TcpProxy, startTcpProxy } from './tcp-proxy.js';
@@ -14,8 +15,6 @@ const TIMEOUT_MS = 20_000;
 /** Packets of each stream in {@link Streams}. */
 export const PACKETS = 10_000;
 
-/** Something to close after the test, in reverse order of opening. */
-export type Track = (item: { close(): unknown }) => void;
 
 /** A lobby member and what it saw. */
 export interface Member {
