@@ -7,24 +7,27 @@ import { EventProcess } from '../support/event-process.js';
 const PEER_COUNT = 4;
 const KEEPALIVE_TIMEOUT_MS = 2000;
 // The keepalive counts silence from the last packet heard, one tick before the kill at worst;
-// the rest is for a loaded machine that runs a tick late.
+// the rest is for a tick that runs late. A loaded machine may run the tick that reads the last
+// packet and the one that judges the silence later still: the bound grows by twice the longest
+// gap between two ticks the survivor reports.
 const DETECTION_MARGIN_MS = 1000;
-// Waited for well past the bound, so that a late detection fails with its time, not a timeout.
-const DETECTION_WAIT_MS = KEEPALIVE_TIMEOUT_MS + 2 * DETECTION_MARGIN_MS;
+// Waited for well past the bound, so that a late detection fails with its time, not a timeout;
+// within the span of ticks a survivor reports on (mesh-peer-process.mjs).
+const DETECTION_WAIT_MS = 10_000;
 // A mesh of four forms in 1–2.5 s here, node's start-up included; a loaded machine is slower.
 // A link that fails to form fails the test.
-const MESH_ATTEMPT_MS = 10_000;
-// A traffic report comes every 250 ms (mesh-peer-process.mjs); a few of them is plenty.
-const TRAFFIC_TIMEOUT_MS = 3000;
-const EXIT_TIMEOUT_MS = 5000;
-const TEST_TIMEOUT_MS = MESH_ATTEMPT_MS + 20_000;
+const MESH_ATTEMPT_MS = 20_000;
+// A traffic report comes every 250 ms (mesh-peer-process.mjs); this is many of them, even late.
+const TRAFFIC_TIMEOUT_MS = 10_000;
+const EXIT_TIMEOUT_MS = 10_000;
+const TEST_TIMEOUT_MS = MESH_ATTEMPT_MS + DETECTION_WAIT_MS + TRAFFIC_TIMEOUT_MS + EXIT_TIMEOUT_MS + 10_000;
 
 /** One line of mesh-peer-process.mjs. */
 type PeerEvent =
   | { event: 'joined'; id: number; lobby: string }
   | { event: 'peerConnected'; id: number }
   | { event: 'linkFailed'; id: number }
-  | { event: 'peerDisconnected'; id: number; at: number }
+  | { event: 'peerDisconnected'; id: number; at: number; longestTickGapMs: number }
   | { event: 'signalingClosed'; code: number; reason: string }
   | { event: 'traffic'; receivedFrom: Record<string, number> };
 
@@ -141,7 +144,9 @@ it(
     );
     const detectionMs = detections.map(({ at }) => at - killedAt);
     await annotate(`peerDisconnected ${detectionMs.join(', ')} ms after the kill`);
-    for (const ms of detectionMs) expect(ms).toBeLessThanOrEqual(KEEPALIVE_TIMEOUT_MS + DETECTION_MARGIN_MS);
+    for (const [n, ms] of detectionMs.entries()) {
+      expect(ms).toBeLessThanOrEqual(KEEPALIVE_TIMEOUT_MS + DETECTION_MARGIN_MS + 2 * detections[n]!.longestTickGapMs);
+    }
 
     const othersOf = (index: number): number[] => survivorIds.filter((_, other) => other !== index);
     const countsAtDetection = survivors.map((survivor, index) =>
