@@ -65,6 +65,8 @@ describe.concurrent('NetworkConditioner on real connections', () => {
     // Cut, nothing reaches the remote; the reliable channel brings it through after restore().
     conditioner.cut();
     link.sending.putPacket(encode('during the cut'));
+    // Until the cut has dropped something, however late a loaded machine sends it.
+    await link.pair.pollUntil(() => conditioner.getCounters('outgoing').droppedByCut > 0, 'a datagram dropped by the cut');
     await pollFor([link.pair.a, link.pair.b], 300);
     expect(link.received).toEqual(['hello']);
     expect(conditioner.getCounters('outgoing').droppedByCut).toBeGreaterThan(0);
