@@ -9,10 +9,15 @@ afterAll(() => cleanup());
 const MEMORY_BOUND_BYTES = 96 * 1024 * 1024;
 const RUN_MS = 10_000;
 const TICK_MS = 1000 / 60;
+/**
+ * The state's lifetime: over the hundreds of milliseconds a loaded machine's late polls add to a
+ * packet's age, far under the minutes state would wait behind the backlog on the main connection.
+ */
+const STATE_LIFETIME_MS = 1000;
 
 describe('a sender that outpaces a slow link for 10 s', () => {
   it('keeps both peers (one process here) within a memory bound; with a state connection, state keeps arriving', async () => {
-    const mesh = await connectThroughProxy({ conditioner: { seed: 31 }, meshOptions: { stateConnection: true } });
+    const mesh = await connectThroughProxy({ conditioner: { seed: 31 }, meshOptions: { stateConnection: true }, unreliableLifetime: STATE_LIFETIME_MS });
     try {
       // A slow, lossy link: SCTP gets tens of kilobytes a second through it.
       mesh.conditioner.setConditions('both', { loss: 0.1, delayMs: 40, jitterMs: 20 });
