@@ -90,8 +90,10 @@ describe.concurrent('rtcmesh demo', () => {
     for (const [, , , sent, lost, lostPercent, , duplicated, reordered] of linkRows) {
       expect(Number(sent)).toBeGreaterThan(0);
       expect(Number(lost)).toBeGreaterThan(0);
-      // 10 % of a few hundred seeded draws: within 5 points.
-      expect(Math.abs(Number(lostPercent) - 10)).toBeLessThan(5);
+      // 10 % of the datagrams sent (nearly 2,000 here, fewer from a loaded machine's late ticks):
+      // within 5 points, or five standard deviations where so few were sent that that is wider.
+      const deviations = 5 * 100 * Math.sqrt((0.1 * 0.9) / Number(sent));
+      expect(Math.abs(Number(lostPercent) - 10)).toBeLessThan(Math.max(5, deviations));
       expect(Number(duplicated)).toBeGreaterThan(0);
       expect(Number(reordered)).toBeGreaterThan(0);
     }
