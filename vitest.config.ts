@@ -19,6 +19,8 @@ export default defineConfig({
     execArgv: ['--expose-gc'],
     sequence: { sequencer: LongFirstSequencer },
     testTimeout: 30_000,
+    // expect.poll's default of a second is short for a loaded machine; pollUntil's is 10 s too.
+    expect: { poll: { timeout: 10_000 } },
     hookTimeout: 30_000,
     teardownTimeout: 10_000,
     reporters: jsonReport ? ['default', ['json', { outputFile: jsonReport }]] : ['default'],

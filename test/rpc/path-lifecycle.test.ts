@@ -128,7 +128,7 @@ describe.concurrent('objects that come and go at a path, on real connections', (
     await g.pollUntil(() => {
       nodes[9]!.rpcId(2, 'hit', 3);
       return targets[9]!.hits.includes(3);
-    }, 'the path to be announced again', 5000);
+    }, 'the path to be announced again');
     expect(errors.length).toBe(2);
   });
 });

@@ -251,7 +251,7 @@ describe.concurrent('signaling nodes sharing lobbies through Redis', () => {
     for (const node of nodes) for (const text of junk) await intruder.publish(`rtcmesh:to:${node}`, text);
     const metrics = async (url: string): Promise<string> => (await fetch(url)).text();
     await expect
-      .poll(async () => /^rtcmesh_signaling_cluster_dropped_total (\d+)$/m.exec(await metrics(a.server.metricsUrl!))?.[1], { timeout: 5000 })
+      .poll(async () => /^rtcmesh_signaling_cluster_dropped_total (\d+)$/m.exec(await metrics(a.server.metricsUrl!))?.[1], { timeout: 10_000 })
       .toBe(String(junk.length));
     expect(await metrics(a.server.metricsUrl!)).toMatch(/^rtcmesh_signaling_cluster_reachable 1$/m);
     const joiner = member(track, b.url, lobby, true);

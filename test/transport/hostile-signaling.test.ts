@@ -90,7 +90,7 @@ describe('PeerConnection facing a hostile signaling peer', () => {
     survive(() => answerer.setRemoteDescription('answer', offer));
     for (const text of GARBAGE) survive(() => answerer.addIceCandidate('0', 0, text as string));
     survive(() => offerer.setRemoteDescription('offer', offer));
-    await pollUntil([offerer, answerer], () => answerer.getSignalingState() === 0, 'the answer', 5000);
+    await pollUntil([offerer, answerer], () => answerer.getSignalingState() === 0, 'the answer');
     expect(answerer.getConnectionState()).not.toBe(ConnectionState.Failed);
     if (judgedLater) {
       await pollUntil([garbageTarget], () => garbageTarget.getConnectionState() === ConnectionState.Failed, 'the engine to refuse the garbage');
