@@ -10,8 +10,9 @@ export interface ServerFrame {
   payload: Buffer;
 }
 
-// Generous: loopback answers in milliseconds; this only bounds a test that would hang.
-const WAIT_MS = 5000;
+// Generous: loopback answers in milliseconds, a loaded machine's up to seconds; this only bounds
+// a test that would hang.
+const WAIT_MS = 10_000;
 const HEADER_END = '\r\n\r\n';
 
 /** A masked client frame (a random mask per frame, as browsers and Godot's client send them). */

@@ -7,8 +7,9 @@ export interface CloseEvent {
   reason: string;
 }
 
-// Generous: a loopback reply takes milliseconds; this only bounds a test that would hang.
-const DEFAULT_WAIT_MS = 5000;
+// Generous: a loopback reply takes milliseconds, a loaded machine's up to seconds; this only
+// bounds a test that would hang.
+const DEFAULT_WAIT_MS = 10_000;
 
 /**
  * A connected `ws` client that queues every text frame it receives as parsed JSON. Every
