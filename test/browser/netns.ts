@@ -19,7 +19,7 @@ const BROWSER_CONFIG = 'test/browser/vitest.config.ts';
 // The child's vitest starts in a few seconds; each of its tests is bounded on its own, and they run
 // one after another (about 25 s in all here): this is over the sum of their bounds, so that a slow
 // test on a loaded machine fails by its own, with its message.
-export const CHILD_TIMEOUT_MS = 240_000;
+export const CHILD_TIMEOUT_MS = 300_000;
 // What the namespace starts with: nothing, not even `lo` up.
 const BRING_UP_LOOPBACK = 'ip link set lo up';
 
