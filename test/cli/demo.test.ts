@@ -119,14 +119,15 @@ describe.concurrent('rtcmesh demo', () => {
   it('kills every peer process and exits 130 on SIGINT', async () => {
     const demo = start(['demo', '--peers', '3', '--seconds', '60']);
     const pid = demo.child.pid!;
+    // The demo starts its server, then its peers one by one: as slow as a demo's start.
     const peers = await eventually(() => {
       const pids = childPids(pid);
       return pids.length === 3 ? pids : undefined;
-    }, 'three peer processes');
+    }, 'three peer processes', DEMO_WAIT_MS);
     demo.child.kill('SIGINT');
     const { code, stderr } = await within(demo, QUICK_WAIT_MS);
     expect(code).toBe(130);
     expect(stderr).toMatch(/^rtcmesh demo: interrupted by SIGINT$/m);
     expect(peers.filter(isAlive)).toEqual([]);
-  });
+  }, DEMO_WAIT_MS + QUICK_WAIT_MS + 5_000);
 });
