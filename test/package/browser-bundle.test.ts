@@ -49,9 +49,14 @@ describe('the browser bundle (dist/browser.js, "rtcmesh/browser")', () => {
       pc.initialize({ bindAddress: '127.0.0.1' });
       pc.createDataChannel('c', { negotiated: true, id: 1 });
       pc.createOffer();
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      pc.poll();
-      const offered = pc.getSignalingState() === browser.SignalingState.HaveLocalOffer;
+      // The engine makes the offer on its own threads: as late as a loaded machine runs them.
+      const deadline = Date.now() + 10_000;
+      let offered = false;
+      while (!offered && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        pc.poll();
+        offered = pc.getSignalingState() === browser.SignalingState.HaveLocalOffer;
+      }
       pc.close();
       await new Promise((resolve) => setTimeout(resolve, 50));
       nodeDataChannel.cleanup();
