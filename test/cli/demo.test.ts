@@ -70,7 +70,7 @@ describe.concurrent('rtcmesh demo', () => {
     // In a mesh every reliable packet sent is received once, by the peer it was sent to.
     const total = (column: number): number => rows.reduce((sum, row) => sum + row.counts[column]!, 0);
     expect(total(RELIABLE_RECEIVED_COLUMN)).toBe(total(RELIABLE_SENT_COLUMN));
-  });
+  }, DEMO_WAIT_MS + 5_000);
 
   it('plays the match on a conditioned link, the conditions and what they did visible in its tables', async () => {
     const args = ['demo', '--peers', '2', '--seconds', '2', '--loss', '10', '--delay', '40', '--jitter', '20', '--reorder', '5', '--duplicate', '2', '--seed', '7'];
@@ -98,7 +98,7 @@ describe.concurrent('rtcmesh demo', () => {
       expect(Number(reordered)).toBeGreaterThan(0);
     }
     expect(stdout).toMatch(/\bstale\b.*\boutOfOrder\b/);
-  });
+  }, DEMO_WAIT_MS + 5_000);
 
   it('exits 2 naming a bad condition flag', async () => {
     const { code, stderr } = await run(['demo', '--bandwidth', 'fast']);
@@ -114,7 +114,7 @@ describe.concurrent('rtcmesh demo', () => {
     const rows = tableRows(stdout);
     expect(rows).toHaveLength(3);
     for (const row of rows) for (const column of RECEIVED_COLUMNS) expect(row.counts[column]).toBeGreaterThan(0);
-  });
+  }, DEMO_WAIT_MS + 5_000);
 
   it('kills every peer process and exits 130 on SIGINT', async () => {
     const demo = start(['demo', '--peers', '3', '--seconds', '60']);

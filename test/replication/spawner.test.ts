@@ -132,7 +132,8 @@ describe.concurrent('MultiplayerSpawner and MultiplayerSynchronizer on real conn
     expect(backAtAuthority).toEqual(Array.from({ length: 1000 }, (_, n) => 10_000 + n));
     expect(g.api(2).getPeerStats(1).dropped.unknownEntity).toBe(0);
     expect(g.api(1).getPeerStats(2).dropped.unknownEntity).toBe(0);
-  });
+    // 2,000 round trips: about 5 s here, 16 s at a load of 15.
+  }, 90_000);
 
   it('an entity call that overtakes its spawn on another channel is held and runs once the spawn arrives', async (context) => {
     const track = closeWithTest(context);

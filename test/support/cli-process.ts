@@ -7,8 +7,9 @@ import { RawClient } from './ws-client.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 export const QUICK_WAIT_MS = 10_000;
-// A demo of 2 s: a few seconds to start the processes and connect, then the traffic.
-export const DEMO_WAIT_MS = 25_000;
+// A demo of 2 s: a few seconds to start the processes and connect, then the traffic (9–12 s in
+// all at a load of 15).
+export const DEMO_WAIT_MS = 40_000;
 /** The demo table's count columns (sent, received, dropped on each of three channels), and two of them. */
 export const COUNT_COLUMNS = 9;
 export const RELIABLE_SENT_COLUMN = 0;
