@@ -85,7 +85,10 @@ describe('baselines and streams (rules)', () => {
 describe('Always state as deltas, on real connections', () => {
   it('an idle entity costs nothing, a moving one only its changed properties, and the receiver ends where the authority is', async () => {
     const g = track(await makeApiGroup(2));
-    const sender = movers(g.api(1));
+    // At 60 Hz, as a game sends state: the MAX_BASELINES snapshots kept span half a second of
+    // acknowledgement, which a loaded machine's late polls stay within (sent at every poll, they
+    // spanned 32 polls, and an acknowledgement later than that brought whole state).
+    const sender = movers(g.api(1), 1000 / 60);
     const receiver = movers(g.api(2));
     const entities = Array.from({ length: 200 }, (_, n) => {
       const entity = sender.spawn(null);
