@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { EventEmitter } from 'eventemitter3';
 import { RtcError } from '../transport/errors.js';
-import { ClusterLink } from './cluster/cluster-link.js';
+import { CLOSE_TRY_AGAIN, CLUSTER_SLOW_REASON, ClusterLink } from './cluster/cluster-link.js';
 import { Connection } from './connection.js';
 import { scanFrame, type ScannedFrame } from './frame-scan.js';
 import { type Grant, Lobby, lobbyNameFault, newLobbyName } from './lobby.js';
@@ -290,7 +290,11 @@ export class SignalingServer extends EventEmitter<SignalingServerEvents> {
     } else {
       const joinFault = `no JOIN within ${joinTimeoutMs} ms`;
       connection.startJoinTimer(joinTimeoutMs, () =>
-        this.guard(() => this.closeSocket(connection, CLOSE_PROTOCOL_ERROR, joinFault, 'join_timeout')),
+        this.guard(() => {
+          // A JOIN the cluster is still placing came in time: the wait was Redis's, not the client's.
+          if (this.cluster?.isPlacing(connection)) this.closeSocket(connection, CLOSE_TRY_AGAIN, CLUSTER_SLOW_REASON, 'cluster_unavailable');
+          else this.closeSocket(connection, CLOSE_PROTOCOL_ERROR, joinFault, 'join_timeout');
+        }),
       );
     }
     // Last: the frames that came with the upgrade request are read at once, a JOIN among them.

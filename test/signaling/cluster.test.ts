@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SignalingServer, type SignalingServerOptions, TransferMode } from '../../src/index.js';
+import { CLUSTER_SLOW_REASON } from '../../src/signaling/cluster/cluster-link.js';
 import { MessageType } from '../../src/signaling/protocol.js';
 import { type Track, cleanupAfterAll, closeWithTest } from '../support/close-after-each.js';
 import { expectRtcError } from '../support/errors.js';
@@ -284,6 +285,38 @@ describe.concurrent('signaling nodes sharing lobbies through Redis', () => {
     host.send(`{"type":${MessageType.Candidate},"id":${joinerId},"data":${literal}}`);
     // The way back is read on the socket's node, which checks what another node sends it.
     expect(await messageOfType(joiner, MessageType.Candidate)).toEqual({ type: MessageType.Candidate, id: 1, data: 'A/ \u{1F600}' });
+  });
+
+  it('closes a socket whose JOIN came in time but that Redis did not place within joinTimeoutMs with 1013, not as a client that never joined', async (context) => {
+    const track = closeWithTest(context);
+    const store = await redis(track);
+    const joinTimeoutMs = 300;
+    const a = await node(track, store.url, { joinTimeoutMs });
+    const b = await node(track, store.url);
+    const causes: string[] = [];
+    a.server.on('socketClosed', (info) => causes.push(info.cause));
+    const errors: unknown[] = [];
+    a.server.on('error', (error) => errors.push(error));
+    // On the other node: only Redis can tell this one where the lobby is.
+    const host = member(track, b.url, '', true);
+    const lobby = await lobbyOf(host);
+    const admin = new Redis(store.port, '127.0.0.1', { lazyConnect: true });
+    await admin.connect();
+    try {
+      // Every client of Redis waits: the node's placement of the JOIN with them.
+      await admin.call('CLIENT', 'PAUSE', String(6 * joinTimeoutMs), 'ALL');
+      const slow = await RawClient.connect(a.url);
+      slow.send({ type: 0, id: 0, data: lobby });
+      expect(await slow.closed).toEqual({ code: 1013, reason: CLUSTER_SLOW_REASON });
+    } finally {
+      await admin.call('CLIENT', 'UNPAUSE');
+      admin.disconnect();
+    }
+    // The placement that Redis answered late finds its socket gone; the node goes on admitting.
+    const joiner = member(track, a.url, lobby, true);
+    await meshFormed([host, joiner]);
+    expect(causes).toEqual(['cluster_unavailable']);
+    expect(errors).toEqual([]);
   });
 
   it('refuses joins while Redis is down, without crashing, and recovers when it returns', async (context) => {

@@ -39,6 +39,9 @@ export interface ClusterHost {
 /** WebSocket close code 1013, Try Again Later: the refusal is temporary. */
 export const CLOSE_TRY_AGAIN = 1013;
 export const CLUSTER_UNAVAILABLE_REASON = 'signaling cluster unavailable (Redis unreachable): try again later';
+
+/** Why a socket whose JOIN the cluster did not place within `joinTimeoutMs` is closed. */
+export const CLUSTER_SLOW_REASON = 'signaling cluster too slow to place the JOIN (Redis did not answer in time): try again later';
 /** The close reason of a lobby's members when its node stopped: its host was there. */
 export const LOBBY_NODE_LOST_REASON = 'lobby host has left: its signaling node stopped';
 const KEY_PREFIX = 'rtcmesh:';
@@ -124,6 +127,11 @@ export class ClusterLink {
       )
       .finally(() => this.pending.delete(connection));
     return null;
+  }
+
+  /** Whether a JOIN of this socket waits on Redis to be placed. */
+  isPlacing(connection: Connection): boolean {
+    return this.pending.has(connection);
   }
 
   /** Forwards a frame of a socket seated in another node's lobby; false when it is not one. */
