@@ -1,7 +1,13 @@
 import { recordSize, writeRecord } from './framing.js';
 
-/** Where a lane's staging buffer starts: enough for a tick of game traffic without growing. */
-const INITIAL_BYTES = 16 * 1024;
+/**
+ * The least a lane's staging buffer is given once something is put: a few unreliable messages.
+ * It is allocated at the first put, not with the lane: a server holds four lanes per client and
+ * most never send.
+ */
+const FIRST_BYTES = 4 * 1024;
+
+const NO_BUFFER = new Uint8Array(0);
 
 /** Record ends kept once emptied: a burst of more packets leaves no larger array behind. */
 const KEPT_ENDS = 1024;
@@ -14,7 +20,7 @@ const KEPT_ENDS = 1024;
  * buffer keeps that much free at its start, and a later run reuses the tail of one already sent.
  */
 export class OutgoingRecords {
-  private buffer = new Uint8Array(INITIAL_BYTES);
+  private buffer = NO_BUFFER;
   private used: number;
   /**
    * Where each record ends in `buffer`, for the first `recordCount` entries; the array is only
@@ -49,7 +55,7 @@ export class OutgoingRecords {
       this.compact();
       const stillNeeded = this.used + recordSize(packet.byteLength);
       if (stillNeeded > this.buffer.byteLength) {
-        const grown = new Uint8Array(Math.max(stillNeeded, this.buffer.byteLength * 2));
+        const grown = new Uint8Array(Math.max(stillNeeded, this.buffer.byteLength * 2, FIRST_BYTES));
         grown.set(this.buffer.subarray(0, this.used));
         this.buffer = grown;
       }
