@@ -72,6 +72,8 @@ class ScriptedChannel {
 class ScriptedPeerConnection {
   static made: ScriptedPeerConnection[] = [];
   static refusals: Refusals = {};
+  /** Calls that wait for their gate to open before the engine answers them. */
+  static gates: Partial<Record<keyof Refusals, Promise<void>>> = {};
   readonly calls: string[] = [];
   readonly candidatesAdded: RTCIceCandidateInit[] = [];
   readonly channels: ScriptedChannel[] = [];
@@ -89,7 +91,7 @@ class ScriptedPeerConnection {
   }
   private async call(name: keyof Refusals): Promise<void> {
     this.calls.push(name);
-    await Promise.resolve();
+    await (ScriptedPeerConnection.gates[name] ?? Promise.resolve());
     if (ScriptedPeerConnection.refusals[name]) throw new Error(`${name} refused`);
   }
   async createOffer(): Promise<RTCSessionDescriptionInit> {
@@ -141,6 +143,7 @@ afterEach(() => {
   for (const pc of made.splice(0)) pc.close();
   ScriptedPeerConnection.made = [];
   ScriptedPeerConnection.refusals = {};
+  ScriptedPeerConnection.gates = {};
 });
 afterAll(() => cleanup());
 
@@ -186,7 +189,8 @@ describe('the W3C backend', () => {
     });
     expect(rejections).toEqual([]);
     const engine = ScriptedPeerConnection.made[0]!;
-    expect(engine.calls).toEqual(['setRemoteDescription']);
+    // The candidate went into the engine behind the description, where the engine refuses it too.
+    expect(engine.calls).toEqual(['setRemoteDescription', 'addIceCandidate']);
     // Failed stays Failed, whatever the engine says after.
     engine.setConnectionState('connecting');
     await pollFor([pc], 20);
@@ -223,11 +227,28 @@ describe('the W3C backend', () => {
     expect(pc.getConnectionState()).not.toBe(ConnectionState.Failed);
     expect(ScriptedPeerConnection.made[0]!.calls).toEqual([
       'setRemoteDescription',
+      'addIceCandidate',
       'createDataChannel c',
       'createAnswer',
       'setLocalDescription',
-      'addIceCandidate',
     ]);
+  });
+
+  it('hands a remote candidate to the engine once it has the remote description, ahead of the answer being applied', async () => {
+    let answerMade!: () => void;
+    ScriptedPeerConnection.gates = { createAnswer: new Promise((resolve) => (answerMade = resolve)) };
+    const pc = connection();
+    pc.createDataChannel('c', { negotiated: true, id: 1 });
+    pc.setRemoteDescription('offer', SDP);
+    const engine = ScriptedPeerConnection.made[0]!;
+    await pollUntil([pc], () => engine.calls.includes('createAnswer'), 'the answer begun');
+    // While the engine makes the answer: the candidate does not wait for it, nor for it to be applied.
+    pc.addIceCandidate('0', 0, CANDIDATE);
+    expect(engine.calls).toEqual(['setRemoteDescription', 'createDataChannel c', 'createAnswer', 'addIceCandidate']);
+    expect(engine.candidatesAdded).toEqual([{ candidate: CANDIDATE, sdpMid: '0' }]);
+    answerMade();
+    await pollUntil([pc], () => engine.calls.includes('setLocalDescription'), 'the answer applied');
+    expect(pc.getConnectionState()).not.toBe(ConnectionState.Failed);
   });
 
   it('applies a description as it creates it: setLocalDescription only checks what it is given', async () => {
