@@ -35,7 +35,10 @@ class ScriptedChannel {
     readonly label: string,
     readonly init: RTCDataChannelInit & { id?: number | null },
   ) {}
+  /** Times `id` was read: Chromium answers it by a blocking call to another thread. */
+  idReads = 0;
   get id(): number | null {
+    this.idReads++;
     return this.init.id ?? null;
   }
   get ordered(): boolean {
@@ -282,6 +285,24 @@ describe('the W3C backend', () => {
       { ordered: false, protocol: 'p', maxRetransmits: 0 },
     ]);
     expect(engine.channels.every((channel) => channel.binaryType === 'arraybuffer')).toBe(true);
+  });
+
+  it('tells a negotiated channel\'s id from its options, and reads an in-band one\'s from the engine once open', async () => {
+    const pc = connection();
+    const negotiated = pc.createDataChannel('c', { negotiated: true, id: 5 });
+    const inBand = pc.createDataChannel('chat');
+    pc.setRemoteDescription('offer', SDP);
+    const engine = ScriptedPeerConnection.made[0]!;
+    await pollUntil([pc], () => engine.channels.length === 2, 'the channels in the engine');
+    const [engineNegotiated, engineInBand] = engine.channels as [ScriptedChannel, ScriptedChannel];
+    // The engine gives an in-band channel its id once the DTLS roles are known.
+    engineInBand.init.id = 6;
+    engineNegotiated.open();
+    engineInBand.open();
+    pc.poll();
+    expect([negotiated.getId(), inBand.getId()]).toEqual([5, 6]);
+    expect(engineNegotiated.idReads).toBe(0);
+    expect(engineInBand.idReads).toBeGreaterThan(0);
   });
 
   it('strips "a=" from a remote candidate, which browsers refuse', async () => {

@@ -177,6 +177,11 @@ class W3CChannel implements BackendChannel {
   }
 
   currentId(): number {
+    // A negotiated channel has the id rtcmesh gave it. Chromium answers `id` by a blocking call
+    // to its network thread, busy while the connection opens: read at each channel's open, it
+    // cost 70 µs a channel and spread the opens of a connection's four channels, both sides
+    // together, over 0.6 ms instead of 0.1 ms.
+    if (this.info.negotiated && this.info.id !== undefined) return this.info.id;
     return this.native?.id ?? this.info.id ?? -1;
   }
 
