@@ -35,7 +35,10 @@ class ScriptedChannel {
     readonly label: string,
     readonly init: RTCDataChannelInit & { id?: number | null },
   ) {}
+  /** Times `id` was read: Chromium answers it by a blocking call to another thread. */
+  idReads = 0;
   get id(): number | null {
+    this.idReads++;
     return this.init.id ?? null;
   }
   get ordered(): boolean {
@@ -72,6 +75,8 @@ class ScriptedChannel {
 class ScriptedPeerConnection {
   static made: ScriptedPeerConnection[] = [];
   static refusals: Refusals = {};
+  /** Calls that wait for their gate to open before the engine answers them. */
+  static gates: Partial<Record<keyof Refusals, Promise<void>>> = {};
   readonly calls: string[] = [];
   readonly candidatesAdded: RTCIceCandidateInit[] = [];
   readonly channels: ScriptedChannel[] = [];
@@ -89,7 +94,7 @@ class ScriptedPeerConnection {
   }
   private async call(name: keyof Refusals): Promise<void> {
     this.calls.push(name);
-    await Promise.resolve();
+    await (ScriptedPeerConnection.gates[name] ?? Promise.resolve());
     if (ScriptedPeerConnection.refusals[name]) throw new Error(`${name} refused`);
   }
   async createOffer(): Promise<RTCSessionDescriptionInit> {
@@ -141,6 +146,7 @@ afterEach(() => {
   for (const pc of made.splice(0)) pc.close();
   ScriptedPeerConnection.made = [];
   ScriptedPeerConnection.refusals = {};
+  ScriptedPeerConnection.gates = {};
 });
 afterAll(() => cleanup());
 
@@ -186,7 +192,8 @@ describe('the W3C backend', () => {
     });
     expect(rejections).toEqual([]);
     const engine = ScriptedPeerConnection.made[0]!;
-    expect(engine.calls).toEqual(['setRemoteDescription']);
+    // The candidate went into the engine behind the description, where the engine refuses it too.
+    expect(engine.calls).toEqual(['setRemoteDescription', 'addIceCandidate']);
     // Failed stays Failed, whatever the engine says after.
     engine.setConnectionState('connecting');
     await pollFor([pc], 20);
@@ -223,11 +230,28 @@ describe('the W3C backend', () => {
     expect(pc.getConnectionState()).not.toBe(ConnectionState.Failed);
     expect(ScriptedPeerConnection.made[0]!.calls).toEqual([
       'setRemoteDescription',
+      'addIceCandidate',
       'createDataChannel c',
       'createAnswer',
       'setLocalDescription',
-      'addIceCandidate',
     ]);
+  });
+
+  it('hands a remote candidate to the engine once it has the remote description, ahead of the answer being applied', async () => {
+    let answerMade!: () => void;
+    ScriptedPeerConnection.gates = { createAnswer: new Promise((resolve) => (answerMade = resolve)) };
+    const pc = connection();
+    pc.createDataChannel('c', { negotiated: true, id: 1 });
+    pc.setRemoteDescription('offer', SDP);
+    const engine = ScriptedPeerConnection.made[0]!;
+    await pollUntil([pc], () => engine.calls.includes('createAnswer'), 'the answer begun');
+    // While the engine makes the answer: the candidate does not wait for it, nor for it to be applied.
+    pc.addIceCandidate('0', 0, CANDIDATE);
+    expect(engine.calls).toEqual(['setRemoteDescription', 'createDataChannel c', 'createAnswer', 'addIceCandidate']);
+    expect(engine.candidatesAdded).toEqual([{ candidate: CANDIDATE, sdpMid: '0' }]);
+    answerMade();
+    await pollUntil([pc], () => engine.calls.includes('setLocalDescription'), 'the answer applied');
+    expect(pc.getConnectionState()).not.toBe(ConnectionState.Failed);
   });
 
   it('applies a description as it creates it: setLocalDescription only checks what it is given', async () => {
@@ -261,6 +285,24 @@ describe('the W3C backend', () => {
       { ordered: false, protocol: 'p', maxRetransmits: 0 },
     ]);
     expect(engine.channels.every((channel) => channel.binaryType === 'arraybuffer')).toBe(true);
+  });
+
+  it('tells a negotiated channel\'s id from its options, and reads an in-band one\'s from the engine once open', async () => {
+    const pc = connection();
+    const negotiated = pc.createDataChannel('c', { negotiated: true, id: 5 });
+    const inBand = pc.createDataChannel('chat');
+    pc.setRemoteDescription('offer', SDP);
+    const engine = ScriptedPeerConnection.made[0]!;
+    await pollUntil([pc], () => engine.channels.length === 2, 'the channels in the engine');
+    const [engineNegotiated, engineInBand] = engine.channels as [ScriptedChannel, ScriptedChannel];
+    // The engine gives an in-band channel its id once the DTLS roles are known.
+    engineInBand.init.id = 6;
+    engineNegotiated.open();
+    engineInBand.open();
+    pc.poll();
+    expect([negotiated.getId(), inBand.getId()]).toEqual([5, 6]);
+    expect(engineNegotiated.idReads).toBe(0);
+    expect(engineInBand.idReads).toBeGreaterThan(0);
   });
 
   it('strips "a=" from a remote candidate, which browsers refuse', async () => {

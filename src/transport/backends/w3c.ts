@@ -3,13 +3,16 @@
 // here imports a Node module.
 //
 // Failures. The W3C calls are promise-based, so the engine's verdict on a step arrives after
-// PeerConnection has returned to its caller, and cannot be thrown any more. Every step runs on one
-// promise chain per connection, in call order, and no promise of it can reject:
+// PeerConnection has returned to its caller, and cannot be thrown any more. Every negotiation step
+// runs on one promise chain per connection, in call order, and no promise of it can reject:
 // - a negotiation step the engine refuses (createOffer, createAnswer, setLocalDescription,
 //   setRemoteDescription) leaves nothing to negotiate with: the connection reports Failed, stays
 //   Failed, and the steps queued after it are skipped;
 // - a remote candidate the engine refuses is dropped, as a bad packet is: the remote's other
 //   candidates may still connect.
+// Remote candidates wait on that chain only until the engine has been handed the remote
+// description; after it, the engine's own operations chain (W3C) orders them behind it (see
+// `addRemoteCandidate`).
 // A remote description that passes rtcmesh's own checks is therefore accepted by
 // `PeerConnection.setRemoteDescription()` and may fail the connection later; node-datachannel
 // refuses it at once, with an RtcError.
@@ -174,6 +177,11 @@ class W3CChannel implements BackendChannel {
   }
 
   currentId(): number {
+    // A negotiated channel has the id rtcmesh gave it. Chromium answers `id` by a blocking call
+    // to its network thread, busy while the connection opens: read at each channel's open, it
+    // cost 70 µs a channel and spread the opens of a connection's four channels, both sides
+    // together, over 0.6 ms instead of 0.1 ms.
+    if (this.info.negotiated && this.info.id !== undefined) return this.info.id;
     return this.native?.id ?? this.info.id ?? -1;
   }
 
@@ -261,8 +269,6 @@ class W3CChannel implements BackendChannel {
   }
 }
 
-type StepFailure = 'fail' | 'drop';
-
 class W3CConnection implements BackendConnection {
   private readonly pc: RTCPeerConnection;
   // Every channel not closed by rtcmesh: strong references, whatever the engine keeps.
@@ -275,6 +281,9 @@ class W3CConnection implements BackendConnection {
   private candidatesReleased = false;
   private readonly heldCandidates: Array<[mid: string, candidate: string]> = [];
   private readonly holdOfferCandidates: boolean;
+  // Whether the engine has been handed the remote description (not necessarily applied it yet).
+  private remoteDescribed = false;
+  private readonly heldRemoteCandidates: Array<[mid: string, candidate: string]> = [];
 
   constructor(
     ctor: RTCPeerConnectionConstructor,
@@ -319,7 +328,7 @@ class W3CConnection implements BackendConnection {
   }
 
   createOffer(): void {
-    this.step('fail', async () => {
+    this.step(async () => {
       this.openChannels();
       await this.describe('offer', await this.pc.createOffer());
     });
@@ -330,8 +339,11 @@ class W3CConnection implements BackendConnection {
   }
 
   setRemoteDescription(type: 'offer' | 'answer', sdp: string): void {
-    this.step('fail', async () => {
-      await this.pc.setRemoteDescription({ type, sdp });
+    this.step(async () => {
+      const applied = this.pc.setRemoteDescription({ type, sdp });
+      this.remoteDescribed = true;
+      for (const [mid, candidate] of this.heldRemoteCandidates.splice(0)) this.addToEngine(mid, candidate);
+      await applied;
       if (type !== 'offer') {
         this.releaseCandidates();
         return;
@@ -341,10 +353,21 @@ class W3CConnection implements BackendConnection {
     });
   }
 
+  /**
+   * Hands the candidate to the engine as soon as the engine has the remote description, rather
+   * than behind the steps queued on this connection's chain: one that arrives while the answer is
+   * being made then goes into the engine's own chain ahead of the answer's setLocalDescription,
+   * as when a page hands it over itself, and ICE has it the moment the answer is applied. In
+   * Chromium the offerer's first candidate often arrives then; measured over 600 setups of two
+   * connections in one page, in the slowest fifth the answerer's connectivity checks began 2.3 ms
+   * after its answer was applied when the candidate waited on the chain, 1.0 ms with this.
+   */
   addRemoteCandidate(mid: string, candidate: string): void {
+    if (this.closed || this.failed) return;
     // Browsers refuse the SDP attribute form that libdatachannel reports ("a=candidate:...").
     const text = candidate.replace(/^a=/, '');
-    this.step('drop', () => this.pc.addIceCandidate({ candidate: text, sdpMid: mid }));
+    if (this.remoteDescribed) this.addToEngine(mid, text);
+    else this.heldRemoteCandidates.push([mid, text]);
   }
 
   createDataChannel(label: string, init: BackendChannelInit): BackendChannel {
@@ -362,6 +385,7 @@ class W3CConnection implements BackendConnection {
     for (const channel of [...this.channels]) channel.close();
     this.channels.clear();
     this.heldCandidates.length = 0;
+    this.heldRemoteCandidates.length = 0;
     try {
       this.pc.close();
     } catch {
@@ -403,6 +427,15 @@ class W3CConnection implements BackendConnection {
     await this.pc.setLocalDescription({ type, sdp });
   }
 
+  /** A candidate the engine refuses, now or once its chain reaches it, is dropped as a bad packet is. */
+  private addToEngine(mid: string, candidate: string): void {
+    try {
+      this.pc.addIceCandidate({ candidate, sdpMid: mid }).catch(() => undefined);
+    } catch {
+      // Refused at once: dropped too.
+    }
+  }
+
   private releaseCandidates(): void {
     if (this.closed || this.candidatesReleased) return;
     this.candidatesReleased = true;
@@ -415,14 +448,17 @@ class W3CConnection implements BackendConnection {
     this.handlers.connectionState(state);
   }
 
-  /** Runs `operation` after every step before it; what it throws is handled here, never rethrown. */
-  private step(onFailure: StepFailure, operation: () => Promise<unknown>): void {
+  /**
+   * Runs the negotiation step `operation` after every step before it; what it throws fails the
+   * connection and is never rethrown.
+   */
+  private step(operation: () => Promise<unknown>): void {
     this.chain = this.chain.then(async () => {
       if (this.closed || this.failed) return;
       try {
         await operation();
       } catch {
-        if (this.closed || onFailure === 'drop') return;
+        if (this.closed) return;
         this.reportConnectionState(ConnectionState.Failed);
         this.failed = true;
       }
