@@ -9,7 +9,7 @@ export function clockMs(): number {
 }
 
 /** Clock samples kept: the offset comes from the one with the shortest round trip among them. */
-const CLOCK_SAMPLES = 16;
+export const CLOCK_SAMPLES = 16;
 /** Weight of a new sample in the smoothed round-trip time, as TCP's SRTT (RFC 6298) uses. */
 const RTT_SMOOTHING = 0.125;
 
@@ -20,6 +20,11 @@ export class ClockEstimator {
   /** The remote clock minus the local clock, in milliseconds; NaN before the first answer. */
   offsetMs = Number.NaN;
   private readonly samples: Array<{ rtt: number; offset: number }> = [];
+
+  /** Whether it holds its full window of samples: before, each new one may still move the offset a lot. */
+  get settled(): boolean {
+    return this.samples.length >= CLOCK_SAMPLES;
+  }
 
   /**
    * Takes an answer to a ping sent at `stamp` (local clock), answered at `remoteTime` (remote

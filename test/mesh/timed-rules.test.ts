@@ -2,6 +2,7 @@
 // millisecond it falls due, which the real-engine tests can only bracket with generous waits.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MAX_FRAMING_BYTES } from '../../src/mesh/framing.js';
+import { CLOCK_SAMPLES } from '../../src/mesh/clock.js';
 import { ACK_DUE_BYTES, BUSY_PING_INTERVALS } from '../../src/mesh/remote-peer.js';
 import { DataChannel } from '../../src/transport/data-channel.js';
 import { type Backend, ConnectionState, MESH_OPTION_DEFAULTS, TransferMode, UNRELIABLE_LIFETIME_FLOOR_MS, type WebRTCMultiplayerPeer } from '../../src/index.js';
@@ -119,18 +120,29 @@ describe('the keepalive pings', () => {
 
   const RUN_MS = 20_000;
   const { keepaliveIntervalMs } = MESH_OPTION_DEFAULTS;
-  /** How many pings a side sends in RUN_MS at one every `period`, polled once a frame. */
-  const expectPings = (count: number, period: number): void => {
-    expect(count).toBeGreaterThanOrEqual(Math.floor(RUN_MS / (period + FRAME_MS)));
-    expect(count).toBeLessThanOrEqual(Math.ceil(RUN_MS / period) + 1);
+  /** How many pings a side sends in `runMs` at one every `period`, polled once a frame. */
+  const expectPingsIn = (count: number, period: number, runMs: number): void => {
+    expect(count).toBeGreaterThanOrEqual(Math.floor(runMs / (period + FRAME_MS)));
+    expect(count).toBeLessThanOrEqual(Math.ceil(runMs / period) + 1);
   };
+  const expectPings = (count: number, period: number): void => expectPingsIn(count, period, RUN_MS);
+  /** Long enough for a busy side's clock estimate to fill from a new connection, at one ping an interval and then some. */
+  const SETTLED_MS = (CLOCK_SAMPLES + 4) * keepaliveIntervalMs;
 
-  it('go every interval from a side that sends nothing else, and every few intervals from one that does', () => {
+  it('go every interval from a side that sends nothing else, and every few intervals from one that does once its clock estimate is full', () => {
     const group = pair();
-    const { pings, answers } = countKeepalives(group);
     const packet = new Uint8Array(32);
     // Peer 1 sends a packet every frame; peer 2 only answers and pings.
-    group.run(RUN_MS, { each: () => put(group.byId(1).peer, 2, TransferMode.Unreliable, packet) });
+    const peerOneSends = { each: () => put(group.byId(1).peer, 2, TransferMode.Unreliable, packet) };
+    // Until it has its CLOCK_SAMPLES answers, the busy side pings every interval all the same.
+    const settling = countKeepalives(group);
+    const settlingMs = (CLOCK_SAMPLES / 2) * keepaliveIntervalMs;
+    group.run(settlingMs, peerOneSends);
+    expectPingsIn(settling.pings.get(1)!, keepaliveIntervalMs, settlingMs);
+    vi.restoreAllMocks();
+    group.run(SETTLED_MS, peerOneSends);
+    const { pings, answers } = countKeepalives(group);
+    group.run(RUN_MS, peerOneSends);
     expectPings(pings.get(1)!, BUSY_PING_INTERVALS * keepaliveIntervalMs);
     // Peer 2's answers to peer 1's pings tell peer 1 that it is alive as well as a ping would.
     expectPings(pings.get(2)! + answers.get(2)!, keepaliveIntervalMs);
@@ -148,20 +160,23 @@ describe('the keepalive pings', () => {
     /** Pings each side sends, and reliable bytes it received, while both put `bytes` of reliable data a frame to the other and read what arrives. */
     const whileBothSend = (bytes: number): Array<{ pings: number; received: number }> => {
       const group = pair();
-      const { pings } = countKeepalives(group);
       const packet = new Uint8Array(bytes);
-      group.run(RUN_MS, {
+      const bothSend = {
         each: () => {
           for (const [from, to] of [[1, 2], [2, 1]] as const) {
             put(group.byId(from).peer, to, TransferMode.Reliable, packet);
             drain(group.byId(to).peer);
           }
         },
-      });
+      };
+      group.run(SETTLED_MS, bothSend);
+      const received = [[1, 2], [2, 1]].map(([id, other]) => group.byId(id!).peer.getPeerStats(other!).channels[0]!.bytesReceived);
+      const { pings } = countKeepalives(group);
+      group.run(RUN_MS, bothSend);
       expect(group.byId(1).disconnected).toEqual([]);
       // The next run counts afresh, on a putPacket of its own.
       vi.restoreAllMocks();
-      return [[1, 2], [2, 1]].map(([id, other]) => ({ pings: pings.get(id!)!, received: group.byId(id!).peer.getPeerStats(other!).channels[0]!.bytesReceived }));
+      return [[1, 2], [2, 1]].map(([id, other], n) => ({ pings: pings.get(id!)!, received: group.byId(id!).peer.getPeerStats(other!).channels[0]!.bytesReceived - received[n]! }));
     };
     // Under a megabyte a second each way: the busy interval. More: a ping whenever a megabyte has
     // come in since the last, at most one an interval.
