@@ -76,7 +76,8 @@ const NOTES = [
     'putPacket, flush() at the end of the tick; raw: sendMessageBinary). A client process sends all its clients\' inputs in ' +
     'one run each tick (rtcmesh: every client polled and read first, then each put and flushed), so the server receives the ' +
     'same bursts from both. Server CPU is its process.cpuUsage() (engine threads ' +
-    'included) over the 5 s window; the state age is, at every client tick, how old the newest state the client holds is, by ' +
+    'included) over the 5 s window, which opens 5 s after every client has connected (a new connection\'s keepalive pings ' +
+    'go every interval until its clock estimate is full, 4 s); the state age is, at every client tick, how old the newest state the client holds is, by ' +
     "the one clock of the machine. A late tick began more than a tick after it was due. Delivered counts each side's window, " +
     'which open within a tick of each other.',
   'browser: the user-loop cases in headless Chromium (Debian\'s, driven by playwright-core, in a loopback-only network ' +

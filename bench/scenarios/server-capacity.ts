@@ -139,7 +139,8 @@ async function measure(side: 'raw' | 'rtcmesh', count: number, timing: { warmupM
 }
 
 async function sizeRows(context: BenchContext, name: string, count: number): Promise<Row[]> {
-  const timing = { warmupMs: context.ms(1000, 300), durationMs: context.ms(5000, 1000) };
+  // A server's steady state: past the 4 s in which a new connection's keepalive pings go every interval.
+  const timing = { warmupMs: context.ms(5000, 300), durationMs: context.ms(5000, 1000) };
   const results = await alternate(context, `${count} clients`, () => measure('raw', count, timing), () => measure('rtcmesh', count, timing));
   const judged = count >= 128;
   const row = (metric: string, key: keyof Capacity, target?: Target): Row => ({
