@@ -16,7 +16,8 @@ export interface MeshOptions {
   batching?: boolean;
   /**
    * Milliseconds between keepalive pings to each peer this side sends nothing else; four times
-   * that while it does, since that traffic tells the peer it is alive. Default 250.
+   * that while it does, since that traffic tells the peer it is alive, once the clock estimate
+   * holds its 16 samples. Default 250.
    */
   keepaliveIntervalMs?: number;
   /** A peer from which nothing arrives for this long is dropped. Default 3000. */

@@ -421,7 +421,8 @@ export class RemotePeer {
 
   /**
    * Sends a keepalive ping when one is due: every keepalive interval while this side sends the
-   * peer nothing else, every {@link BUSY_PING_INTERVALS} intervals while it does.
+   * peer nothing else or its clock estimate is not yet full, every {@link BUSY_PING_INTERVALS}
+   * intervals otherwise.
    */
   keepAlive(now: number): void {
     const interval = this.limits.keepaliveIntervalMs;

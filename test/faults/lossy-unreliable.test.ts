@@ -3,7 +3,7 @@ import { TransferMode } from '../../src/index.js';
 import { median } from '../../src/cli/statistics.js';
 import { clockMs } from '../../src/mesh/clock.js';
 import { type ProxiedMesh, type ProxiedMeshOptions, connectThroughProxy } from '../support/proxied-mesh.js';
-import { pollUntil } from '../support/poll.js';
+import { PollGaps, pollUntil } from '../support/poll.js';
 import { cleanupAfterAll, closeWithTest } from '../support/close-after-each.js';
 
 cleanupAfterAll();
@@ -60,14 +60,11 @@ async function stream(
 ): Promise<Stream> {
   m.a.transferMode = mode;
   const arrivals: Arrival[] = [];
-  const gaps: number[] = [];
   const start = clockMs();
-  let polledAt = start;
+  const gaps = new PollGaps(start);
   const receiver = {
     poll: () => {
-      const now = clockMs();
-      gaps.push(now - polledAt);
-      polledAt = now;
+      gaps.mark();
       m.b.poll();
     },
   };
@@ -84,12 +81,12 @@ async function stream(
       m.a.flush();
       nextAt = elapsed + TICK_MS;
     }
-    for (let packet = m.b.getPacket(); packet; packet = m.b.getPacket()) arrivals.push(readState(packet, start, polledAt));
+    for (let packet = m.b.getPacket(); packet; packet = m.b.getPacket()) arrivals.push(readState(packet, start, gaps.lastPollAt));
     const offset = m.b.getPeerStats(2).clockOffsetMs;
     if (!Number.isNaN(offset)) maxOffsetMs = Math.max(maxOffsetMs, Math.abs(offset));
     return elapsed > ms + 500 && enough(arrivals);
   }, 'the stream', ms + 20_000);
-  return { arrivals, sent: sequence, medianPollGapMs: median(gaps), maxOffsetMs };
+  return { arrivals, sent: sequence, medianPollGapMs: gaps.medianMs, maxOffsetMs };
 }
 
 // Staleness is the cut test's subject; elsewhere it would drop what a late poll held up, a loss of
@@ -177,19 +174,16 @@ describe.concurrent('cuts and the keepalive', () => {
     m.conditioner.cut();
     const cutAt = clockMs();
     let detectedAt = 0;
-    let polledAt = cutAt;
-    let longestPollGapMs = 0;
+    const gaps = new PollGaps(cutAt);
     await m.pollUntil(() => {
-      const now = clockMs();
-      longestPollGapMs = Math.max(longestPollGapMs, now - polledAt);
-      polledAt = now;
+      const now = gaps.mark();
       if (!detectedAt && m.disconnected.a.length + m.disconnected.b.length === 2) detectedAt = now;
       return detectedAt > 0;
     }, 'both sides to drop the other', timeout + 10_000);
     expect(m.disconnected).toEqual({ a: [1], b: [2] });
     // What arrived before the cut is heard at the next poll, and the silence is judged at a poll:
     // on a loaded machine each may come up to the longest gap between polls late.
-    expect(detectedAt - cutAt).toBeLessThan(timeout + 1000 + 2 * longestPollGapMs);
+    expect(detectedAt - cutAt).toBeLessThan(timeout + 1000 + 2 * gaps.longestMs);
     // The peer was last heard up to one keepalive interval (250 ms) before the cut.
     expect(detectedAt - cutAt).toBeGreaterThanOrEqual(timeout - 250);
   }, 40_000);
