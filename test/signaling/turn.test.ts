@@ -121,11 +121,12 @@ describe('TURN credentials through coturn', () => {
     expect(received.sort()).toEqual([1, 2]);
     // Only relays could carry it (relay-only policy on both sides): coturn allocated one for each
     // member under its own credentials, and let each relay reach the other's.
+    // coturn logs through a pipe: a line may be read after the packets it let through arrived.
     for (const member of members) {
       const user = new RegExp(`user <\\d+:${member.client.getUniqueId()}>: incoming packet (\\w+) processed, success`);
-      const granted = turn.log.map((line) => user.exec(line)?.[1]).filter((packet) => packet !== undefined);
-      expect(granted).toContain('ALLOCATE');
-      expect(granted).toContain('CREATE_PERMISSION');
+      const granted = (): Array<string | undefined> => turn.log.map((line) => user.exec(line)?.[1]).filter((packet) => packet !== undefined);
+      await expect.poll(granted).toContain('ALLOCATE');
+      await expect.poll(granted).toContain('CREATE_PERMISSION');
     }
     expect(members.flatMap((m) => m.failures)).toEqual([]);
   });
