@@ -47,9 +47,10 @@ function atMostRawPlus(slack: number, unit: string): Target {
 /** A forked process of this bundle, its reports handed to `onReport`. */
 function spawn(flag: string, run: Run, onReport: (report: Report) => void, onExit: (why: string) => void): ChildProcess {
   const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--cpu-prof'));
-  // RTCMESH_BENCH_PROFILE_SERVER=dir: a CPU profile of each server process, for finding its hot paths.
-  const profileDir = process.env.RTCMESH_BENCH_PROFILE_SERVER;
-  if (profileDir && flag === SERVER_FLAG) execArgv.push('--cpu-prof', '--cpu-prof-dir', profileDir);
+  // RTCMESH_BENCH_PROFILE_SERVER=dir (and RTCMESH_BENCH_PROFILE_CLIENTS=dir): a CPU profile of each
+  // server (client) process, for finding its hot paths.
+  const profileDir = flag === SERVER_FLAG ? process.env.RTCMESH_BENCH_PROFILE_SERVER : process.env.RTCMESH_BENCH_PROFILE_CLIENTS;
+  if (profileDir) execArgv.push('--cpu-prof', '--cpu-prof-dir', profileDir);
   const child = fork(process.argv[1]!, [flag, JSON.stringify(run)], { execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   child.on('message', (message: Report) => onReport(message));
   child.on('exit', (code, signal) => onExit(`exited with ${signal ?? code}`));
