@@ -67,6 +67,11 @@ export interface BackendConnection {
   setRemoteDescription(type: 'offer' | 'answer', sdp: string): void;
   addRemoteCandidate(mid: string, candidate: string): void;
   createDataChannel(label: string, init: BackendChannelInit): BackendChannel;
+  /**
+   * Called at the start of every `PeerConnection.poll()`, as `BackendChannel.poll()` is: a backend
+   * may ask its engine here what it would otherwise be told by a callback.
+   */
+  poll?(): void;
   close(): void;
 }
 
@@ -91,10 +96,10 @@ export interface BackendChannel {
   close(): void;
 }
 
-/** A WebRTC engine: node-datachannel in Node.js, the W3C API in a browser. */
 /** What rtcmesh lets wait in an engine of one send queue per connection: see `Backend.reliableQueueBytes`. */
 export const DEFAULT_RELIABLE_QUEUE_BYTES = 64 * 1024;
 
+/** A WebRTC engine: node-datachannel in Node.js, the W3C API in a browser. */
 export interface Backend {
   readonly name: string;
   /**

@@ -285,6 +285,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> implement
   /** Godot `poll`: delivers what the engine reported since the last poll, in order. */
   poll(): void {
     if (this.closed) return;
+    this.engine?.poll?.();
     for (const channel of this.channels) channel.poll();
     const generation = this.generation;
     let event: EngineEvent | undefined;

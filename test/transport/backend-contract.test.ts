@@ -67,6 +67,23 @@ describe.each(BACKENDS)('the %s backend', (_name, makeBackend) => {
     expect(candidates.b).toBeGreaterThan(0);
   });
 
+  it('has the offerer in HaveLocalOffer from its offer until the answer is applied, then Stable', async () => {
+    const p = pair();
+    p.a.createDataChannel('x', { negotiated: true, id: 1 });
+    p.b.createDataChannel('x', { negotiated: true, id: 1 });
+    const seen: SignalingState[] = [p.a.getSignalingState()];
+    let answered = false;
+    p.b.on('sessionDescriptionCreated', () => (answered = true));
+    p.a.createOffer();
+    await p.pollUntil(() => {
+      const state = p.a.getSignalingState();
+      if (state !== seen.at(-1)) seen.push(state);
+      return answered && state === SignalingState.Stable;
+    }, 'the answer to be applied');
+    expect(seen).toEqual([SignalingState.Stable, SignalingState.HaveLocalOffer, SignalingState.Stable]);
+    expect(p.b.getSignalingState()).toBe(SignalingState.Stable);
+  });
+
   it('opens negotiated channels on both sides with their id and options, carrying bytes and text both ways', async () => {
     const { pair: p, a, b } = await openPair();
     expect([a.getId(), b.getId(), b.getLabel(), b.isNegotiated(), b.isOrdered()]).toEqual([3, 3, 'negotiated', true, true]);

@@ -11,6 +11,7 @@ import type {
   BackendConnectionHandlers,
 } from '../backend.js';
 import type { IceServerUrl } from '../ice-servers.js';
+import { SignalingState } from '../states.js';
 import { CONNECTION_STATES, GATHERING_STATES, SIGNALING_STATES } from './state-names.js';
 
 type NativeConnection = nodeDataChannel.PeerConnection;
@@ -161,6 +162,9 @@ class NodeDataChannelConnection implements BackendConnection {
   private answerApplied = false;
   private releaseTimer: NodeJS.Timeout | undefined;
   private readonly heldCandidates: Array<[mid: string, candidate: string]> = [];
+  /** Whether poll() asks the engine if ICE is up: an offerer holding its host candidates after the answer. */
+  private watchingIce = false;
+  private signalingState = SignalingState.Stable;
   private readonly handlers: BackendConnectionHandlers;
 
   constructor(config: BackendConfig, handlers: BackendConnectionHandlers) {
@@ -194,13 +198,13 @@ class NodeDataChannelConnection implements BackendConnection {
       const mapped = CONNECTION_STATES[state];
       if (mapped !== undefined) handlers.connectionState(mapped);
     });
+    // Watched, unlike the signaling state (read after each call that changes it) and the ICE state
+    // (read by poll() while it matters): each callback is an engine-to-JS handle that the event loop
+    // scans on every wake-up, for the life of the connection. Gathering ends on the engine's
+    // threads, and its callback comes after the last candidate's, which a read could overtake.
     this.native.onGatheringStateChange((state) => {
       const mapped = GATHERING_STATES[state];
       if (mapped !== undefined) handlers.gatheringState(mapped);
-    });
-    this.native.onSignalingStateChange((state) => {
-      const mapped = SIGNALING_STATES[state];
-      if (mapped !== undefined) handlers.signalingState(mapped);
     });
     this.native.onDataChannel((native) => {
       // The engine does not tell a received channel's reliability; W3C defaults stand in.
@@ -213,6 +217,7 @@ class NodeDataChannelConnection implements BackendConnection {
   createOffer(): void {
     // Without auto-negotiation this both creates and applies the offer, as Godot's webrtc-native does.
     this.native.setLocalDescription('offer');
+    this.reportSignalingState();
   }
 
   setLocalDescription(): void {
@@ -221,22 +226,39 @@ class NodeDataChannelConnection implements BackendConnection {
 
   setRemoteDescription(type: 'offer' | 'answer', sdp: string): void {
     this.native.setRemoteDescription(sdp, type);
+    this.reportSignalingState();
     if (type === 'answer') {
       this.answerApplied = true;
       this.releaseServerCandidates();
-      // Watched only here, by the offerer: a callback is a handle the event loop scans on every
-      // wake-up, and an answerer has no use for it. Registered before the state is read, so that a
-      // change in between is not missed.
-      this.native.onIceStateChange((state) => {
-        if (isIceUp(state)) this.releaseCandidates();
-      });
-      if (isIceUp(this.native.iceState())) this.releaseCandidates();
-      else this.releaseTimer = setTimeout(() => this.releaseCandidates(), OFFERER_CANDIDATE_HOLD_MS);
+      this.watchingIce = true;
+      this.poll();
+      if (!this.candidatesReleased) this.releaseTimer = setTimeout(() => this.releaseCandidates(), OFFERER_CANDIDATE_HOLD_MS);
     }
     // Asking for an answer in any other state aborts the process (a C++ logic_error).
     if (type === 'offer' && this.native.signalingState() === 'have-remote-offer') {
       this.native.setLocalDescription('answer');
+      this.reportSignalingState();
     }
+  }
+
+  /**
+   * Releases the held candidates once the offerer's checks have connected it. Asked here rather
+   * than told by a callback: they are of use only while ICE is not up, so a release a poll late
+   * costs nothing.
+   */
+  poll(): void {
+    if (this.watchingIce && isIceUp(this.native.iceState())) this.releaseCandidates();
+  }
+
+  /**
+   * Reports the signaling state if it changed. libdatachannel changes it only inside the calls
+   * made here (auto-negotiation is off), before they return: read after each one, nothing is missed.
+   */
+  private reportSignalingState(): void {
+    const mapped = SIGNALING_STATES[this.native.signalingState()];
+    if (mapped === undefined || mapped === this.signalingState) return;
+    this.signalingState = mapped;
+    this.handlers.signalingState(mapped);
   }
 
   /**
@@ -254,6 +276,7 @@ class NodeDataChannelConnection implements BackendConnection {
 
   private releaseCandidates(): void {
     clearTimeout(this.releaseTimer);
+    this.watchingIce = false;
     if (this.candidatesReleased) return;
     this.candidatesReleased = true;
     for (const [mid, candidate] of this.heldCandidates.splice(0)) this.handlers.localCandidate(mid, candidate);
@@ -278,6 +301,7 @@ class NodeDataChannelConnection implements BackendConnection {
 
   close(): void {
     clearTimeout(this.releaseTimer);
+    this.watchingIce = false;
     // A closed connection gives nothing away any more.
     this.candidatesReleased = true;
     this.heldCandidates.length = 0;
