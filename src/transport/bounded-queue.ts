@@ -8,22 +8,13 @@ export const PER_PACKET_OVERHEAD_BYTES = 64;
 const COMPACT_AFTER = 1024;
 
 /**
- * An emptied queue keeps its arrays for the next items up to this many slots: emptying them
- * (setting their length) was a runtime call and a new backing store for every packet of a queue
- * that holds one at a time. Past it, a flood's arrays are let go.
- */
-const KEEP_SLOTS = 1024;
-
-/**
  * A FIFO bounded in bytes, whose items become readable only when `commit()` says so: items
  * arrive from the engine at any moment, and the poll contract shows them only after `poll()`.
  */
 export class BoundedQueue<T> {
-  /** Slots from `head` to `tail` hold the queued items; every other slot is empty. */
-  private items: Array<T | undefined> = [];
+  private items: T[] = [];
   private costs: number[] = [];
   private head = 0;
-  private tail = 0;
   private visibleEnd = 0;
   private queuedBytes = 0;
 
@@ -34,39 +25,31 @@ export class BoundedQueue<T> {
   push(item: T, size: number): boolean {
     const cost = size + PER_PACKET_OVERHEAD_BYTES;
     if (this.queuedBytes + cost > this.limitBytes) return false;
-    this.items[this.tail] = item;
-    this.costs[this.tail] = cost;
-    this.tail++;
+    this.items.push(item);
+    this.costs.push(cost);
     this.queuedBytes += cost;
     return true;
   }
 
   /** Makes every item pushed so far readable. */
   commit(): void {
-    this.visibleEnd = this.tail;
+    this.visibleEnd = this.items.length;
   }
 
   /** The oldest readable item, removed; undefined when none is readable. */
   shift(): T | undefined {
-    const head = this.head;
-    if (head >= this.visibleEnd) return undefined;
-    const item = this.items[head]!;
-    // A read item must not stay reachable through its slot.
-    this.items[head] = undefined;
-    this.queuedBytes -= this.costs[head]!;
-    this.head = head + 1;
-    if (this.head === this.tail) {
+    if (this.head >= this.visibleEnd) return undefined;
+    const item = this.items[this.head]!;
+    this.queuedBytes -= this.costs[this.head]!;
+    this.head++;
+    if (this.head === this.items.length) {
+      this.items.length = 0;
+      this.costs.length = 0;
       this.head = 0;
-      this.tail = 0;
       this.visibleEnd = 0;
-      if (this.items.length > KEEP_SLOTS) {
-        this.items = [];
-        this.costs = [];
-      }
-    } else if (this.head >= COMPACT_AFTER && this.head * 2 >= this.tail) {
+    } else if (this.head >= COMPACT_AFTER && this.head * 2 >= this.items.length) {
       this.items.splice(0, this.head);
       this.costs.splice(0, this.head);
-      this.tail -= this.head;
       this.visibleEnd -= this.head;
       this.head = 0;
     }
@@ -80,7 +63,7 @@ export class BoundedQueue<T> {
 
   /** How many items are queued, readable or not. */
   get length(): number {
-    return this.tail - this.head;
+    return this.items.length - this.head;
   }
 
   /** Drops every item. */
@@ -88,7 +71,6 @@ export class BoundedQueue<T> {
     this.items = [];
     this.costs = [];
     this.head = 0;
-    this.tail = 0;
     this.visibleEnd = 0;
     this.queuedBytes = 0;
   }
