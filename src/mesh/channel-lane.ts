@@ -101,11 +101,11 @@ export class ChannelLane {
     this.quietFlushes = 0;
   }
 
-  /** Queues a packet to send and counts it. */
-  enqueue(packet: Uint8Array): void {
+  /** Queues a packet of `size` bytes to send and counts it. */
+  enqueue(packet: Uint8Array, size: number): void {
     this.pending.push(packet);
     this.counters.packetsSent++;
-    this.counters.bytesSent += packet.byteLength;
+    this.counters.bytesSent += size;
   }
 
   /** Counts a packet put for the lane that could not be sent, or one received that was dropped. */

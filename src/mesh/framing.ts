@@ -38,14 +38,16 @@ export function recordSize(length: number): number {
 
 /** Writes a record (length prefix and packet) at `offset`; returns the offset after it. */
 export function writeRecord(target: Uint8Array, offset: number, packet: Uint8Array): number {
-  let length = packet.byteLength;
+  // `length`, not byteLength: the same for a Uint8Array, and a field read in Node's V8 (see putPacket).
+  const size = packet.length;
+  let length = size;
   while (length >= VARINT_MORE) {
     target[offset++] = (length & VARINT_BITS) | VARINT_MORE;
     length >>>= 7;
   }
   target[offset++] = length;
   target.set(packet, offset);
-  return offset + packet.byteLength;
+  return offset + size;
 }
 
 /** Writes a message's header for `mode` at the start of `message` (nothing on a Reliable channel). */

@@ -50,12 +50,14 @@ export class OutgoingRecords {
 
   /** Frames and appends a packet. */
   push(packet: Uint8Array): void {
-    const needed = this.used + recordSize(packet.byteLength);
-    if (needed > this.buffer.byteLength) {
+    // `length`, not byteLength: the same for a Uint8Array, and a field read in Node's V8 (see putPacket).
+    const size = packet.length;
+    const needed = this.used + recordSize(size);
+    if (needed > this.buffer.length) {
       this.compact();
-      const stillNeeded = this.used + recordSize(packet.byteLength);
-      if (stillNeeded > this.buffer.byteLength) {
-        const grown = new Uint8Array(Math.max(stillNeeded, this.buffer.byteLength * 2, FIRST_BYTES));
+      const stillNeeded = this.used + recordSize(size);
+      if (stillNeeded > this.buffer.length) {
+        const grown = new Uint8Array(Math.max(stillNeeded, this.buffer.length * 2, FIRST_BYTES));
         grown.set(this.buffer.subarray(0, this.used));
         this.buffer = grown;
       }

@@ -290,16 +290,17 @@ export class RemotePeer {
   }
 
   /**
-   * Queues a packet for the lane (or sends it at once without batching). False, counted, when
-   * refused: an unreliable packet to a silent or backed-up peer, a reliable one past the limit.
+   * Queues a packet of `size` bytes for the lane (or sends it at once without batching). False,
+   * counted, when refused: an unreliable packet to a silent or backed-up peer, a reliable one past
+   * the limit.
    */
-  put(laneIndex: number, packet: Uint8Array, now: number): boolean {
+  put(laneIndex: number, packet: Uint8Array, size: number, now: number): boolean {
     const lane = this.lanes[laneIndex]!;
-    if (packet.byteLength + MAX_FRAMING_BYTES > lane.dataChannel.getMaxPacketSize()) return this.drop(lane, 'tooLargeForPeer');
+    if (size + MAX_FRAMING_BYTES > lane.dataChannel.getMaxPacketSize()) return this.drop(lane, 'tooLargeForPeer');
     if (lane.spec.mode === TransferMode.Reliable) {
       // With a log, everything sent and unacknowledged is held here: it counts against the limit.
       const held = lane.log ? lane.log.bytes : lane.engineBuffered;
-      if (lane.pending.bytes + held + packet.byteLength > this.limits.reliableBufferLimitBytes) {
+      if (lane.pending.bytes + held + size > this.limits.reliableBufferLimitBytes) {
         return this.drop(lane, 'reliableLimit');
       }
     } else if (this.heldSince !== undefined) {
@@ -309,7 +310,7 @@ export class RemotePeer {
     } else if (lane.pending.bytes + lane.engineBuffered > this.limits.unreliableBufferLimitBytes) {
       return this.drop(lane, 'sendBufferFull');
     }
-    lane.enqueue(packet);
+    lane.enqueue(packet, size);
     if (!this.limits.batching) this.flush(now);
     return true;
   }
