@@ -74,42 +74,99 @@ export interface MessageHeader {
 /** Reads a message's header; false when the message is too short for it. */
 export function readHeader(mode: TransferMode, message: Uint8Array, into: MessageHeader): boolean {
   const size = headerSize(mode);
-  if (message.byteLength < size) return false;
+  if (message.length < size) return false;
   if (size === 0) return true;
-  const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
-  into.sentAt = view.getUint32(0);
-  into.sequence = size === 8 ? view.getUint32(4) : 0;
+  // Byte by byte: a DataView per message was the read's one allocation beside its records.
+  into.sentAt = readUint32(message, 0);
+  into.sequence = size === 8 ? readUint32(message, 4) : 0;
   return true;
 }
 
+function readUint32(source: Uint8Array, offset: number): number {
+  return ((source[offset]! << 24) | (source[offset + 1]! << 16) | (source[offset + 2]! << 8) | source[offset + 3]!) >>> 0;
+}
+
+const NO_BYTES = new Uint8Array(0);
+
 /**
- * Splits a message's records into views on its bytes (no copies), appended to `into`. False,
- * with `into` unchanged, when the records do not tile the message exactly or there are none.
+ * Reads a received message's records as views on its bytes (no copies), one at a time, once
+ * `start` has checked that they tile it. One reader serves message after message, so reading a
+ * message allocates nothing but the views: no array of them, grown as it fills, per message.
  */
-export function readRecords(message: Uint8Array, offset: number, into: Uint8Array[]): boolean {
-  const first = into.length;
-  const end = message.byteLength;
-  while (offset < end) {
+export class RecordReader {
+  private bytes: Uint8Array = NO_BYTES;
+  private buffer: ArrayBufferLike = NO_BYTES.buffer;
+  private base = 0;
+  private at = 0;
+  private left = 0;
+
+  /** Records not read yet. */
+  get remaining(): number {
+    return this.left;
+  }
+
+  /** Where the next record starts, counted from the start of the message. */
+  get position(): number {
+    return this.at;
+  }
+
+  /**
+   * Starts on `message`'s records from `offset`: returns how many there are, or 0 (and none to
+   * read) when they do not tile the message exactly or there are none.
+   */
+  start(message: Uint8Array, offset: number): number {
+    const end = message.length;
+    let at = offset;
+    let count = 0;
+    while (at < end) {
+      let length = 0;
+      let shift = 0;
+      let byte: number;
+      do {
+        if (at >= end || shift >= 7 * MAX_VARINT_BYTES) return this.stop();
+        byte = message[at++]!;
+        length |= (byte & VARINT_BITS) << shift;
+        shift += 7;
+      } while (byte & VARINT_MORE);
+      if (length > end - at) return this.stop();
+      at += length;
+      count++;
+    }
+    if (count === 0) return this.stop();
+    this.bytes = message;
+    this.buffer = message.buffer;
+    this.base = message.byteOffset;
+    this.at = offset;
+    this.left = count;
+    return count;
+  }
+
+  /** The next record, while `remaining` is above 0; after the last, the reader lets go of the message. */
+  next(): Uint8Array {
+    const bytes = this.bytes;
+    let at = this.at;
     let length = 0;
     let shift = 0;
     let byte: number;
     do {
-      if (offset >= end || shift >= 7 * MAX_VARINT_BYTES) {
-        into.length = first;
-        return false;
-      }
-      byte = message[offset++]!;
+      byte = bytes[at++]!;
       length |= (byte & VARINT_BITS) << shift;
       shift += 7;
     } while (byte & VARINT_MORE);
-    if (length > end - offset) {
-      into.length = first;
-      return false;
-    }
-    into.push(message.subarray(offset, offset + length));
-    offset += length;
+    // The constructor, not subarray(): the same view, without subarray's lookup of a species constructor.
+    const record = new Uint8Array(this.buffer, this.base + at, length);
+    this.at = at + length;
+    if (--this.left === 0) this.stop();
+    return record;
   }
-  return into.length > first;
+
+  /** Lets go of the message, whatever is left unread; returns 0, the records left. */
+  stop(): 0 {
+    this.bytes = NO_BYTES;
+    this.buffer = NO_BYTES.buffer;
+    this.left = 0;
+    return 0;
+  }
 }
 
 /** Whether sequence `a` comes after `b`, in serial-number arithmetic (RFC 1982) on 32 bits. */

@@ -5,10 +5,10 @@ import {
   MAX_FRAMING_BYTES,
   type MessageHeader,
   RELIABLE_BATCH_BUDGET,
+  RecordReader,
   SCTP_PAYLOAD_BUDGET,
   headerSize,
   readHeader,
-  readRecords,
   writeHeader,
 } from './framing.js';
 import { BYE_MESSAGE, decodeSystemMessage, encodePing, encodePong, isBye } from './system-messages.js';
@@ -131,6 +131,7 @@ export class RemotePeer {
   /** The most of `reliableBytesSent` the peer has reported receiving, in its keepalive messages. */
   private reliableBytesDelivered = 0;
   private readonly header: MessageHeader = { sentAt: 0, sequence: 0 };
+  private readonly records = new RecordReader();
 
   constructor(
     readonly id: number,
@@ -377,7 +378,7 @@ export class RemotePeer {
       this.lastHeardAt = now;
       this.messagesReceived++;
       if (lane.spec.mode === TransferMode.Reliable) {
-        this.reliableBytesReceived += message.byteLength;
+        this.reliableBytesReceived += message.length;
         lane.countReliableMessage();
       }
       this.receiveMessage(lane, message, now);
@@ -388,29 +389,32 @@ export class RemotePeer {
   /** Delivers the rest of a parked message's records; false while they still do not all fit. */
   private deliverParked(lane: ChannelLane): boolean {
     const { message, from } = lane.parked!;
-    const records: Uint8Array[] = [];
-    // Parsed when it was read: it parses again.
-    readRecords(message, headerSize(lane.spec.mode), records);
-    return this.deliverRecords(lane, message, records, from);
+    // Checked when it was read: what is left from a record's start tiles the rest of it.
+    this.records.start(message, from);
+    return this.deliverRecords(lane, message);
   }
 
   /**
-   * Queues `records` from `from` on for reading. A reliable record that does not fit while others
-   * wait to be read is parked with the rest of its message, to go on once the game has read
-   * some: the channel's own queue holds what follows, so a batch of small packets, which costs
-   * more in the receive queue than in the channel's, is not a broken stream. Anything else that
-   * does not fit is dropped and counted; for a reliable record, the stream is broken.
+   * Queues the records `this.records` has left of `message` for reading. A reliable record that
+   * does not fit while others wait to be read is parked with the rest of its message, to go on
+   * once the game has read some: the channel's own queue holds what follows, so a batch of small
+   * packets, which costs more in the receive queue than in the channel's, is not a broken stream.
+   * Anything else that does not fit is dropped and counted; for a reliable record, the stream is
+   * broken.
    */
-  private deliverRecords(lane: ChannelLane, message: Uint8Array, records: readonly Uint8Array[], from: number): boolean {
+  private deliverRecords(lane: ChannelLane, message: Uint8Array): boolean {
     const reliable = lane.spec.mode === TransferMode.Reliable;
+    const records = this.records;
     lane.park(undefined);
-    for (let n = from; n < records.length; n++) {
-      if (lane.deliver(records[n]!)) {
+    while (records.remaining > 0) {
+      const from = records.position;
+      if (lane.deliver(records.next())) {
         this.readable++;
         continue;
       }
       if (reliable && lane.incoming.length > 0) {
-        lane.park({ message, from: n });
+        lane.park({ message, from });
+        records.stop();
         break;
       }
       this.drop(lane, 'receiveQueueFull');
@@ -685,24 +689,24 @@ export class RemotePeer {
   private receiveMessage(lane: ChannelLane, message: Uint8Array, now: number): void {
     const { mode } = lane.spec;
     const header = this.header;
-    // A fresh array for each message: emptying a shared one (setting its length) cost a server
-    // more than the rest of reading a message.
-    const records: Uint8Array[] = [];
-    if (!readHeader(mode, message, header) || !readRecords(message, headerSize(mode), records)) {
+    const count = readHeader(mode, message, header) ? this.records.start(message, headerSize(mode)) : 0;
+    if (count === 0) {
       this.drop(lane, 'malformed');
       return;
     }
     if (mode !== TransferMode.Reliable && this.isStale(header.sentAt, now)) {
-      for (let n = 0; n < records.length; n++) this.drop(lane, 'stale');
+      this.records.stop();
+      for (let n = 0; n < count; n++) this.drop(lane, 'stale');
       return;
     }
     if (mode === TransferMode.UnreliableOrdered) {
       if (!lane.acceptSequence(header.sequence)) {
-        for (let n = 0; n < records.length; n++) this.drop(lane, 'outOfOrder');
+        this.records.stop();
+        for (let n = 0; n < count; n++) this.drop(lane, 'outOfOrder');
         return;
       }
     }
-    this.deliverRecords(lane, message, records, 0);
+    this.deliverRecords(lane, message);
   }
 
   /** Whether a message the peer stamped `sentAt` (its clock) is older than the lifetime now. */
