@@ -8,13 +8,21 @@ export const PER_PACKET_OVERHEAD_BYTES = 64;
 const COMPACT_AFTER = 1024;
 
 /**
+ * Slots an emptied queue keeps for its next items: a queue filled and read dry every poll would
+ * otherwise grow its arrays from nothing each time; one emptied after a larger burst lets them go.
+ */
+const KEPT_SLOTS = 256;
+
+/**
  * A FIFO bounded in bytes, whose items become readable only when `commit()` says so: items
  * arrive from the engine at any moment, and the poll contract shows them only after `poll()`.
  */
 export class BoundedQueue<T> {
-  private items: T[] = [];
+  /** The items from `head` to `tail`; a slot read is emptied, so that nothing read stays reachable. */
+  private items: (T | undefined)[] = [];
   private costs: number[] = [];
   private head = 0;
+  private tail = 0;
   private visibleEnd = 0;
   private queuedBytes = 0;
 
@@ -25,31 +33,38 @@ export class BoundedQueue<T> {
   push(item: T, size: number): boolean {
     const cost = size + PER_PACKET_OVERHEAD_BYTES;
     if (this.queuedBytes + cost > this.limitBytes) return false;
-    this.items.push(item);
-    this.costs.push(cost);
+    this.items[this.tail] = item;
+    this.costs[this.tail] = cost;
+    this.tail++;
     this.queuedBytes += cost;
     return true;
   }
 
   /** Makes every item pushed so far readable. */
   commit(): void {
-    this.visibleEnd = this.items.length;
+    this.visibleEnd = this.tail;
   }
 
   /** The oldest readable item, removed; undefined when none is readable. */
   shift(): T | undefined {
-    if (this.head >= this.visibleEnd) return undefined;
-    const item = this.items[this.head]!;
-    this.queuedBytes -= this.costs[this.head]!;
-    this.head++;
-    if (this.head === this.items.length) {
-      this.items.length = 0;
-      this.costs.length = 0;
+    const head = this.head;
+    if (head >= this.visibleEnd) return undefined;
+    const item = this.items[head]!;
+    this.items[head] = undefined;
+    this.queuedBytes -= this.costs[head]!;
+    this.head = head + 1;
+    if (this.head === this.tail) {
       this.head = 0;
+      this.tail = 0;
       this.visibleEnd = 0;
-    } else if (this.head >= COMPACT_AFTER && this.head * 2 >= this.items.length) {
+      if (this.items.length > KEPT_SLOTS) {
+        this.items.length = 0;
+        this.costs.length = 0;
+      }
+    } else if (this.head >= COMPACT_AFTER && this.head * 2 >= this.tail) {
       this.items.splice(0, this.head);
       this.costs.splice(0, this.head);
+      this.tail -= this.head;
       this.visibleEnd -= this.head;
       this.head = 0;
     }
@@ -63,7 +78,7 @@ export class BoundedQueue<T> {
 
   /** How many items are queued, readable or not. */
   get length(): number {
-    return this.items.length - this.head;
+    return this.tail - this.head;
   }
 
   /** Drops every item. */
@@ -71,6 +86,7 @@ export class BoundedQueue<T> {
     this.items = [];
     this.costs = [];
     this.head = 0;
+    this.tail = 0;
     this.visibleEnd = 0;
     this.queuedBytes = 0;
   }
