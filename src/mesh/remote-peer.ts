@@ -497,12 +497,12 @@ export class RemotePeer {
   }
 
   /** The next readable packet of the lowest lane that has one, removed; undefined when none. */
-  shift(): { packet: Uint8Array; lane: ChannelLane } | undefined {
+  shift(): Uint8Array | undefined {
     for (const lane of this.lanes) {
       const packet = lane.incoming.shift();
       if (packet !== undefined) {
         this.readable--;
-        return { packet, lane };
+        return packet;
       }
     }
     return undefined;

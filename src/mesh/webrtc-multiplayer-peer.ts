@@ -269,9 +269,9 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
   getPacket(): Uint8Array | null {
     const peer = this.readOrder.peek();
     if (!peer) return null;
-    const next = peer.shift()!;
+    const packet = peer.shift()!;
     this.readOrder.taken(peer);
-    return next.packet;
+    return packet;
   }
 
   getAvailablePacketCount(): number {
