@@ -36,6 +36,9 @@ export function recordSize(length: number): number {
   return lengthPrefixSize(length) + length;
 }
 
+/** Node's V8 looks a typed array's `set` up through the generic property load at every call: once here instead. */
+const copyBytes = Uint8Array.prototype.set;
+
 /** Writes a record (length prefix and packet) at `offset`; returns the offset after it. */
 export function writeRecord(target: Uint8Array, offset: number, packet: Uint8Array): number {
   // `length`, not byteLength: the same for a Uint8Array, and a field read in Node's V8 (see putPacket).
@@ -46,7 +49,7 @@ export function writeRecord(target: Uint8Array, offset: number, packet: Uint8Arr
     length >>>= 7;
   }
   target[offset++] = length;
-  target.set(packet, offset);
+  copyBytes.call(target, packet, offset);
   return offset + size;
 }
 
