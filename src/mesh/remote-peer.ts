@@ -652,11 +652,12 @@ export class RemotePeer {
     if (lane.dataChannel.getReadyState() !== ChannelState.Open) return 0;
     for (let message = log.peekUnsent(); message && handed < room; message = log.peekUnsent()) {
       if (!lane.dataChannel.putPacket(message)) break;
-      lane.handed(message.byteLength);
+      const size = message.length;
+      lane.handed(size);
       log.markSent();
-      handed += message.byteLength;
+      handed += size;
       this.messagesSent++;
-      this.reliableBytesSent += message.byteLength;
+      this.reliableBytesSent += size;
     }
     return handed;
   }
@@ -678,8 +679,8 @@ export class RemotePeer {
     let sent = false;
     const channel = this.outChannel(lane);
     if (channel.getReadyState() === ChannelState.Open) sent = channel.putPacket(message);
-    if (sent) lane.handed(message.byteLength);
-    if (sent && mode === TransferMode.Reliable) this.reliableBytesSent += message.byteLength;
+    if (sent) lane.handed(message.length);
+    if (sent && mode === TransferMode.Reliable) this.reliableBytesSent += message.length;
     if (!sent) {
       // The peer went between the put and the flush: the packets are counted as lost to it.
       for (let n = 0; n < count; n++) this.drop(lane, 'peerGone');
