@@ -21,7 +21,7 @@ describe('BoundedQueue', () => {
     expect([queue.readableCount, queue.length]).toEqual([0, 0]);
   });
 
-  it('keeps order and its byte count across many fills read dry, small and past what an emptied queue keeps', () => {
+  it('keeps order and its byte count across many fills read dry, within one chunk and over many', () => {
     const queue = new BoundedQueue<number>(5000 * (1 + PER_PACKET_OVERHEAD_BYTES));
     let next = 0;
     let expected = 0;
@@ -38,7 +38,7 @@ describe('BoundedQueue', () => {
     expect(queue.push(0, 0)).toBe(false);
   });
 
-  it('keeps order while it compacts a long consumed head under steady traffic', () => {
+  it('keeps order under steady traffic that never empties it, over many chunks', () => {
     const queue = new BoundedQueue<number>(Number.POSITIVE_INFINITY);
     let next = 0;
     let expected = 0;
@@ -46,12 +46,29 @@ describe('BoundedQueue', () => {
     for (let round = 0; round < 50; round++) {
       for (let n = 0; n < 100; n++) queue.push(next++, 0);
       queue.commit();
-      // Reads one less than it pushed: the queue never empties, and its head grows past the compaction point.
+      // Reads one less than it pushed: the queue never empties, and reads and writes move on through chunks.
       for (let n = 0; n < 99; n++) expect(queue.shift()).toBe(expected++);
     }
     expect(queue.length).toBe(next - expected);
     for (let item = queue.shift(); item !== undefined; item = queue.shift()) expect(item).toBe(expected++);
     expect(expected).toBe(next);
+  });
+
+  it('stops at what was committed, in the middle of a chunk or at its end', () => {
+    const queue = new BoundedQueue<number>(Number.POSITIVE_INFINITY);
+    let expected = 0;
+    for (const [committed, more] of [[100, 50], [14, 64], [64, 1], [0, 3]] as const) {
+      const first = expected + queue.length;
+      for (let n = 0; n < committed; n++) queue.push(first + n, 0);
+      queue.commit();
+      for (let n = 0; n < more; n++) queue.push(first + committed + n, 0);
+      while (queue.readableCount > 0) expect(queue.shift()).toBe(expected++);
+      expect(queue.shift()).toBeUndefined();
+      expect(queue.length).toBe(more);
+      queue.commit();
+    }
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) expect(item).toBe(expected++);
+    expect(expected).toBe(100 + 50 + 14 + 64 + 64 + 1 + 0 + 3);
   });
 
   it('drops everything at clear()', () => {
