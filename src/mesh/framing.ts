@@ -53,6 +53,32 @@ export function writeRecord(target: Uint8Array, offset: number, packet: Uint8Arr
   return offset + size;
 }
 
+/** The length the last `readPrefix` read: a second result, where an object per record would be an allocation. */
+let prefixLength = 0;
+
+/**
+ * Reads the length prefix of the record at `offset`, one written here or already checked, into
+ * `prefixLength`; returns where the record's bytes start.
+ */
+function readPrefix(records: Uint8Array, offset: number): number {
+  let length = 0;
+  let shift = 0;
+  let byte: number;
+  do {
+    byte = records[offset++]!;
+    length |= (byte & VARINT_BITS) << shift;
+    shift += 7;
+  } while (byte & VARINT_MORE);
+  prefixLength = length;
+  return offset;
+}
+
+/** Where a record this side wrote at `offset` ends. */
+export function recordEnd(records: Uint8Array, offset: number): number {
+  const start = readPrefix(records, offset);
+  return start + prefixLength;
+}
+
 /** Writes a message's header for `mode` at the start of `message` (nothing on a Reliable channel). */
 export function writeHeader(message: Uint8Array, mode: TransferMode, sentAt: number, sequence: number): void {
   if (mode === TransferMode.Reliable) return;
@@ -146,16 +172,8 @@ export class RecordReader {
 
   /** The next record, while `remaining` is above 0; after the last, the reader lets go of the message. */
   next(): Uint8Array {
-    const bytes = this.bytes;
-    let at = this.at;
-    let length = 0;
-    let shift = 0;
-    let byte: number;
-    do {
-      byte = bytes[at++]!;
-      length |= (byte & VARINT_BITS) << shift;
-      shift += 7;
-    } while (byte & VARINT_MORE);
+    const at = readPrefix(this.bytes, this.at);
+    const length = prefixLength;
     // The constructor, not subarray(): the same view, without subarray's lookup of a species constructor.
     const record = new Uint8Array(this.buffer, this.base + at, length);
     this.at = at + length;

@@ -4,6 +4,7 @@ import {
   RecordReader,
   headerSize,
   readHeader,
+  recordEnd,
   recordSize,
   sequenceAfter,
   writeHeader,
@@ -68,6 +69,16 @@ describe('message framing', () => {
       expect(reader.remaining).toBe(0);
     }
     expect(readHeader(TransferMode.UnreliableOrdered, new Uint8Array(7), { sentAt: 0, sequence: 0 })).toBe(false);
+  });
+
+  it('finds where each record it wrote ends, whatever the size of its length prefix', () => {
+    const sizes = [0, 1, 127, 128, 16383, 16384, 70000];
+    const records = new Uint8Array(sizes.reduce((sum, size) => sum + recordSize(size), 0));
+    const ends: number[] = [];
+    let offset = 0;
+    for (const size of sizes) ends.push((offset = writeRecord(records, offset, new Uint8Array(size))));
+    let at = 0;
+    for (const end of ends) expect((at = recordEnd(records, at))).toBe(end);
   });
 
   it('reads a length in any form of up to 3 bytes, not only the shortest the sender writes', () => {
