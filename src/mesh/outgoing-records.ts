@@ -15,8 +15,8 @@ const NO_BUFFER = new Uint8Array(0);
  * flush hands out runs of whole records as they lie, so batching allocates nothing per packet.
  * Each run comes with `headerRoom` bytes before it for the message header, written in place: the
  * buffer keeps that much free at its start, and a later run reuses the tail of one already sent.
- * A flush finds where each record ends from its length prefix: an array of the ends, written at
- * every put, grew (copied at each step) whenever a burst passed the most it was let keep.
+ * A flush finds where each record ends from its length prefix, rather than from an array of ends
+ * written at every put, which a sender's burst would grow, copying it at each step.
  */
 export class OutgoingRecords {
   private buffer = NO_BUFFER;

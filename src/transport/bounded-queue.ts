@@ -19,9 +19,9 @@ const NO_CHUNK: Chunk<never> = { slots: [], next: undefined };
 /**
  * A FIFO bounded in bytes, whose items become readable only when `commit()` says so: items
  * arrive from the engine at any moment, and the poll contract shows them only after `poll()`.
- * Items are stored in chunks: a burst read in the next poll made a single array grow (copied at
- * each step) from what the last emptying left, where chunks are taken as needed and let go of
- * once read; an emptied queue keeps the chunk it was reading.
+ * Items are stored in chunks, taken as a burst needs them and let go of once read, rather than in
+ * one array, which every burst past what it kept would grow, copying it at each step. An emptied
+ * queue keeps the chunk it was reading.
  */
 export class BoundedQueue<T> {
   private first: Chunk<T> = NO_CHUNK;
