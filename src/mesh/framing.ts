@@ -36,16 +36,47 @@ export function recordSize(length: number): number {
   return lengthPrefixSize(length) + length;
 }
 
+/** Node's V8 looks a typed array's `set` up through the generic property load at every call: once here instead. */
+const copyBytes = Uint8Array.prototype.set;
+
 /** Writes a record (length prefix and packet) at `offset`; returns the offset after it. */
 export function writeRecord(target: Uint8Array, offset: number, packet: Uint8Array): number {
-  let length = packet.byteLength;
+  // `length`, not byteLength: the same for a Uint8Array, and a field read in Node's V8 (see putPacket).
+  const size = packet.length;
+  let length = size;
   while (length >= VARINT_MORE) {
     target[offset++] = (length & VARINT_BITS) | VARINT_MORE;
     length >>>= 7;
   }
   target[offset++] = length;
-  target.set(packet, offset);
-  return offset + packet.byteLength;
+  copyBytes.call(target, packet, offset);
+  return offset + size;
+}
+
+/** The length the last `readPrefix` read: a second result, where an object per record would be an allocation. */
+let prefixLength = 0;
+
+/**
+ * Reads the length prefix of the record at `offset`, one written here or already checked, into
+ * `prefixLength`; returns where the record's bytes start.
+ */
+function readPrefix(records: Uint8Array, offset: number): number {
+  let length = 0;
+  let shift = 0;
+  let byte: number;
+  do {
+    byte = records[offset++]!;
+    length |= (byte & VARINT_BITS) << shift;
+    shift += 7;
+  } while (byte & VARINT_MORE);
+  prefixLength = length;
+  return offset;
+}
+
+/** Where a record this side wrote at `offset` ends. */
+export function recordEnd(records: Uint8Array, offset: number): number {
+  const start = readPrefix(records, offset);
+  return start + prefixLength;
 }
 
 /** Writes a message's header for `mode` at the start of `message` (nothing on a Reliable channel). */
@@ -72,42 +103,91 @@ export interface MessageHeader {
 /** Reads a message's header; false when the message is too short for it. */
 export function readHeader(mode: TransferMode, message: Uint8Array, into: MessageHeader): boolean {
   const size = headerSize(mode);
-  if (message.byteLength < size) return false;
+  if (message.length < size) return false;
   if (size === 0) return true;
-  const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
-  into.sentAt = view.getUint32(0);
-  into.sequence = size === 8 ? view.getUint32(4) : 0;
+  // Byte by byte: a DataView per message was the read's one allocation beside its records.
+  into.sentAt = readUint32(message, 0);
+  into.sequence = size === 8 ? readUint32(message, 4) : 0;
   return true;
 }
 
+function readUint32(source: Uint8Array, offset: number): number {
+  return ((source[offset]! << 24) | (source[offset + 1]! << 16) | (source[offset + 2]! << 8) | source[offset + 3]!) >>> 0;
+}
+
+const NO_BYTES = new Uint8Array(0);
+
 /**
- * Splits a message's records into views on its bytes (no copies), appended to `into`. False,
- * with `into` unchanged, when the records do not tile the message exactly or there are none.
+ * Reads a received message's records as views on its bytes (no copies), one at a time, once
+ * `start` has checked that they tile it. One reader serves message after message, so reading a
+ * message allocates nothing but the views: no array of them, grown as it fills, per message.
  */
-export function readRecords(message: Uint8Array, offset: number, into: Uint8Array[]): boolean {
-  const first = into.length;
-  const end = message.byteLength;
-  while (offset < end) {
-    let length = 0;
-    let shift = 0;
-    let byte: number;
-    do {
-      if (offset >= end || shift >= 7 * MAX_VARINT_BYTES) {
-        into.length = first;
-        return false;
-      }
-      byte = message[offset++]!;
-      length |= (byte & VARINT_BITS) << shift;
-      shift += 7;
-    } while (byte & VARINT_MORE);
-    if (length > end - offset) {
-      into.length = first;
-      return false;
-    }
-    into.push(message.subarray(offset, offset + length));
-    offset += length;
+export class RecordReader {
+  private bytes: Uint8Array = NO_BYTES;
+  private buffer: ArrayBufferLike = NO_BYTES.buffer;
+  private base = 0;
+  private at = 0;
+  private left = 0;
+
+  /** Records not read yet. */
+  get remaining(): number {
+    return this.left;
   }
-  return into.length > first;
+
+  /** Where the next record starts, counted from the start of the message. */
+  get position(): number {
+    return this.at;
+  }
+
+  /**
+   * Starts on `message`'s records from `offset`: returns how many there are, or 0 (and none to
+   * read) when they do not tile the message exactly or there are none.
+   */
+  start(message: Uint8Array, offset: number): number {
+    const end = message.length;
+    let at = offset;
+    let count = 0;
+    while (at < end) {
+      let length = 0;
+      let shift = 0;
+      let byte: number;
+      do {
+        if (at >= end || shift >= 7 * MAX_VARINT_BYTES) return this.stop();
+        byte = message[at++]!;
+        length |= (byte & VARINT_BITS) << shift;
+        shift += 7;
+      } while (byte & VARINT_MORE);
+      if (length > end - at) return this.stop();
+      at += length;
+      count++;
+    }
+    if (count === 0) return this.stop();
+    this.bytes = message;
+    this.buffer = message.buffer;
+    this.base = message.byteOffset;
+    this.at = offset;
+    this.left = count;
+    return count;
+  }
+
+  /** The next record, while `remaining` is above 0; after the last, the reader lets go of the message. */
+  next(): Uint8Array {
+    const at = readPrefix(this.bytes, this.at);
+    const length = prefixLength;
+    // The constructor, not subarray(): the same view, without subarray's lookup of a species constructor.
+    const record = new Uint8Array(this.buffer, this.base + at, length);
+    this.at = at + length;
+    if (--this.left === 0) this.stop();
+    return record;
+  }
+
+  /** Lets go of the message, whatever is left unread; returns 0, the records left. */
+  stop(): 0 {
+    this.bytes = NO_BYTES;
+    this.buffer = NO_BYTES.buffer;
+    this.left = 0;
+    return 0;
+  }
 }
 
 /** Whether sequence `a` comes after `b`, in serial-number arithmetic (RFC 1982) on 32 bits. */

@@ -1,4 +1,4 @@
-import { recordSize, writeRecord } from './framing.js';
+import { recordEnd, recordSize, writeRecord } from './framing.js';
 
 /**
  * The least a lane's staging buffer is given once something is put: a few unreliable messages.
@@ -9,29 +9,21 @@ const FIRST_BYTES = 4 * 1024;
 
 const NO_BUFFER = new Uint8Array(0);
 
-/** Record ends kept once emptied: a burst of more packets leaves no larger array behind. */
-const KEPT_ENDS = 1024;
-
 /**
  * The packets put for one peer and channel and not yet sent, already framed as records, one after
  * another in one buffer: a put copies its packet in (the caller may reuse its own at once), and a
  * flush hands out runs of whole records as they lie, so batching allocates nothing per packet.
  * Each run comes with `headerRoom` bytes before it for the message header, written in place: the
  * buffer keeps that much free at its start, and a later run reuses the tail of one already sent.
+ * A flush finds where each record ends from its length prefix, rather than from an array of ends
+ * written at every put, which a sender's burst would grow, copying it at each step.
  */
 export class OutgoingRecords {
   private buffer = NO_BUFFER;
   private used: number;
-  /**
-   * Where each record ends in `buffer`, for the first `recordCount` entries; the array is only
-   * shortened past {@link KEPT_ENDS} (setting its length every flush cost a server more than the
-   * copy of its packets).
-   */
-  private readonly ends: number[] = [];
-  private recordCount = 0;
-  /** The first record not yet sent, and where it starts: sent records are reclaimed lazily. */
-  private first = 0;
+  /** Where the first record not yet sent starts: sent records are reclaimed lazily. */
   private start: number;
+  private waiting = 0;
 
   constructor(private readonly headerRoom = 0) {
     this.used = headerRoom;
@@ -40,7 +32,7 @@ export class OutgoingRecords {
 
   /** Packets waiting. */
   get count(): number {
-    return this.recordCount - this.first;
+    return this.waiting;
   }
 
   /** Bytes waiting, framing included. */
@@ -50,18 +42,20 @@ export class OutgoingRecords {
 
   /** Frames and appends a packet. */
   push(packet: Uint8Array): void {
-    const needed = this.used + recordSize(packet.byteLength);
-    if (needed > this.buffer.byteLength) {
+    // `length`, not byteLength: the same for a Uint8Array, and a field read in Node's V8 (see putPacket).
+    const size = packet.length;
+    const needed = this.used + recordSize(size);
+    if (needed > this.buffer.length) {
       this.compact();
-      const stillNeeded = this.used + recordSize(packet.byteLength);
-      if (stillNeeded > this.buffer.byteLength) {
-        const grown = new Uint8Array(Math.max(stillNeeded, this.buffer.byteLength * 2, FIRST_BYTES));
+      const stillNeeded = this.used + recordSize(size);
+      if (stillNeeded > this.buffer.length) {
+        const grown = new Uint8Array(Math.max(stillNeeded, this.buffer.length * 2, FIRST_BYTES));
         grown.set(this.buffer.subarray(0, this.used));
         this.buffer = grown;
       }
     }
     this.used = writeRecord(this.buffer, this.used, packet);
-    this.ends[this.recordCount++] = this.used;
+    this.waiting++;
   }
 
   /**
@@ -71,41 +65,42 @@ export class OutgoingRecords {
    * during the call: the engine copies what it sends.
    */
   drain(budget: number, room: number, send: (message: Uint8Array, count: number) => void): void {
-    const ends = this.ends;
+    const buffer = this.buffer;
     const header = this.headerRoom;
+    const used = this.used;
     let runStart = this.start;
-    let first = this.first;
-    let n = first;
-    const count = this.recordCount;
-    for (; n < count; n++) {
-      if (n > first && ends[n]! - runStart > budget) {
-        send(this.buffer.subarray(runStart - header, ends[n - 1]!), n - first);
-        room -= ends[n - 1]! - runStart;
-        runStart = ends[n - 1]!;
-        first = n;
+    let inRun = 0;
+    let at = runStart;
+    while (at < used) {
+      const end = recordEnd(buffer, at);
+      if (inRun > 0 && end - runStart > budget) {
+        send(buffer.subarray(runStart - header, at), inRun);
+        this.waiting -= inRun;
+        room -= at - runStart;
+        runStart = at;
+        inRun = 0;
         if (room <= 0) break;
       }
+      at = end;
+      inRun++;
     }
-    if (n === count && first < n) {
-      send(this.buffer.subarray(runStart - header, this.used), n - first);
-      first = n;
-      runStart = this.used;
+    if (at === used && inRun > 0) {
+      send(buffer.subarray(runStart - header, used), inRun);
+      this.waiting -= inRun;
+      runStart = used;
     }
-    if (first === count) {
+    if (runStart === used) {
       this.clear();
       return;
     }
-    this.first = first;
     this.start = runStart;
   }
 
   /** Drops every waiting packet. */
   clear(): void {
     this.used = this.headerRoom;
-    this.recordCount = 0;
-    if (this.ends.length > KEPT_ENDS) this.ends.length = KEPT_ENDS;
-    this.first = 0;
     this.start = this.headerRoom;
+    this.waiting = 0;
   }
 
   /** Moves the waiting records to the front, behind the header room, reclaiming what was sent. */
@@ -113,12 +108,7 @@ export class OutgoingRecords {
     const shift = this.start - this.headerRoom;
     if (shift === 0) return;
     this.buffer.copyWithin(this.headerRoom, this.start, this.used);
-    const ends = this.ends;
-    let kept = 0;
-    for (let n = this.first; n < this.recordCount; n++) ends[kept++] = ends[n]! - shift;
-    this.recordCount = kept;
     this.used -= shift;
-    this.first = 0;
     this.start = this.headerRoom;
   }
 }

@@ -14,7 +14,13 @@ export interface Readable {
  * made a server's reads grow with the square of its clients.
  */
 export class ReadOrder<P extends Readable> {
-  private readonly ring: P[] = [];
+  /**
+   * The peers of the round, the first `size` entries; the array is never shortened (setting its
+   * length at every rebuild, once per poll, was a runtime call), but what lies past `size` is
+   * emptied, so that a dropped peer is not kept.
+   */
+  private readonly ring: (P | undefined)[] = [];
+  private size = 0;
   /** @param peers every peer, in the order a round visits them; walked only to rebuild. */
   constructor(private readonly peers: ReadonlyMap<number, P>) {}
 
@@ -46,10 +52,10 @@ export class ReadOrder<P extends Readable> {
   peek(): P | undefined {
     if (this.stale) this.rebuild();
     const ring = this.ring;
-    while (ring.length > 0) {
-      if (this.cursor >= ring.length) this.compact();
-      const peer = ring[this.cursor];
-      if (peer === undefined) return undefined;
+    while (this.size > 0) {
+      if (this.cursor >= this.size) this.compact();
+      if (this.cursor >= this.size) return undefined;
+      const peer = ring[this.cursor]!;
       if (peer.available > 0 && peer.connected) return peer;
       this.emptied++;
       this.cursor++;
@@ -67,18 +73,19 @@ export class ReadOrder<P extends Readable> {
 
   private rebuild(): void {
     const ring = this.ring;
-    ring.length = 0;
+    let size = 0;
     this.total = 0;
     let start = -1;
     let passedLast = false;
     for (const peer of this.peers.values()) {
       if (peer.available > 0 && peer.connected) {
-        if (passedLast && start < 0) start = ring.length;
-        ring.push(peer);
+        if (passedLast && start < 0) start = size;
+        ring[size++] = peer;
         this.total += peer.available;
       }
       if (peer.id === this.lastReadId) passedLast = true;
     }
+    this.shrink(size);
     this.cursor = start < 0 ? 0 : start;
     this.emptied = 0;
     this.stale = false;
@@ -92,7 +99,16 @@ export class ReadOrder<P extends Readable> {
     this.emptied = 0;
     const ring = this.ring;
     let kept = 0;
-    for (const peer of ring) if (peer.available > 0 && peer.connected) ring[kept++] = peer;
-    ring.length = kept;
+    for (let n = 0; n < this.size; n++) {
+      const peer = ring[n]!;
+      if (peer.available > 0 && peer.connected) ring[kept++] = peer;
+    }
+    this.shrink(kept);
+  }
+
+  /** Makes the ring `size` long, emptying the entries it no longer holds. */
+  private shrink(size: number): void {
+    for (let n = size; n < this.size; n++) this.ring[n] = undefined;
+    this.size = size;
   }
 }

@@ -5,10 +5,10 @@ import {
   MAX_FRAMING_BYTES,
   type MessageHeader,
   RELIABLE_BATCH_BUDGET,
+  RecordReader,
   SCTP_PAYLOAD_BUDGET,
   headerSize,
   readHeader,
-  readRecords,
   writeHeader,
 } from './framing.js';
 import { BYE_MESSAGE, decodeSystemMessage, encodePing, encodePong, isBye } from './system-messages.js';
@@ -131,6 +131,7 @@ export class RemotePeer {
   /** The most of `reliableBytesSent` the peer has reported receiving, in its keepalive messages. */
   private reliableBytesDelivered = 0;
   private readonly header: MessageHeader = { sentAt: 0, sequence: 0 };
+  private readonly records = new RecordReader();
 
   constructor(
     readonly id: number,
@@ -290,16 +291,17 @@ export class RemotePeer {
   }
 
   /**
-   * Queues a packet for the lane (or sends it at once without batching). False, counted, when
-   * refused: an unreliable packet to a silent or backed-up peer, a reliable one past the limit.
+   * Queues a packet of `size` bytes for the lane (or sends it at once without batching). False,
+   * counted, when refused: an unreliable packet to a silent or backed-up peer, a reliable one past
+   * the limit.
    */
-  put(laneIndex: number, packet: Uint8Array, now: number): boolean {
+  put(laneIndex: number, packet: Uint8Array, size: number, now: number): boolean {
     const lane = this.lanes[laneIndex]!;
-    if (packet.byteLength + MAX_FRAMING_BYTES > lane.dataChannel.getMaxPacketSize()) return this.drop(lane, 'tooLargeForPeer');
+    if (size + MAX_FRAMING_BYTES > lane.dataChannel.getMaxPacketSize()) return this.drop(lane, 'tooLargeForPeer');
     if (lane.spec.mode === TransferMode.Reliable) {
       // With a log, everything sent and unacknowledged is held here: it counts against the limit.
       const held = lane.log ? lane.log.bytes : lane.engineBuffered;
-      if (lane.pending.bytes + held + packet.byteLength > this.limits.reliableBufferLimitBytes) {
+      if (lane.pending.bytes + held + size > this.limits.reliableBufferLimitBytes) {
         return this.drop(lane, 'reliableLimit');
       }
     } else if (this.heldSince !== undefined) {
@@ -309,7 +311,7 @@ export class RemotePeer {
     } else if (lane.pending.bytes + lane.engineBuffered > this.limits.unreliableBufferLimitBytes) {
       return this.drop(lane, 'sendBufferFull');
     }
-    lane.enqueue(packet);
+    lane.enqueue(packet, size);
     if (!this.limits.batching) this.flush(now);
     return true;
   }
@@ -376,7 +378,7 @@ export class RemotePeer {
       this.lastHeardAt = now;
       this.messagesReceived++;
       if (lane.spec.mode === TransferMode.Reliable) {
-        this.reliableBytesReceived += message.byteLength;
+        this.reliableBytesReceived += message.length;
         lane.countReliableMessage();
       }
       this.receiveMessage(lane, message, now);
@@ -387,29 +389,32 @@ export class RemotePeer {
   /** Delivers the rest of a parked message's records; false while they still do not all fit. */
   private deliverParked(lane: ChannelLane): boolean {
     const { message, from } = lane.parked!;
-    const records: Uint8Array[] = [];
-    // Parsed when it was read: it parses again.
-    readRecords(message, headerSize(lane.spec.mode), records);
-    return this.deliverRecords(lane, message, records, from);
+    // Checked when it was read: what is left from a record's start tiles the rest of it.
+    this.records.start(message, from);
+    return this.deliverRecords(lane, message);
   }
 
   /**
-   * Queues `records` from `from` on for reading. A reliable record that does not fit while others
-   * wait to be read is parked with the rest of its message, to go on once the game has read
-   * some: the channel's own queue holds what follows, so a batch of small packets, which costs
-   * more in the receive queue than in the channel's, is not a broken stream. Anything else that
-   * does not fit is dropped and counted; for a reliable record, the stream is broken.
+   * Queues the records `this.records` has left of `message` for reading. A reliable record that
+   * does not fit while others wait to be read is parked with the rest of its message, to go on
+   * once the game has read some: the channel's own queue holds what follows, so a batch of small
+   * packets, which costs more in the receive queue than in the channel's, is not a broken stream.
+   * Anything else that does not fit is dropped and counted; for a reliable record, the stream is
+   * broken.
    */
-  private deliverRecords(lane: ChannelLane, message: Uint8Array, records: readonly Uint8Array[], from: number): boolean {
+  private deliverRecords(lane: ChannelLane, message: Uint8Array): boolean {
     const reliable = lane.spec.mode === TransferMode.Reliable;
+    const records = this.records;
     lane.park(undefined);
-    for (let n = from; n < records.length; n++) {
-      if (lane.deliver(records[n]!)) {
+    while (records.remaining > 0) {
+      const from = records.position;
+      if (lane.deliver(records.next())) {
         this.readable++;
         continue;
       }
       if (reliable && lane.incoming.length > 0) {
-        lane.park({ message, from: n });
+        lane.park({ message, from });
+        records.stop();
         break;
       }
       this.drop(lane, 'receiveQueueFull');
@@ -492,12 +497,12 @@ export class RemotePeer {
   }
 
   /** The next readable packet of the lowest lane that has one, removed; undefined when none. */
-  shift(): { packet: Uint8Array; lane: ChannelLane } | undefined {
+  shift(): Uint8Array | undefined {
     for (const lane of this.lanes) {
       const packet = lane.incoming.shift();
       if (packet !== undefined) {
         this.readable--;
-        return { packet, lane };
+        return packet;
       }
     }
     return undefined;
@@ -647,11 +652,12 @@ export class RemotePeer {
     if (lane.dataChannel.getReadyState() !== ChannelState.Open) return 0;
     for (let message = log.peekUnsent(); message && handed < room; message = log.peekUnsent()) {
       if (!lane.dataChannel.putPacket(message)) break;
-      lane.handed(message.byteLength);
+      const size = message.length;
+      lane.handed(size);
       log.markSent();
-      handed += message.byteLength;
+      handed += size;
       this.messagesSent++;
-      this.reliableBytesSent += message.byteLength;
+      this.reliableBytesSent += size;
     }
     return handed;
   }
@@ -673,8 +679,8 @@ export class RemotePeer {
     let sent = false;
     const channel = this.outChannel(lane);
     if (channel.getReadyState() === ChannelState.Open) sent = channel.putPacket(message);
-    if (sent) lane.handed(message.byteLength);
-    if (sent && mode === TransferMode.Reliable) this.reliableBytesSent += message.byteLength;
+    if (sent) lane.handed(message.length);
+    if (sent && mode === TransferMode.Reliable) this.reliableBytesSent += message.length;
     if (!sent) {
       // The peer went between the put and the flush: the packets are counted as lost to it.
       for (let n = 0; n < count; n++) this.drop(lane, 'peerGone');
@@ -684,24 +690,24 @@ export class RemotePeer {
   private receiveMessage(lane: ChannelLane, message: Uint8Array, now: number): void {
     const { mode } = lane.spec;
     const header = this.header;
-    // A fresh array for each message: emptying a shared one (setting its length) cost a server
-    // more than the rest of reading a message.
-    const records: Uint8Array[] = [];
-    if (!readHeader(mode, message, header) || !readRecords(message, headerSize(mode), records)) {
+    const count = readHeader(mode, message, header) ? this.records.start(message, headerSize(mode)) : 0;
+    if (count === 0) {
       this.drop(lane, 'malformed');
       return;
     }
     if (mode !== TransferMode.Reliable && this.isStale(header.sentAt, now)) {
-      for (let n = 0; n < records.length; n++) this.drop(lane, 'stale');
+      this.records.stop();
+      for (let n = 0; n < count; n++) this.drop(lane, 'stale');
       return;
     }
     if (mode === TransferMode.UnreliableOrdered) {
       if (!lane.acceptSequence(header.sequence)) {
-        for (let n = 0; n < records.length; n++) this.drop(lane, 'outOfOrder');
+        this.records.stop();
+        for (let n = 0; n < count; n++) this.drop(lane, 'outOfOrder');
         return;
       }
     }
-    this.deliverRecords(lane, message, records, 0);
+    this.deliverRecords(lane, message);
   }
 
   /** Whether a message the peer stamped `sentAt` (its clock) is older than the lifetime now. */

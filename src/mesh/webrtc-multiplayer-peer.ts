@@ -225,7 +225,9 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
     if (this.status === ConnectionStatus.Disconnected) {
       throw new RtcError('ERR_UNCONFIGURED', 'not active: call createServer(), createClient() or createMesh() first.');
     }
-    if (!(packet instanceof Uint8Array) || packet.byteLength > MAX_PACKET_BYTES) {
+    // `length`, which is a Uint8Array's byteLength: Node's V8 compiles a byteLength read to a call
+    // of the generic property load, where `length` is a field read. Read here, handed down.
+    if (!(packet instanceof Uint8Array) || packet.length > MAX_PACKET_BYTES) {
       throw new RtcError('ERR_INVALID_PARAMETER', `a packet is a Uint8Array of at most ${MAX_PACKET_BYTES} bytes.`);
     }
     const lane = layoutIndex(this.transferChannel, this.transferMode);
@@ -241,6 +243,7 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
     const now = this.limits.batching ? this.polledAt : this.limits.clock();
     // Each peer copies the packet into its batch at once: the caller may reuse its buffer.
     const bytes = packet;
+    const size = packet.length;
     const target = this.targetPeer;
     if (target > 0) {
       const peer = this.peers.get(target);
@@ -248,11 +251,11 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
         this.unroutedPackets++;
         return false;
       }
-      return peer.put(lane, bytes, now);
+      return peer.put(lane, bytes, size, now);
     }
     let allTaken = true;
     for (const peer of this.peers.values()) {
-      if (peer.connected && peer.id !== -target) allTaken = peer.put(lane, bytes, now) && allTaken;
+      if (peer.connected && peer.id !== -target) allTaken = peer.put(lane, bytes, size, now) && allTaken;
     }
     return allTaken;
   }
@@ -266,9 +269,9 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
   getPacket(): Uint8Array | null {
     const peer = this.readOrder.peek();
     if (!peer) return null;
-    const next = peer.shift()!;
+    const packet = peer.shift()!;
     this.readOrder.taken(peer);
-    return next.packet;
+    return packet;
   }
 
   getAvailablePacketCount(): number {

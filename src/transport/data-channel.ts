@@ -54,8 +54,9 @@ export class DataChannel {
       },
       message: (data) => {
         if (this.engineState === ChannelState.Closed) return;
-        // A JavaScript string holds two bytes a character.
-        const size = typeof data === 'string' ? data.length * 2 : data.byteLength;
+        // A JavaScript string holds two bytes a character; a Uint8Array's length is its byteLength,
+        // which Node's V8 reads through a call of the generic property load.
+        const size = typeof data === 'string' ? data.length * 2 : data.length;
         if (!this.received.push(data, size)) this.droppedPackets++;
       },
     });

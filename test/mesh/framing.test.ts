@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   type MessageHeader,
+  RecordReader,
   headerSize,
   readHeader,
-  readRecords,
+  recordEnd,
   recordSize,
   sequenceAfter,
   writeHeader,
@@ -12,6 +13,7 @@ import {
 import { decodeSystemMessage, encodePing, encodePong } from '../../src/mesh/system-messages.js';
 import { ClockEstimator } from '../../src/mesh/clock.js';
 import { TransferMode } from '../../src/mesh/multiplayer-constants.js';
+import { readAllRecords } from '../support/records.js';
 import { seededRandom } from '../support/seeded-random.js';
 
 
@@ -50,32 +52,67 @@ describe('message framing', () => {
       expect(readHeader(mode, message, header)).toBe(true);
       if (mode !== TransferMode.Reliable) expect(header.sentAt).toBe(sentAt);
       if (mode === TransferMode.UnreliableOrdered) expect(header.sequence).toBe(sequence);
-      const records: Uint8Array[] = [];
-      expect(readRecords(message, headerSize(mode), records)).toBe(true);
+      const records = readAllRecords(message, headerSize(mode))!;
       expect(records.length).toBe(packets.length);
       records.forEach((record, n) => expect(Buffer.compare(record, packets[n]!)).toBe(0));
     }
   });
 
-  it('rejects records that do not tile the message, and leaves the output untouched', () => {
+  it('rejects records that do not tile the message, with nothing left to read', () => {
     const packets = [new Uint8Array([1, 2, 3]), new Uint8Array(200)];
     const size = packets.reduce((sum, p) => sum + recordSize(p.byteLength), 0);
     const message = encodeMessage(TransferMode.Reliable, 0, 0, packets, 0, 2, size);
-    const out: Uint8Array[] = [new Uint8Array(1)];
-    expect(readRecords(message.subarray(0, size - 1), 0, out)).toBe(false);
-    expect(readRecords(new Uint8Array([0xff, 0xff, 0xff, 0xff]), 0, out)).toBe(false);
-    expect(readRecords(new Uint8Array([5, 1]), 0, out)).toBe(false);
-    expect(readRecords(new Uint8Array([]), 0, out)).toBe(false);
-    expect(out).toHaveLength(1);
+    const reader = new RecordReader();
+    for (const broken of [message.subarray(0, size - 1), new Uint8Array([0xff, 0xff, 0xff, 0xff]), new Uint8Array([5, 1]), new Uint8Array([])]) {
+      expect(reader.start(message, 0)).toBe(2);
+      expect(reader.start(broken, 0)).toBe(0);
+      expect(reader.remaining).toBe(0);
+    }
     expect(readHeader(TransferMode.UnreliableOrdered, new Uint8Array(7), { sentAt: 0, sequence: 0 })).toBe(false);
+  });
+
+  it('finds where each record it wrote ends, whatever the size of its length prefix', () => {
+    const sizes = [0, 1, 127, 128, 16383, 16384, 70000];
+    const records = new Uint8Array(sizes.reduce((sum, size) => sum + recordSize(size), 0));
+    const ends: number[] = [];
+    let offset = 0;
+    for (const size of sizes) ends.push((offset = writeRecord(records, offset, new Uint8Array(size))));
+    let at = 0;
+    for (const end of ends) expect((at = recordEnd(records, at))).toBe(end);
+  });
+
+  it('reads a length in any form of up to 3 bytes, not only the shortest the sender writes', () => {
+    // 3 as 83 00 and 83 80 00; 2 as 82 00; then 0 bytes as 80 80 00: four records, 3 + 3 + 2 + 0 bytes.
+    const message = Uint8Array.of(0x83, 0x00, 1, 2, 3, 0x83, 0x80, 0x00, 4, 5, 6, 0x82, 0x00, 7, 8, 0x80, 0x80, 0x00);
+    expect(readAllRecords(message, 0)!.map((record) => [...record])).toEqual([[1, 2, 3], [4, 5, 6], [7, 8], []]);
+    expect(readAllRecords(Uint8Array.of(0x80, 0x80, 0x80, 0x00), 0)).toBeNull();
+  });
+
+  it('reads views on the message, and resumes at any record start it named', () => {
+    const packets = [Uint8Array.of(1), new Uint8Array(300).fill(2), Uint8Array.of(3, 3)];
+    const size = 4 + packets.reduce((sum, p) => sum + recordSize(p.byteLength), 0);
+    const message = encodeMessage(TransferMode.Unreliable, 9, 0, packets, 0, 3, size).subarray(0);
+    const reader = new RecordReader();
+    expect(reader.start(message, 4)).toBe(3);
+    expect([...reader.next()]).toEqual([1]);
+    const second = reader.position;
+    const record = reader.next();
+    expect(record.buffer).toBe(message.buffer);
+    message[second + 2] = 9;
+    expect(record[0]).toBe(9);
+    expect(reader.remaining).toBe(1);
+    expect(reader.start(message, second)).toBe(2);
+    expect(reader.next().byteLength).toBe(300);
+    expect([...reader.next()]).toEqual([3, 3]);
+    expect(reader.remaining).toBe(0);
   });
 
   it('survives 10,000 random byte strings without throwing', () => {
     const next = seededRandom(7);
     for (let n = 0; n < 10_000; n++) {
       const bytes = Uint8Array.from({ length: Math.floor(next() * 64) }, () => Math.floor(next() * 256));
-      const records: Uint8Array[] = [];
-      if (readRecords(bytes, 0, records)) {
+      const records = readAllRecords(bytes, 0);
+      if (records) {
         expect(records.reduce((sum, r) => sum + recordSize(r.byteLength), 0)).toBe(bytes.byteLength);
       }
       expect(decodeSystemMessage(bytes, 1) === null || bytes.byteLength === 21 || bytes.byteLength === 25).toBe(true);

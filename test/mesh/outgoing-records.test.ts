@@ -1,14 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { readRecords } from '../../src/mesh/framing.js';
 import { OutgoingRecords } from '../../src/mesh/outgoing-records.js';
+import { readAllRecords } from '../support/records.js';
 
 function drainAll(records: OutgoingRecords, budget: number, room = Number.POSITIVE_INFINITY): Uint8Array[][] {
   const runs: Uint8Array[][] = [];
   records.drain(budget, room, (run, count) => {
-    const packets: Uint8Array[] = [];
-    expect(readRecords(run.slice(), 0, packets)).toBe(true);
+    const packets = readAllRecords(run.slice(), 0);
     expect(packets).toHaveLength(count);
-    runs.push(packets.map((packet) => packet.slice()));
+    runs.push(packets!.map((packet) => packet.slice()));
   });
   return runs;
 }
@@ -78,17 +77,14 @@ describe('OutgoingRecords with header room', () => {
       records.drain(1150, round % 3 === 0 ? Number.POSITIVE_INFINITY : 5000, (message, count) => {
         // The header is written before the records are read: it must not clobber a record.
         message.fill(0xee, 0, 8);
-        const packets: Uint8Array[] = [];
-        expect(readRecords(message, 8, packets)).toBe(true);
+        const packets = readAllRecords(message, 8);
         expect(packets).toHaveLength(count);
-        sent.push(...packets.map((packet) => packet[0]!));
+        sent.push(...packets!.map((packet) => packet[0]!));
       });
     }
     records.drain(1150, Number.POSITIVE_INFINITY, (message) => {
-      const packets: Uint8Array[] = [];
       message.fill(0xee, 0, 8);
-      readRecords(message, 8, packets);
-      sent.push(...packets.map((packet) => packet[0]!));
+      sent.push(...readAllRecords(message, 8)!.map((packet) => packet[0]!));
     });
     expect(sent).toEqual([...Array(800).keys()].map((n) => n & 0xff));
     expect(records.count).toBe(0);

@@ -46,6 +46,21 @@ describe('ReadOrder', () => {
     expect(readAll(order)).toEqual([2, 3, 4]);
   });
 
+  it('reads only the peers of the current poll after a poll with more, and none that was removed', () => {
+    const peers = peersOf([[2, 2], [3, 2], [4, 2], [5, 2]]);
+    const order = new ReadOrder(peers);
+    expect(readAll(order, 3)).toEqual([2, 3, 4]);
+    for (const id of [2, 3, 4]) peers.get(id)!.available = 0;
+    peers.delete(5);
+    peers.get(3)!.available = 2;
+    order.invalidate();
+    expect(order.count()).toBe(2);
+    expect(readAll(order)).toEqual([3, 3]);
+    peers.get(4)!.available = 1;
+    order.invalidate();
+    expect(readAll(order)).toEqual([4]);
+  });
+
   it('never reads a peer that is no longer connected, even one left in the order', () => {
     const peers = peersOf([[2, 2], [3, 2]]);
     const order = new ReadOrder(peers);

@@ -59,7 +59,8 @@ function translateIceServer(url: IceServerUrl): IceServer {
 function toBytes(message: string | Buffer | ArrayBuffer): Uint8Array | string {
   if (typeof message === 'string') return message;
   if (message instanceof ArrayBuffer) return new Uint8Array(message);
-  return new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
+  // A Buffer's length is its byteLength, without the generic property load Node's V8 makes of that.
+  return new Uint8Array(message.buffer, message.byteOffset, message.length);
 }
 
 class NodeDataChannelChannel implements BackendChannel {
