@@ -15,9 +15,9 @@ export interface MeshOptions {
   /** Coalesce the packets put in one tick for a peer and channel, sent at `poll()` or `flush()`. Default true. */
   batching?: boolean;
   /**
-   * Milliseconds between keepalive pings to each peer this side sends nothing else; four times
-   * that while it does, since that traffic tells the peer it is alive, once the clock estimate
-   * holds its 16 samples. Default 250.
+   * Milliseconds between keepalive pings to each peer this side sends nothing else; four to five
+   * times that while it does (the multiple set by the two peers' ids), since that traffic tells
+   * the peer it is alive, once the clock estimate holds its 16 samples. Default 250.
    */
   keepaliveIntervalMs?: number;
   /** A peer from which nothing arrives for this long is dropped. Default 3000. */

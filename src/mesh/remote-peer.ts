@@ -35,14 +35,29 @@ export const STATE_LINK_SETUP_MS = 5000;
 
 /**
  * While this side sends the peer traffic of its own, which tells the peer it is alive, a ping goes
- * only every this many keepalive intervals, for the round trip, the clock offset and the
- * acknowledgements: a 60 Hz server spent a third as long sending keepalives as sending its states.
- * Not before the clock estimate holds its full window of samples (`CLOCK_SAMPLES`, 4 s at the
- * default interval): on a jittery link the offset is as good as the best of them, and with a
- * quarter as many from the start the network time through a poor link erred by more (p99 11 ms
- * against 7, medians of six runs of the benchmark).
+ * only every this many keepalive intervals and a fraction (see {@link busyPingIntervals}), for the
+ * round trip, the clock offset and the acknowledgements: a 60 Hz server spent a third as long
+ * sending keepalives as sending its states. Not before the clock estimate holds its full window of
+ * samples (`CLOCK_SAMPLES`, 4 s at the default interval): on a jittery link the offset is as good
+ * as the best of them, and with a quarter as many from the start the network time through a poor
+ * link erred by more (p99 11 ms against 7, medians of six runs of the benchmark).
  */
 export const BUSY_PING_INTERVALS = 4;
+
+/** The fractional part of the golden ratio: consecutive ids times it fall evenly over 0 to 1. */
+const GOLDEN_FRACTION = 0.6180339887498949;
+
+/**
+ * The keepalive intervals between a busy side's pings to one peer: {@link BUSY_PING_INTERVALS}
+ * and a fraction below 1 that the two ids set. With one period for every peer, peers connected
+ * in the same frame stayed in step for good: a 60 Hz server with 256 clients sent all 256 pings
+ * in one poll every second (7 ms, delaying that tick's states), and answered its clients' in
+ * another. Periods that differ move them apart within a few pings.
+ */
+export function busyPingIntervals(localId: number, remoteId: number): number {
+  const spread = (localId + remoteId) * GOLDEN_FRACTION;
+  return BUSY_PING_INTERVALS + (spread - Math.floor(spread));
+}
 
 /**
  * Reliable bytes received since the last ping past which the next ping is due at the plain
@@ -131,6 +146,8 @@ export class RemotePeer {
   /** The most of `reliableBytesSent` the peer has reported receiving, in its keepalive messages. */
   private reliableBytesDelivered = 0;
   private readonly header: MessageHeader = { sentAt: 0, sequence: 0 };
+  /** Keepalive intervals between pings while busy, for this pair of ids. */
+  private readonly busyPingIntervals: number;
   private readonly records = new RecordReader();
 
   constructor(
@@ -140,9 +157,10 @@ export class RemotePeer {
     private readonly lifetimeMs: number,
     private readonly limits: MeshLimits,
     now: number,
-    offerer: boolean,
+    localId: number,
   ) {
     this.currentConnection = connection;
+    this.busyPingIntervals = busyPingIntervals(localId, id);
     this.lastHeardAt = now;
     this.reliableAllowance = connection.reliableQueueBytes;
     this.system = connection.createDataChannel('system', SYSTEM_CHANNEL_OPTIONS);
@@ -151,7 +169,8 @@ export class RemotePeer {
     this.reliableLanes = this.lanes.filter((lane) => lane.spec.mode === TransferMode.Reliable);
     this.scheduler = new LaneScheduler(this.lanes);
     if (limits.stateConnection) {
-      this.link = new StateLink(connection, offerer, layout.filter((spec) => spec.mode !== TransferMode.Reliable));
+      // The side with the higher id offers the state connection.
+      this.link = new StateLink(connection, localId > id, layout.filter((spec) => spec.mode !== TransferMode.Reliable));
     }
   }
 
@@ -426,7 +445,7 @@ export class RemotePeer {
 
   /**
    * Sends a keepalive ping when one is due: every keepalive interval while this side sends the
-   * peer nothing else or its clock estimate is not yet full, every {@link BUSY_PING_INTERVALS}
+   * peer nothing else or its clock estimate is not yet full, every {@link busyPingIntervals}
    * intervals otherwise.
    */
   keepAlive(now: number): void {
@@ -435,7 +454,7 @@ export class RemotePeer {
     if (sincePing < interval) return;
     const ackDue = this.reliableBytesReceived - this.reliableBytesAtPing >= ACK_DUE_BYTES;
     const busy = now - this.lastSentAt < interval && this.clock.settled;
-    if (busy && sincePing < BUSY_PING_INTERVALS * interval && !ackDue) return;
+    if (busy && sincePing < this.busyPingIntervals * interval && !ackDue) return;
     // A new connection's system channel opens after it connects: the first ping waits for it.
     if (this.systemOut().getReadyState() !== ChannelState.Open) return;
     this.lastPingAt = now;

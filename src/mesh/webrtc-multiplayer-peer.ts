@@ -117,7 +117,7 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
     }
     checkOption('addPeer()', 'unreliableLifetime', { rule: NON_NEGATIVE_OR_INFINITY, advice: 'milliseconds' }, unreliableLifetime);
     const lifetime = Math.max(unreliableLifetime, UNRELIABLE_LIFETIME_FLOOR_MS);
-    this.peers.set(peerId, new RemotePeer(peerId, connection, this.layout, lifetime, this.limits, this.limits.clock(), this.uniqueId > peerId));
+    this.peers.set(peerId, new RemotePeer(peerId, connection, this.layout, lifetime, this.limits, this.limits.clock(), this.uniqueId));
   }
 
   /**

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MAX_FRAMING_BYTES } from '../../src/mesh/framing.js';
 import { CLOCK_SAMPLES } from '../../src/mesh/clock.js';
-import { ACK_DUE_BYTES, BUSY_PING_INTERVALS } from '../../src/mesh/remote-peer.js';
+import { ACK_DUE_BYTES, BUSY_PING_INTERVALS, busyPingIntervals } from '../../src/mesh/remote-peer.js';
 import { DataChannel } from '../../src/transport/data-channel.js';
 import { type Backend, ConnectionState, MESH_OPTION_DEFAULTS, TransferMode, UNRELIABLE_LIFETIME_FLOOR_MS, type WebRTCMultiplayerPeer } from '../../src/index.js';
 import { closeAfterEach } from '../support/close-after-each.js';
@@ -128,6 +128,8 @@ describe('the keepalive pings', () => {
   const expectPings = (count: number, period: number): void => expectPingsIn(count, period, RUN_MS);
   /** Long enough for a busy side's clock estimate to fill from a new connection, at one ping an interval and then some. */
   const SETTLED_MS = (CLOCK_SAMPLES + 4) * keepaliveIntervalMs;
+  /** The busy period of the pair's two peers, ids 1 and 2. */
+  const BUSY_PERIOD_MS = busyPingIntervals(1, 2) * keepaliveIntervalMs;
 
   it('go every interval from a side that sends nothing else, and every few intervals from one that does once its clock estimate is full', () => {
     const group = pair();
@@ -143,9 +145,11 @@ describe('the keepalive pings', () => {
     group.run(SETTLED_MS, peerOneSends);
     const { pings, answers } = countKeepalives(group);
     group.run(RUN_MS, peerOneSends);
-    expectPings(pings.get(1)!, BUSY_PING_INTERVALS * keepaliveIntervalMs);
-    // Peer 2's answers to peer 1's pings tell peer 1 that it is alive as well as a ping would.
-    expectPings(pings.get(2)! + answers.get(2)!, keepaliveIntervalMs);
+    expectPings(pings.get(1)!, BUSY_PERIOD_MS);
+    // Peer 2 pings no more often than the interval, and its answers to peer 1's pings tell peer 1
+    // that it is alive as well as a ping would: with them, peer 1 hears from it every interval.
+    expect(pings.get(2)!).toBeLessThanOrEqual(Math.ceil(RUN_MS / keepaliveIntervalMs) + 1);
+    expect(pings.get(2)! + answers.get(2)!).toBeGreaterThanOrEqual(Math.floor(RUN_MS / (keepaliveIntervalMs + FRAME_MS)));
     expect(answers.get(2)!).toBeGreaterThan(0);
     // Neither side falls silent to the other, and the clock is still measured.
     for (const [id, other] of [[1, 2], [2, 1]] as const) {
@@ -154,6 +158,43 @@ describe('the keepalive pings', () => {
       expect(stats.rttMs).not.toBeNaN();
     }
     expect(group.byId(1).peer.getPeerStats(2).dropped.silentPeer).toBe(0);
+  });
+
+  it('go from a busy side every four intervals and a fraction its own and the peer\'s ids set, so that a server\'s pings to clients connected together do not all leave in one poll', () => {
+    for (const [local, remote] of [[1, 2], [2, 1], [1, 3], [7, 1_000_000]] as const) {
+      const intervals = busyPingIntervals(local, remote);
+      expect(intervals).toBeGreaterThanOrEqual(BUSY_PING_INTERVALS);
+      expect(intervals).toBeLessThan(BUSY_PING_INTERVALS + 1);
+      // Both sides of a pair agree.
+      expect(busyPingIntervals(remote, local)).toBe(intervals);
+    }
+    const clients = 16;
+    const group = track(makeTimedGroup(clients + 1, { topology: 'server' }));
+    group.runUntil(() => group.isFormed(), 'every client connecting');
+    const server = group.byId(1).peer;
+    const state = new Uint8Array(32);
+    // The server sends every client a state every frame: busy towards all of them.
+    const serverSends = {
+      each: () => {
+        for (let id = 2; id <= clients + 1; id++) put(server, id, TransferMode.Unreliable, state);
+      },
+    };
+    group.run(SETTLED_MS, serverSends);
+    const { pings } = countKeepalives(group);
+    const perPoll: number[] = [];
+    const serverPoll = server.poll.bind(server);
+    server.poll = () => {
+      const before = pings.get(1)!;
+      serverPoll();
+      perPoll.push(pings.get(1)! - before);
+    };
+    group.run(RUN_MS, serverSends);
+    const total = perPoll.reduce((sum, count) => sum + count, 0);
+    // Each client still gets its pings at its pair's period...
+    expect(total).toBeGreaterThanOrEqual(clients * Math.floor(RUN_MS / ((BUSY_PING_INTERVALS + 1) * keepaliveIntervalMs + FRAME_MS)));
+    expect(total).toBeLessThanOrEqual(clients * (Math.ceil(RUN_MS / (BUSY_PING_INTERVALS * keepaliveIntervalMs)) + 1));
+    // ...but not all sixteen in the same poll, as when every pair had the same period.
+    expect(Math.max(...perPoll)).toBeLessThanOrEqual(clients / 4);
   });
 
   it('go every interval from a busy side that has received a megabyte of reliable data since its last, so that the sender frees it', () => {
@@ -181,10 +222,10 @@ describe('the keepalive pings', () => {
     // Under a megabyte a second each way: the busy interval. More: a ping whenever a megabyte has
     // come in since the last, at most one an interval.
     const frameBytes = Math.floor(ACK_DUE_BYTES / (1000 / FRAME_MS) / 2);
-    for (const { pings } of whileBothSend(frameBytes)) expectPings(pings, BUSY_PING_INTERVALS * keepaliveIntervalMs);
+    for (const { pings } of whileBothSend(frameBytes)) expectPings(pings, BUSY_PERIOD_MS);
     for (const { pings, received } of whileBothSend(8 * frameBytes)) {
       // More than the busy interval's pings would acknowledge a megabyte at a time.
-      expect(received).toBeGreaterThan((RUN_MS / (BUSY_PING_INTERVALS * keepaliveIntervalMs) + 2) * ACK_DUE_BYTES);
+      expect(received).toBeGreaterThan((RUN_MS / (BUSY_PERIOD_MS) + 2) * ACK_DUE_BYTES);
       expect(pings).toBeGreaterThanOrEqual(Math.floor(received / ACK_DUE_BYTES));
       expect(pings).toBeLessThanOrEqual(Math.ceil(RUN_MS / keepaliveIntervalMs) + 1);
     }
