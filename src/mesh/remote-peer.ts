@@ -342,13 +342,26 @@ export class RemotePeer {
    */
   flush(now: number): void {
     if (this.heldSince !== undefined) return;
-    let busy = false;
+    let looked = false;
+    let sending = false;
     let reliableWaiting = false;
     for (const lane of this.lanes) {
-      busy = lane.beginFlush() || busy;
-      reliableWaiting ||= lane.isReliableWaiting();
+      if (!lane.beginFlush()) continue;
+      looked = true;
+      if (lane.isReliableWaiting()) reliableWaiting = true;
+      else if (lane.pending.count > 0) sending = true;
     }
-    if (!busy) return;
+    if (!looked) return;
+    // Nothing to send (a game's flush() at the end of its frame leaves poll() none): the lanes'
+    // engine figures are only counted down.
+    if (sending || reliableWaiting) this.send(reliableWaiting, now);
+    else this.reliableFilled = false;
+    for (const lane of this.lanes) if (lane.touched) lane.endFlush(this.outChannel(lane));
+    this.mainQueuedAfterFlush = this.mainQueueBound();
+  }
+
+  /** Sends what the lanes have queued, in the scheduler's order: the sending part of flush(). */
+  private send(reliableWaiting: boolean, now: number): void {
     const sentBefore = this.messagesSent;
     // On a new connection, reliable lanes wait for the peer to say where each resumes.
     let room = reliableWaiting && !this.awaitingResume ? this.reliableRoom() : 0;
@@ -359,8 +372,6 @@ export class RemotePeer {
       for (const lane of groups[index]!) if (lane.spec.mode !== TransferMode.Reliable && lane.pending.count > 0) this.sendLane(lane, Number.POSITIVE_INFINITY, now);
       if (room > 0) room = this.scheduler.share(index, room, isReliableWaiting, this.sendForScheduler);
     }
-    for (const lane of this.lanes) if (lane.touched) lane.endFlush(this.outChannel(lane));
-    this.mainQueuedAfterFlush = this.mainQueueBound();
     if (this.messagesSent !== sentBefore) this.lastSentAt = now;
     // Filled: the lanes had more than the room (the scheduler stops once a lane's batch overruns it).
     this.reliableFilled = roomAtStart > 0 && room <= 0;
