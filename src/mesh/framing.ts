@@ -57,14 +57,15 @@ export function writeRecord(target: Uint8Array, offset: number, packet: Uint8Arr
 let prefixLength = 0;
 
 /**
- * Reads the length prefix of the record at `offset`, one written here or already checked, into
- * `prefixLength`; returns where the record's bytes start.
+ * Reads the length prefix of the record at `offset` into `prefixLength`; returns where the
+ * record's bytes start, or -1 when the prefix runs past `end` or past its longest form.
  */
-function readPrefix(records: Uint8Array, offset: number): number {
+function readPrefix(records: Uint8Array, offset: number, end: number): number {
   let length = 0;
   let shift = 0;
   let byte: number;
   do {
+    if (offset >= end || shift >= 7 * MAX_VARINT_BYTES) return -1;
     byte = records[offset++]!;
     length |= (byte & VARINT_BITS) << shift;
     shift += 7;
@@ -75,7 +76,7 @@ function readPrefix(records: Uint8Array, offset: number): number {
 
 /** Where a record this side wrote at `offset` ends. */
 export function recordEnd(records: Uint8Array, offset: number): number {
-  const start = readPrefix(records, offset);
+  const start = readPrefix(records, offset, records.length);
   return start + prefixLength;
 }
 
@@ -148,17 +149,9 @@ export class RecordReader {
     let at = offset;
     let count = 0;
     while (at < end) {
-      let length = 0;
-      let shift = 0;
-      let byte: number;
-      do {
-        if (at >= end || shift >= 7 * MAX_VARINT_BYTES) return this.stop();
-        byte = message[at++]!;
-        length |= (byte & VARINT_BITS) << shift;
-        shift += 7;
-      } while (byte & VARINT_MORE);
-      if (length > end - at) return this.stop();
-      at += length;
+      const begin = readPrefix(message, at, end);
+      if (begin < 0 || prefixLength > end - begin) return this.stop();
+      at = begin + prefixLength;
       count++;
     }
     if (count === 0) return this.stop();
@@ -172,7 +165,7 @@ export class RecordReader {
 
   /** The next record, while `remaining` is above 0; after the last, the reader lets go of the message. */
   next(): Uint8Array {
-    const at = readPrefix(this.bytes, this.at);
+    const at = readPrefix(this.bytes, this.at, this.bytes.length);
     const length = prefixLength;
     // The constructor, not subarray(): the same view, without subarray's lookup of a species constructor.
     const record = new Uint8Array(this.buffer, this.base + at, length);

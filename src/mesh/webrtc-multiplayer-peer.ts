@@ -242,7 +242,6 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
     // packet leaves now, stamped now.
     const now = this.limits.batching ? this.polledAt : this.limits.clock();
     // Each peer copies the packet into its batch at once: the caller may reuse its buffer.
-    const bytes = packet;
     const size = packet.length;
     const target = this.targetPeer;
     if (target > 0) {
@@ -251,11 +250,11 @@ export class WebRTCMultiplayerPeer extends MultiplayerPeer {
         this.unroutedPackets++;
         return false;
       }
-      return peer.put(lane, bytes, size, now);
+      return peer.put(lane, packet, size, now);
     }
     let allTaken = true;
     for (const peer of this.peers.values()) {
-      if (peer.connected && peer.id !== -target) allTaken = peer.put(lane, bytes, size, now) && allTaken;
+      if (peer.connected && peer.id !== -target) allTaken = peer.put(lane, packet, size, now) && allTaken;
     }
     return allTaken;
   }
