@@ -71,13 +71,13 @@ const NOTES = [
     "holds the offerer's candidates until the answer, rtcmesh's backend also until the offerer's checks connect it (150 ms at " +
     'most). Through signaling: a SignalingServer on loopback, a host with its lobby open, then a guest from connect() until ' +
     'both have peerConnected, 100 times, rtcmesh alone.',
-  'server-capacity: one server process (server topology) and the clients in two other processes, all at 60 Hz; each client ' +
+  'server-capacity: one server process (server topology) at 60 Hz and the clients in two other processes, one tick slower over the window, so that every phase between the loops is measured; each client ' +
     'sends a 32 B reliable input a tick, the server a 1 KB unreliable state to each client a tick (rtcmesh: setTargetPeer, ' +
     'putPacket, flush() at the end of the tick; raw: sendMessageBinary). A client process sends all its clients\' inputs in ' +
     'one run each tick (rtcmesh: every client polled and read first, then each put and flushed), so the server receives the ' +
     'same bursts from both. Server CPU is its process.cpuUsage() (engine threads ' +
     'included) over the 5 s window, which opens 5 s after every client has connected (a new connection\'s keepalive pings ' +
-    'go every interval until its clock estimate is full, 4 s); the state age is, at every client tick, how old the newest state the client holds is, by ' +
+    'go every interval until its clock estimate is full, 4 s); the state age is, at the start of every client tick, how old the newest state the client holds is, by ' +
     "the one clock of the machine. A late tick began more than a tick after it was due. Delivered counts each side's window, " +
     'which open within a tick of each other.',
   'browser: the user-loop cases in headless Chromium (Debian\'s, driven by playwright-core, in a loopback-only network ' +

@@ -274,6 +274,9 @@ export function rtcmeshClients(clients: readonly number[], send: SendSignal): Cl
       return ends.filter((end) => end.connected).length;
     },
     tick(input, ages) {
+      // The age is of the newest state as the tick begins, as the raw clients take it: what a poll
+      // in this tick reads arrived before it began (no callback runs in between).
+      const time = clockMs();
       let statesReceived = 0;
       for (const end of ends) {
         const { peer } = end;
@@ -282,7 +285,7 @@ export function rtcmeshClients(clients: readonly number[], send: SendSignal): Cl
           end.newest = Math.max(Number.isNaN(end.newest) ? 0 : end.newest, stampOf(state));
           statesReceived++;
         }
-        if (ages && !Number.isNaN(end.newest)) ages.push(clockMs() - end.newest);
+        if (ages && !Number.isNaN(end.newest)) ages.push(time - end.newest);
       }
       // Every client's input leaves in one run, as the raw clients' do: the server then receives the
       // same bursts from both, rather than rtcmesh's spread over the time the polls above took.

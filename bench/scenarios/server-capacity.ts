@@ -3,7 +3,8 @@
  * clients packed into two other processes, at 60 Hz: each client sends a 32 B reliable input per
  * tick, the server sends each client a 1 KB unreliable state per tick. The server's CPU (its
  * process, engine threads included) and the age of the newest state at each client tick, raw
- * node-datachannel doing the same traffic beside rtcmesh.
+ * node-datachannel doing the same traffic beside rtcmesh. The clients tick a little slower than
+ * the server (see clientTickHz), so every phase between the two loops is measured.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { percentile } from '../../src/cli/statistics.js';
@@ -59,10 +60,22 @@ function spawn(flag: string, run: Run, onReport: (report: Report) => void, onExi
   return child;
 }
 
+/**
+ * The clients' tick rate: one tick fewer than the server's over the window, so that where a client
+ * tick falls within the server's tick moves across all of it once per window. With one rate, that
+ * phase was wherever the processes happened to start, and it set the state age (anything from a
+ * few ms to a tick more) and the server's CPU by more than the two sides differ, from run to run.
+ */
+function clientTickHz(durationMs: number): number {
+  const serverTicks = (TICK_HZ * durationMs) / 1000;
+  return TICK_HZ * (1 - 1 / serverTicks);
+}
+
 async function measure(side: 'raw' | 'rtcmesh', count: number, timing: { warmupMs: number; durationMs: number }): Promise<Capacity> {
   const ids = Array.from({ length: count }, (_, n) => n + 2);
   const groups = Array.from({ length: CLIENT_PROCESSES }, (_, p) => ids.filter((_, n) => n % CLIENT_PROCESSES === p)).filter((g) => g.length > 0);
   const base = { side, tickHz: TICK_HZ, inputBytes: INPUT_BYTES, stateBytes: STATE_BYTES };
+  const clientHz = clientTickHz(timing.durationMs);
   let ready = 0;
   let closed = 0;
   let serverResult: ServerResult | undefined;
@@ -100,7 +113,7 @@ async function measure(side: 'raw' | 'rtcmesh', count: number, timing: { warmupM
   };
   const server = spawn(SERVER_FLAG, { ...base, clients: ids }, handle('server'), exited('server'));
   const clients = groups.map((group, n) => {
-    const child = spawn(CLIENTS_FLAG, { ...base, clients: group }, (report) => handle(child)(report), exited(`client process ${n}`));
+    const child = spawn(CLIENTS_FLAG, { ...base, tickHz: clientHz, clients: group }, (report) => handle(child)(report), exited(`client process ${n}`));
     for (const id of group) owner.set(id, child);
     return child;
   });
