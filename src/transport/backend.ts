@@ -82,7 +82,8 @@ export interface BackendChannel {
   /**
    * Called at the start of every `DataChannel.poll()`: a backend may ask its engine here what it
    * would otherwise be told by a callback (node-datachannel: whether the channel has opened), and
-   * report it through the handlers as usual.
+   * report it through the handlers as usual. A connection's poll polls a channel while it is
+   * opening and after its handlers reported something, not otherwise.
    */
   poll(): void;
   /** The SCTP stream id; an in-band channel gets its id only once the connection has one. */

@@ -9,8 +9,12 @@ export const UNSET_RELIABILITY = 65535;
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
 
-/** What the owning connection hears from a channel: that it is gone and may be forgotten. */
+/**
+ * What the owning connection hears from a channel: that it has news for the connection's next
+ * poll, and that it is gone and may be forgotten.
+ */
 export interface DataChannelOwner {
+  channelDue(channel: DataChannel): void;
   channelClosed(channel: DataChannel): void;
 }
 
@@ -30,6 +34,12 @@ export class DataChannel {
   private droppedPackets = 0;
   private maxPacketSize: number;
   private id: number;
+  /**
+   * Whether the connection's next poll must poll this channel: news from the engine (a message,
+   * opening, closing) since its last poll, or the channel still opening (an engine may tell that
+   * only when asked). A server's connection polls only these, not every channel of every client.
+   */
+  private due = true;
 
   /** @internal Made by `PeerConnection.createDataChannel` or on a channel the remote opened. */
   constructor(
@@ -48,9 +58,11 @@ export class DataChannel {
         // Read now, while the engine's channel is alive: its getters throw once it is destroyed.
         this.id = engine.currentId();
         this.maxPacketSize = Math.min(this.maxPacketSize, engine.maxMessageSize());
+        this.becomeDue();
       },
       closed: () => {
         this.engineState = ChannelState.Closed;
+        this.becomeDue();
       },
       message: (data) => {
         if (this.engineState === ChannelState.Closed) return;
@@ -58,6 +70,7 @@ export class DataChannel {
         // which Node's V8 reads through a call of the generic property load.
         const size = typeof data === 'string' ? data.length * 2 : data.length;
         if (!this.received.push(data, size)) this.droppedPackets++;
+        if (!this.due) this.becomeDue();
       },
     });
   }
@@ -69,6 +82,13 @@ export class DataChannel {
     this.received.commit();
     this.readyState = this.engineState;
     if (this.readyState === ChannelState.Closed) this.owner.channelClosed(this);
+  }
+
+  /** @internal The connection's poll of a channel that was due: due again only while it opens. */
+  pollDue(): void {
+    this.due = false;
+    this.poll();
+    if (this.readyState === ChannelState.Connecting) this.becomeDue();
   }
 
   /**
@@ -175,6 +195,12 @@ export class DataChannel {
     this.received.clear();
     this.engine.close();
     this.owner.channelClosed(this);
+  }
+
+  private becomeDue(): void {
+    if (this.due || this.readyState === ChannelState.Closed) return;
+    this.due = true;
+    this.owner.channelDue(this);
   }
 
   /** @internal Marks the channel closed when its connection closes, without touching the engine. */

@@ -127,6 +127,9 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> implement
   private closed = false;
   private readonly pendingEvents: EngineEvent[] = [];
   private readonly channels = new Set<DataChannel>();
+  /** The channels the next poll looks at (each says when it becomes due), and a spare list to swap in. */
+  private dueChannels: DataChannel[] = [];
+  private spareDueChannels: DataChannel[] = [];
   private receivedChannelCount = 0;
   private readonly usedIds = new Set<number>();
   private createdDescription: { type: 'offer' | 'answer'; sdp: string } | undefined;
@@ -286,7 +289,14 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> implement
   poll(): void {
     if (this.closed) return;
     this.engine?.poll?.();
-    for (const channel of this.channels) channel.poll();
+    const due = this.dueChannels;
+    if (due.length > 0) {
+      // Swapped first: a channel still opening, or hearing from the engine meanwhile, is due again next poll.
+      this.dueChannels = this.spareDueChannels;
+      for (let n = 0; n < due.length; n++) due[n]!.pollDue();
+      due.length = 0;
+      this.spareDueChannels = due;
+    }
     const generation = this.generation;
     let event: EngineEvent | undefined;
     while (!this.closed && generation === this.generation && (event = this.pendingEvents.shift())) {
@@ -305,6 +315,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> implement
     this.closed = true;
     this.pendingEvents.length = 0;
     this.channels.clear();
+    this.dueChannels = [];
     this.usedIds.clear();
     this.receivedChannelCount = 0;
     this.heldCandidates = [];
@@ -329,6 +340,11 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> implement
   /** Godot `get_signaling_state`, as of the last poll. */
   getSignalingState(): SignalingState {
     return this.signalingState;
+  }
+
+  /** @internal A channel has news, or is still opening: the next poll polls it. */
+  channelDue(channel: DataChannel): void {
+    this.dueChannels.push(channel);
   }
 
   /** @internal A channel closed: the connection stops polling it. */
@@ -379,6 +395,8 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> implement
   private adoptChannel(engineChannel: BackendChannel): DataChannel {
     const channel = new DataChannel(engineChannel, this, this.config.receiveLimitBytes, this.config.maxMessageSize);
     this.channels.add(channel);
+    // A channel starts due: it is opening.
+    this.dueChannels.push(channel);
     return channel;
   }
 
