@@ -133,6 +133,19 @@ class RawPeer {
   }
 }
 
+/**
+ * Sends one message; false when the engine throws, as it does for a connection that has failed
+ * (seen once at 384 clients, after the window): a server carries on with its other clients.
+ */
+function trySend(channel: NativeChannel, message: Uint8Array): boolean {
+  try {
+    channel.sendMessageBinary(message);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function rawServer(send: SendSignal): ServerEnd {
   const peers = new Map<number, RawPeer>();
   let inputs = 0;
@@ -151,8 +164,7 @@ export function rawServer(send: SendSignal): ServerEnd {
       stamp(state);
       let statesSent = 0;
       for (const peer of peers.values()) {
-        peer.state.sendMessageBinary(state);
-        statesSent++;
+        if (trySend(peer.state, state)) statesSent++;
       }
       const inputsReceived = inputs;
       inputs = 0;
@@ -181,13 +193,14 @@ export function rawClients(clients: readonly number[], send: SendSignal): Client
     tick(input, ages) {
       const time = clockMs();
       let statesReceived = 0;
+      let inputsSent = 0;
       for (const end of ends) {
         if (ages && !Number.isNaN(end.newest)) ages.push(time - end.newest);
         statesReceived += end.received;
         end.received = 0;
-        end.peer.input.sendMessageBinary(input);
+        if (trySend(end.peer.input, input)) inputsSent++;
       }
-      return { statesReceived, inputsSent: ends.length };
+      return { statesReceived, inputsSent };
     },
     async close() {
       await Promise.all(ends.map((end) => end.peer.close()));
