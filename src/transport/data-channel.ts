@@ -70,7 +70,7 @@ export class DataChannel {
         // which Node's V8 reads through a call of the generic property load.
         const size = typeof data === 'string' ? data.length * 2 : data.length;
         if (!this.received.push(data, size)) this.droppedPackets++;
-        if (!this.due) this.becomeDue();
+        this.becomeDue();
       },
     });
   }
