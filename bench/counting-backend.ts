@@ -31,6 +31,7 @@ export class CountingBackend implements Backend {
       addRemoteCandidate: (mid, candidate) => connection.addRemoteCandidate(mid, candidate),
       close: () => connection.close(),
       createDataChannel: (label, init) => counted(connection.createDataChannel(label, init), counts),
+      poll: () => connection.poll?.(),
     };
   }
 

@@ -81,6 +81,10 @@ export class ConditionedConnection implements BackendConnection {
     return this.inner.createDataChannel(label, init);
   }
 
+  poll(): void {
+    this.inner.poll?.();
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

@@ -127,9 +127,15 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> implement
   private closed = false;
   private readonly pendingEvents: EngineEvent[] = [];
   private readonly channels = new Set<DataChannel>();
-  /** The channels the next poll looks at (each says when it becomes due), and a spare list to swap in. */
-  private dueChannels: DataChannel[] = [];
-  private spareDueChannels: DataChannel[] = [];
+  /**
+   * The channels the next poll looks at, the first `dueCount` entries (each says when it becomes
+   * due), and a spare list to swap in. Neither is shortened (setting an array's length is a
+   * runtime call, and the server's poll would make one per client each frame): a slot polled is
+   * emptied, so that a closed channel is not kept.
+   */
+  private dueChannels: (DataChannel | undefined)[] = [];
+  private dueCount = 0;
+  private spareDueChannels: (DataChannel | undefined)[] = [];
   private receivedChannelCount = 0;
   private readonly usedIds = new Set<number>();
   private createdDescription: { type: 'offer' | 'answer'; sdp: string } | undefined;
@@ -289,12 +295,17 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> implement
   poll(): void {
     if (this.closed) return;
     this.engine?.poll?.();
-    const due = this.dueChannels;
-    if (due.length > 0) {
+    const count = this.dueCount;
+    if (count > 0) {
+      const due = this.dueChannels;
       // Swapped first: a channel still opening, or hearing from the engine meanwhile, is due again next poll.
       this.dueChannels = this.spareDueChannels;
-      for (let n = 0; n < due.length; n++) due[n]!.pollDue();
-      due.length = 0;
+      this.dueCount = 0;
+      for (let n = 0; n < count; n++) {
+        const channel = due[n]!;
+        due[n] = undefined;
+        channel.pollDue();
+      }
       this.spareDueChannels = due;
     }
     const generation = this.generation;
@@ -316,6 +327,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> implement
     this.pendingEvents.length = 0;
     this.channels.clear();
     this.dueChannels = [];
+    this.dueCount = 0;
     this.usedIds.clear();
     this.receivedChannelCount = 0;
     this.heldCandidates = [];
@@ -344,7 +356,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> implement
 
   /** @internal A channel has news, or is still opening: the next poll polls it. */
   channelDue(channel: DataChannel): void {
-    this.dueChannels.push(channel);
+    this.dueChannels[this.dueCount++] = channel;
   }
 
   /** @internal A channel closed: the connection stops polling it. */
@@ -396,7 +408,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> implement
     const channel = new DataChannel(engineChannel, this, this.config.receiveLimitBytes, this.config.maxMessageSize);
     this.channels.add(channel);
     // A channel starts due: it is opening.
-    this.dueChannels.push(channel);
+    this.channelDue(channel);
     return channel;
   }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   type Backend,
+  type BackendConnection,
   type BackendConnectionHandlers,
   ChannelState,
   type DataChannel,
@@ -13,6 +14,42 @@ import { pollFor } from '../support/poll.js';
 import { type TransportPair, connectPair, wirePair } from '../support/transport-pair.js';
 
 cleanupAfterAll();
+
+/** A backend whose connections do nothing but what `overrides` give them; `created` sees each one's handlers. */
+function fakeBackend(overrides: Partial<BackendConnection>, created?: (handlers: BackendConnectionHandlers) => void): Backend {
+  return {
+    name: 'fake',
+    createConnection: (_config, handlers) => {
+      created?.(handlers);
+      return {
+        createOffer: () => undefined,
+        setLocalDescription: () => undefined,
+        setRemoteDescription: () => undefined,
+        addRemoteCandidate: () => undefined,
+        createDataChannel: () => {
+          throw new Error('not used');
+        },
+        close: () => undefined,
+        ...overrides,
+      };
+    },
+  };
+}
+
+/** A connection on the conditioner's backend, telling `localCandidate` what it announces. */
+function conditionedConnection(conditioner: NetworkConditioner, localCandidate: BackendConnectionHandlers['localCandidate'] = () => undefined): BackendConnection {
+  return conditioner.backend.createConnection(
+    { iceServers: [], iceTransportPolicy: 'all', maxMessageSize: 65536 },
+    {
+      localDescription: () => undefined,
+      localCandidate,
+      connectionState: () => undefined,
+      gatheringState: () => undefined,
+      signalingState: () => undefined,
+      dataChannel: () => undefined,
+    },
+  );
+}
 
 interface Messaging {
   pair: TransportPair;
@@ -128,35 +165,12 @@ describe.concurrent('NetworkConditioner rules', () => {
     const announced: string[] = [];
     const given: string[] = [];
     let engine: BackendConnectionHandlers | undefined;
-    const fake: Backend = {
-      name: 'fake',
-      createConnection: (_config, handlers) => {
-        engine = handlers;
-        return {
-          createOffer: () => undefined,
-          setLocalDescription: () => undefined,
-          setRemoteDescription: () => undefined,
-          addRemoteCandidate: (_mid, candidate) => given.push(candidate),
-          createDataChannel: () => {
-            throw new Error('not used');
-          },
-          close: () => undefined,
-        };
-      },
-    };
-    const conditioner = track(new NetworkConditioner({ backend: fake }));
-    const connection = conditioner.backend.createConnection(
-      { iceServers: [], iceTransportPolicy: 'all', maxMessageSize: 65536 },
-      {
-        localDescription: () => undefined,
-        localCandidate: (_mid, candidate) => announced.push(candidate),
-        connectionState: () => undefined,
-        gatheringState: () => undefined,
-        signalingState: () => undefined,
-        dataChannel: () => undefined,
-      },
+    const conditioner = track(
+      new NetworkConditioner({
+        backend: fakeBackend({ addRemoteCandidate: (_mid, candidate) => given.push(candidate) }, (handlers) => (engine = handlers)),
+      }),
     );
-    track(connection);
+    const connection = track(conditionedConnection(conditioner, (_mid, candidate) => announced.push(candidate)));
     engine?.localCandidate('0', 'a=candidate:1 1 UDP 2122317823 127.0.0.1 40001 typ host');
     engine?.localCandidate('0', 'a=candidate:2 1 UDP 2122317823 127.0.0.2 40001 typ host');
     engine?.localCandidate('0', 'a=candidate:3 1 TCP 2122317823 127.0.0.1 40002 typ host tcptype passive');
@@ -174,5 +188,14 @@ describe.concurrent('NetworkConditioner rules', () => {
     expect(given[0]).toMatch(/^candidate:7 1 UDP 2122317823 127\.0\.0\.1 \d+ typ host$/);
     expect(conditioner.getCounters('outgoing').candidatesWithheld).toBe(3);
     expect(conditioner.getCounters('incoming').candidatesWithheld).toBe(2);
+  });
+  it("passes the connection's poll on to the engine's, which may ask there what it is not told", (context) => {
+    const track = closeWithTest(context);
+    let polls = 0;
+    const conditioner = track(new NetworkConditioner({ backend: fakeBackend({ poll: () => polls++ }) }));
+    const connection = track(conditionedConnection(conditioner));
+    connection.poll?.();
+    connection.poll?.();
+    expect(polls).toBe(2);
   });
 });
