@@ -77,7 +77,9 @@ const NOTES = [
     'one run each tick (rtcmesh: every client polled and read first, then each put and flushed), so the server receives the ' +
     'same bursts from both. Server CPU is its process.cpuUsage() (engine threads ' +
     'included) over the 5 s window, which opens 5 s after every client has connected (a new connection\'s keepalive pings ' +
-    'go every interval until its clock estimate is full, 4 s); the state age is, at the start of every client tick, how old the newest state the client holds is, by ' +
+    'go every interval until its clock estimate is full, 4 s), split into its main thread (the loop, and the engine calls ' +
+    "made from it) and its other threads (the engine's own, V8's helpers) by the main thread's time in /proc; the state age " +
+    'is, at the start of every client tick, how old the newest state the client holds is, by ' +
     "the one clock of the machine. A late tick began more than a tick after it was due. Delivered counts each side's window, " +
     'which open within a tick of each other.',
   'browser: the user-loop cases in headless Chromium (Debian\'s, driven by playwright-core, in a loopback-only network ' +

@@ -5,6 +5,7 @@
  */
 import { type ClientsEnd, type ServerEnd, rawClients, rawServer, rtcmeshClients, rtcmeshServer } from './endpoints.js';
 import type { Command, Report, Run, Signal } from './protocol.js';
+import { mainThreadCpuNs } from './main-thread-time.js';
 import { TickLoop } from './tick-loop.js';
 
 function report(message: Report): void {
@@ -27,6 +28,7 @@ export async function runCapacityProcess(role: 'server' | 'clients', argument: s
   let measuring = false;
   let readySaid = false;
   let cpuAtStart = process.cpuUsage();
+  let mainAtStart = mainThreadCpuNs();
   let wallAtStart = 0;
   const serverCounts = { statesSent: 0, inputsReceived: 0 };
   const clientCounts = { statesReceived: 0, inputsSent: 0 };
@@ -68,16 +70,19 @@ export async function runCapacityProcess(role: 'server' | 'clients', argument: s
             measuring = true;
             loop.resetCounts();
             cpuAtStart = process.cpuUsage();
+            mainAtStart = mainThreadCpuNs();
             wallAtStart = performance.now();
           }, message.warmupMs);
           setTimeout(() => {
             measuring = false;
             if (server) {
               const cpu = process.cpuUsage(cpuAtStart);
+              const mainNs = mainThreadCpuNs();
               const wallUs = (performance.now() - wallAtStart) * 1000;
+              const mainThreadPct = mainNs === undefined || mainAtStart === undefined ? Number.NaN : (100 * (mainNs - mainAtStart)) / 1000 / wallUs;
               report({
                 kind: 'server-result',
-                result: { cpuPct: (100 * (cpu.user + cpu.system)) / wallUs, lateTicks: loop.lateTicks, ticks: loop.ticks, ...serverCounts },
+                result: { cpuPct: (100 * (cpu.user + cpu.system)) / wallUs, mainThreadPct, lateTicks: loop.lateTicks, ticks: loop.ticks, ...serverCounts },
               });
             } else {
               report({ kind: 'clients-result', result: { ages, ...clientCounts } });

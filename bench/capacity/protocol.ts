@@ -39,6 +39,8 @@ export type Report =
 export interface ServerResult {
   /** process.cpuUsage() over the measured window, engine threads included, in % of one core. */
   cpuPct: number;
+  /** The main thread's share of it (rtcmesh's or the raw loop's own work, and every engine call made from it); NaN where unknown. */
+  mainThreadPct: number;
   /** Ticks that began more than one tick late, and ticks in the window. */
   lateTicks: number;
   ticks: number;

@@ -34,6 +34,9 @@ const SETUP_TIMEOUT_MS = 60_000;
 
 interface Capacity {
   cpuPct: number;
+  /** The server's main thread, and its other threads (the engine's, V8's helpers): the two parts of cpuPct. */
+  mainThreadPct: number;
+  otherThreadsPct: number;
   ageP50Ms: number;
   ageP99Ms: number;
   lateTicks: number;
@@ -145,6 +148,8 @@ async function measure(side: 'raw' | 'rtcmesh', count: number, timing: { warmupM
   const inputsSent = clientResults.reduce((sum, r) => sum + r.inputsSent, 0);
   return {
     cpuPct: result.cpuPct,
+    mainThreadPct: result.mainThreadPct,
+    otherThreadsPct: result.cpuPct - result.mainThreadPct,
     ageP50Ms: percentile(ages, 50),
     ageP99Ms: percentile(ages, 99),
     lateTicks: result.lateTicks,
@@ -168,6 +173,8 @@ async function sizeRows(context: BenchContext, name: string, count: number): Pro
   });
   return [
     row('server CPU, % of one core', 'cpuPct', ratioAtMost(1)),
+    row('server CPU: its main thread', 'mainThreadPct'),
+    row('server CPU: its other threads', 'otherThreadsPct'),
     row('state age p50, ms', 'ageP50Ms'),
     row('state age p99, ms', 'ageP99Ms', atMostRawPlus(2, 'ms')),
     row(`late ticks (of ${(TICK_HZ * timing.durationMs) / 1000})`, 'lateTicks'),
