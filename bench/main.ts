@@ -71,7 +71,8 @@ const NOTES = [
     "holds the offerer's candidates until the answer, rtcmesh's backend also until the offerer's checks connect it (150 ms at " +
     'most). Through signaling: a SignalingServer on loopback, a host with its lobby open, then a guest from connect() until ' +
     'both have peerConnected, 100 times, rtcmesh alone.',
-  'server-capacity: one server process (server topology) at 60 Hz and the clients in two other processes, one tick slower over the window, so that every phase between the loops is measured; each client ' +
+  'server-capacity: one server process (server topology) at 60 Hz and the clients in two other processes, one tick ' +
+    'slower over the window, so that every phase between the loops is measured; each client ' +
     'sends a 32 B reliable input a tick, the server a 1 KB unreliable state to each client a tick (rtcmesh: setTargetPeer, ' +
     'putPacket, flush() at the end of the tick; raw: sendMessageBinary). A client process sends all its clients\' inputs in ' +
     'one run each tick (rtcmesh: every client polled and read first, then each put and flushed), so the server receives the ' +

@@ -4,8 +4,8 @@
  * once told to start, does the traffic, measures over the window and reports.
  */
 import { type ClientsEnd, type ServerEnd, rawClients, rawServer, rtcmeshClients, rtcmeshServer } from './endpoints.js';
-import type { Command, Report, Run, Signal } from './protocol.js';
 import { mainThreadCpuNs } from './main-thread-time.js';
+import type { Command, Report, Run, Signal } from './protocol.js';
 import { TickLoop } from './tick-loop.js';
 
 function report(message: Report): void {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TransferMode } from '../../src/index.js';
 import { decodeSystemMessage, encodePing, encodePong } from '../../src/mesh/system-messages.js';
-import { type MessageHeader, readHeader, writeHeader, writeRecord } from '../../src/mesh/framing.js';
+import { type MessageHeader, headerSize, readHeader, writeHeader, writeRecord } from '../../src/mesh/framing.js';
 import { RpcCodec, PathStatus } from '../../src/rpc/codec.js';
 import { checkArguments } from '../../src/rpc/msgpack-check.js';
 import { DEFAULT_RPC_LIMITS } from '../../src/rpc/rpc-limits.js';
@@ -62,7 +62,7 @@ describe('decoders under in-process fuzz', () => {
     const header: MessageHeader = { sentAt: 0, sequence: 0 };
     for (const bytes of inputs(3, valid)) {
       for (const mode of [TransferMode.Reliable, TransferMode.Unreliable, TransferMode.UnreliableOrdered]) {
-        const records = readHeader(mode, bytes, header) ? readAllRecords(bytes, mode === TransferMode.Reliable ? 0 : mode === TransferMode.Unreliable ? 4 : 8) : null;
+        const records = readHeader(mode, bytes, header) ? readAllRecords(bytes, headerSize(mode)) : null;
         if (records?.some((record) => record.byteLength > bytes.byteLength)) throw new Error('a record larger than its message');
       }
       for (const reliableChannels of [0, 1, 2]) decodeSystemMessage(bytes, reliableChannels);

@@ -225,7 +225,7 @@ describe('the keepalive pings', () => {
     for (const { pings } of whileBothSend(frameBytes)) expectPings(pings, BUSY_PERIOD_MS);
     for (const { pings, received } of whileBothSend(8 * frameBytes)) {
       // More than the busy interval's pings would acknowledge a megabyte at a time.
-      expect(received).toBeGreaterThan((RUN_MS / (BUSY_PERIOD_MS) + 2) * ACK_DUE_BYTES);
+      expect(received).toBeGreaterThan((RUN_MS / BUSY_PERIOD_MS + 2) * ACK_DUE_BYTES);
       expect(pings).toBeGreaterThanOrEqual(Math.floor(received / ACK_DUE_BYTES));
       expect(pings).toBeLessThanOrEqual(Math.ceil(RUN_MS / keepaliveIntervalMs) + 1);
     }
